@@ -1,0 +1,3 @@
+//! Queries against `products_db`, one module per table.
+
+pub mod products;

@@ -1,0 +1,36 @@
+//! The product service's HTTP API and its OpenAPI document.
+
+mod products;
+
+use axum::routing::post;
+use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// `products_db`.
+    pub pool: PgPool,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Microshop product service", description = "The catalogue and its stock."),
+    tags((name = "products", description = "Catalogue entries"))
+)]
+struct ApiDoc;
+
+/// `/api/products...`, documented.
+pub fn router(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(products::create_product, products::list_products))
+        .routes(routes!(products::get_product))
+        // The seed's clients post to the collection with a trailing slash.
+        .route(
+            "/api/products/",
+            post(products::create_product).get(products::list_products),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,73 @@
+//! An HTTP client bound to one service under test.
+
+use reqwest::{Response, header};
+use serde_json::Value;
+
+/// Sends requests to `base_url`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for the service at `base_url` (no trailing slash).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The underlying client, for requests the helpers do not cover.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("service under test answers")
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("service under test answers")
+    }
+
+    /// `POST path` with a raw body and content type, for malformed-input tests.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Response {
+        self.http
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("service under test answers")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// Reads a response as JSON, naming the status when it is not.
+pub async fn json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("response body arrives");
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("expected JSON from a {status} response, got {text:?}: {e}"))
+}

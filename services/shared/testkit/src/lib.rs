@@ -1,0 +1,14 @@
+//! Test helpers shared by the services' API tests. Nothing here mocks PostgreSQL or RabbitMQ:
+//!
+//! - [`TcpProxy`]: a TCP proxy the test owns, to cut and restore a real dependency without
+//!   touching the shared server other tests use;
+//! - [`ServiceProcess`]: a service binary started as a real process, to test signals;
+//! - [`Client`]: a thin HTTP client for a service under test.
+
+mod client;
+mod process;
+mod proxy;
+
+pub use client::{Client, json};
+pub use process::ServiceProcess;
+pub use proxy::TcpProxy;

@@ -1,0 +1,114 @@
+//! Health endpoints for Kubernetes probes and people:
+//!
+//! - `GET /health/live`: 200 while the process runs; touches nothing, so a slow database never
+//!   gets a healthy pod restarted;
+//! - `GET /health/ready`: 200 when every dependency check passes, 503 otherwise and from the
+//!   moment shutdown starts, so load balancers stop sending traffic before the drain;
+//! - `GET /health`: the same as ready (what the seed's clients call).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::future::{BoxFuture, join_all};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// One readiness check: resolves to `Err(reason)` when the dependency is unusable.
+pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// The readiness checks of a service and the token that marks shutdown.
+#[derive(Clone)]
+pub struct Health {
+    checks: Arc<Vec<(&'static str, Check)>>,
+    shutdown: CancellationToken,
+}
+
+impl Health {
+    /// No checks yet; readiness turns false once `shutdown` is cancelled.
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Self {
+            checks: Arc::new(Vec::new()),
+            shutdown,
+        }
+    }
+
+    /// Adds a named check, e.g. `"database"`.
+    #[must_use]
+    pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let check: Check = Arc::new(move || Box::pin(check()));
+        Arc::make_mut(&mut self.checks).push((name, check));
+        self
+    }
+
+    /// Runs every check concurrently.
+    async fn run(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let results = join_all(self.checks.iter().map(|(_, check)| check())).await;
+        self.checks
+            .iter()
+            .map(|(name, _)| *name)
+            .zip(results)
+            .collect()
+    }
+}
+
+/// The `/health` routes.
+pub fn router(health: Health) -> Router {
+    Router::new()
+        .route("/health", get(ready))
+        .route("/health/ready", get(ready))
+        .route("/health/live", get(live))
+        .with_state(health)
+}
+
+async fn live() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+async fn ready(State(health): State<Health>) -> Response {
+    if health.shutdown.is_cancelled() {
+        return not_ready(
+            "shutting_down",
+            "the service is shutting down",
+            BTreeMap::new(),
+        );
+    }
+    let results = health.run().await;
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(name, result)| result.as_ref().err().map(|e| format!("{name}: {e}")))
+        .collect();
+    let checks: BTreeMap<&str, String> = results
+        .into_iter()
+        .map(|(name, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned())))
+        .collect();
+    if failures.is_empty() {
+        axum::Json(json!({"status": "ok", "checks": checks})).into_response()
+    } else {
+        not_ready("not_ready", &failures.join("; "), checks)
+    }
+}
+
+fn not_ready(code: &str, message: &str, checks: BTreeMap<&str, String>) -> Response {
+    let body = json!({
+        "status": "unavailable",
+        "error": {"code": code, "message": message},
+        "checks": checks,
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+}
+
+impl Health {
+    /// The token this health state watches; cancelling it starts the shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}

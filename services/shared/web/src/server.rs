@@ -1,0 +1,222 @@
+//! The HTTP server every service runs: the middleware stack (request id, tracing, metrics, JSON
+//! errors, panic catching, time-out, body limit), the shared endpoints (`/health*`, `/metrics`,
+//! `/openapi.json`), binding, and graceful shutdown with a drain deadline.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::health::{self, Health};
+use crate::metrics::{self, Metrics};
+use crate::{ApiError, error};
+
+/// Largest request body accepted (DESIGN §4).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Server settings shared by every service; the port is per service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerConfig {
+    /// Address to listen on; `0.0.0.0` in containers.
+    #[arg(long = "http-host", env = "HTTP_HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+    /// A request still running after this long is answered 503 and cancelled.
+    #[arg(long, env = "HTTP_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// After SIGTERM, in-flight requests get this long to finish before connections are dropped.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 20_000)]
+    pub shutdown_timeout_ms: u64,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The port is taken or not allowed.
+    #[error("cannot listen on {addr}: {source} (is another instance running? `make down` stops the local ones)")]
+    Bind {
+        /// Where we tried to listen.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Serving failed after start.
+    #[error("HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound, ready-to-run HTTP server.
+pub struct HttpServer {
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    drain: Duration,
+}
+
+impl HttpServer {
+    /// Builds the full application around `api` and binds `config.host:port` (port 0 picks a
+    /// free one, as tests do).
+    pub async fn bind(
+        service: &'static str,
+        config: &ServerConfig,
+        port: u16,
+        api: OpenApiRouter,
+        health: Health,
+        metrics: Metrics,
+    ) -> Result<Self, ServerError> {
+        let addr = SocketAddr::new(config.host, port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let shutdown = health.shutdown_token();
+        let router = app(service, config, api, health, metrics);
+        Ok(Self {
+            listener,
+            router,
+            shutdown,
+            drain: Duration::from_millis(config.shutdown_timeout_ms),
+        })
+    }
+
+    /// The bound address (tests read the port from here).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    /// The token whose cancellation starts the graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets in-flight requests finish for at
+    /// most the drain deadline.
+    pub async fn run(self) -> Result<(), ServerError> {
+        let Self {
+            listener,
+            router,
+            shutdown,
+            drain,
+        } = self;
+        tracing::info!(addr = %listener.local_addr().map_err(ServerError::Serve)?, "listening");
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future();
+        let deadline = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(drain).await;
+        };
+        tokio::select! {
+            result = server => result.map_err(ServerError::Serve)?,
+            () = deadline => tracing::warn!(
+                drain_ms = drain.as_millis(),
+                "requests still running at the drain deadline were dropped"
+            ),
+        }
+        tracing::info!("HTTP server stopped");
+        Ok(())
+    }
+}
+
+/// The full router: `api` plus the shared endpoints, wrapped in the shared middleware.
+pub fn app(
+    service: &'static str,
+    config: &ServerConfig,
+    api: OpenApiRouter,
+    health: Health,
+    metrics: Metrics,
+) -> Router {
+    let (api, openapi) = api.split_for_parts();
+    let openapi_json = Bytes::from(
+        openapi
+            .to_pretty_json()
+            .expect("an OpenAPI document built from types serializes"),
+    );
+    Router::new()
+        .merge(api)
+        .merge(health::router(health))
+        .merge(metrics::router(metrics.clone()))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let body = openapi_json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                        body,
+                    )
+                }
+            }),
+        )
+        .fallback(no_route)
+        // Innermost first: each `layer` call wraps everything above it. Separate calls (rather
+        // than one `ServiceBuilder`) let axum re-box the body types between tower-http layers.
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_millis(config.request_timeout_ms),
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request| request_span(service, request))
+                .on_request(())
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Millis),
+                )
+                .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Millis)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn request_span(service: &'static str, request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        service,
+        method = %request.method(),
+        route,
+        path = %request.uri().path(),
+        request_id,
+    )
+}
+
+async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
+    ApiError::not_found(
+        "not_found",
+        format!("no route for {method} {}; see /openapi.json", uri.path()),
+    )
+}

@@ -1,0 +1,3 @@
+//! Queries against `users_db`, one module per table.
+
+pub mod users;

@@ -1,0 +1,86 @@
+//! The `users` table.
+
+use chrono::{DateTime, Utc};
+use microshop_web::{Id, Page};
+use sqlx::PgExecutor;
+
+use crate::Error;
+use crate::domain::NewUser;
+
+/// A stored user, hash included: never serialise this type.
+#[derive(Debug)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: i64,
+    /// Lower-cased address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts `user` with its hash; a taken address becomes [`Error::EmailTaken`].
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    user: &NewUser,
+    password_hash: &str,
+) -> Result<UserRow, Error> {
+    sqlx::query_as!(
+        UserRow,
+        "insert into users (email, name, password_hash) values ($1, $2, $3)
+         returning id, email, name, password_hash, created_at",
+        user.email.as_str(),
+        user.name,
+        password_hash,
+    )
+    .fetch_one(db)
+    .await
+    .map_err(|e| {
+        if microshop_db::is_unique_violation(&e, "users_email_key") {
+            Error::EmailTaken(user.email.as_str().to_owned())
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// The user with `id`, if any.
+pub async fn find(db: impl PgExecutor<'_>, id: Id) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, name, password_hash, created_at from users where id = $1",
+        id.get(),
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The user registered with the normalised address `email`, if any.
+pub async fn find_by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, name, password_hash, created_at from users where email = $1",
+        email,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// One page of users, oldest first.
+pub async fn list(db: impl PgExecutor<'_>, page: Page) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, name, password_hash, created_at from users
+         order by id limit $1 offset $2",
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(db)
+    .await
+}

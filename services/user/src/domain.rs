@@ -1,0 +1,35 @@
+//! The user domain: rules for e-mail addresses, names and passwords. No HTTP, no SQL.
+
+mod email;
+pub mod password;
+
+pub use email::Email;
+pub use password::Password;
+
+use microshop_web::ValidationError;
+use microshop_web::validation::required_text;
+
+/// Longest display name (DESIGN §4).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A registration that passed every rule.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Normalised (lower-case) address.
+    pub email: Email,
+    /// Trimmed display name.
+    pub name: String,
+    /// The plaintext password, only until it is hashed.
+    pub password: Password,
+}
+
+impl NewUser {
+    /// Checks every field of a registration.
+    pub fn parse(email: &str, name: &str, password: String) -> Result<Self, ValidationError> {
+        Ok(Self {
+            email: Email::parse(email)?,
+            name: required_text("name", name, MAX_NAME_CHARS)?,
+            password: Password::parse(password)?,
+        })
+    }
+}

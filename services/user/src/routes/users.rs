@@ -1,0 +1,145 @@
+//! `/api/users`: register, look up, list, log in.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use microshop_web::error::ErrorBody;
+use microshop_web::{Id, Json, PageQuery, Path, Query};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::Error;
+use crate::db::users::{self, UserRow};
+use crate::domain::{Email, NewUser, password::MAX_PASSWORD_CHARS};
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Unique, case-insensitive; at most 254 characters.
+    #[schema(example = "ann@example.com", max_length = 254)]
+    email: String,
+    /// Display name, 1 to 200 characters.
+    #[schema(example = "Ann Example", max_length = 200)]
+    name: String,
+    /// 8 to 128 characters; stored only as an argon2id hash.
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
+    password: String,
+}
+
+/// Body of `POST /api/users/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The address the account was registered with.
+    #[schema(example = "ann@example.com")]
+    email: String,
+    /// The account's password.
+    #[schema(example = "correct horse battery")]
+    password: String,
+}
+
+/// A user as the API shows it: never the password or its hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    /// Primary key.
+    id: i64,
+    /// Lower-cased address.
+    email: String,
+    /// Display name.
+    name: String,
+    /// When the account was created (RFC 3339).
+    created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for UserResponse {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Registers a user.
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Registered", body = UserResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 409, description = "E-mail already registered", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+    ))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Json(request): Json<CreateUserRequest>,
+) -> Result<(StatusCode, Json<UserResponse>), Error> {
+    let user = NewUser::parse(&request.email, &request.name, request.password)?;
+    let hash = state.hasher.hash(user.password.clone()).await?;
+    let row = users::insert(&state.pool, &user, &hash).await?;
+    tracing::info!(user.id = row.id, "user registered");
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Looks a user up by id.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users",
+    params(("id" = Id, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 400, description = "Not a valid id", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+) -> Result<Json<UserResponse>, Error> {
+    let row = users::find(&state.pool, id)
+        .await?
+        .ok_or(Error::UserNotFound(id))?;
+    Ok(Json(row.into()))
+}
+
+/// Lists users, oldest first.
+#[utoipa::path(get, path = "/api/users", tag = "users", params(PageQuery),
+    responses(
+        (status = 200, body = Vec<UserResponse>),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "limit or offset out of range", body = ErrorBody),
+    ))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Vec<UserResponse>>, Error> {
+    let rows = users::list(&state.pool, query.page()?).await?;
+    Ok(Json(rows.into_iter().map(UserResponse::from).collect()))
+}
+
+/// Checks an e-mail address and password.
+#[utoipa::path(post, path = "/api/users/login", tag = "users", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Right password", body = UserResponse),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(request): Json<LoginRequest>,
+) -> Result<Json<UserResponse>, Error> {
+    let email = Email::parse(&request.email)?;
+    if request.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(Error::InvalidCredentials);
+    }
+    let row = users::find_by_email(&state.pool, email.as_str()).await?;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let matches = state
+        .hasher
+        .verify(SecretString::from(request.password), stored)
+        .await?;
+    match row {
+        Some(row) if matches => Ok(Json(row.into())),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
