@@ -59,7 +59,10 @@ mod tests {
         assert!(NewProduct::parse("Laptop", "", 10.0, 0).is_ok());
         assert!(NewProduct::parse("Laptop", "", 10.0, MAX_STOCK).is_ok());
         let err = NewProduct::parse("Laptop", "", 10.0, -1).unwrap_err();
-        assert_eq!(err.to_string(), "stock must be between 0 and 1000000000, got -1");
+        assert_eq!(
+            err.to_string(),
+            "stock must be between 0 and 1000000000, got -1"
+        );
         assert!(NewProduct::parse("Laptop", "", 10.0, MAX_STOCK + 1).is_err());
     }
 }

@@ -36,9 +36,10 @@ impl Hasher {
         candidate: SecretString,
         stored: Option<String>,
     ) -> Result<bool, Error> {
-        self.run(move || match stored {
-            Some(hash) => password::verify(&candidate, &hash),
-            None => {
+        self.run(move || {
+            if let Some(hash) = stored {
+                password::verify(&candidate, &hash)
+            } else {
                 password::verify(&candidate, dummy_hash());
                 false
             }

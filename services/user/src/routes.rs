@@ -33,6 +33,9 @@ pub fn router(state: AppState) -> OpenApiRouter {
         .routes(routes!(users::get_user))
         .routes(routes!(users::login))
         // The seed's clients also post to the collection with a trailing slash.
-        .route("/api/users/", post(users::create_user).get(users::list_users))
+        .route(
+            "/api/users/",
+            post(users::create_user).get(users::list_users),
+        )
         .with_state(state)
 }

@@ -80,7 +80,10 @@ mod tests {
     fn two_decimal_amounts_are_exact() {
         assert_eq!(Price::from_decimal("price", 19.99).unwrap().cents(), 1999);
         assert_eq!(Price::from_decimal("price", 0.01).unwrap().cents(), 1);
-        assert_eq!(Price::from_decimal("price", 1_000_000.0).unwrap().cents(), 100_000_000);
+        assert_eq!(
+            Price::from_decimal("price", 1_000_000.0).unwrap().cents(),
+            100_000_000
+        );
         assert_eq!(Price::from_decimal("price", 0.1 + 0.2).unwrap().cents(), 30);
     }
 
@@ -93,8 +96,20 @@ mod tests {
 
     #[test]
     fn out_of_range_and_fractional_cents_are_rejected() {
-        for bad in [0.0, -1.0, 0.001, 19.999, 1_000_000.01, f64::NAN, f64::INFINITY, 1e300] {
-            assert!(Price::from_decimal("price", bad).is_err(), "{bad} should be rejected");
+        for bad in [
+            0.0,
+            -1.0,
+            0.001,
+            19.999,
+            1_000_000.01,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+        ] {
+            assert!(
+                Price::from_decimal("price", bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 }

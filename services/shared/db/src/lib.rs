@@ -31,10 +31,14 @@ pub enum DbError {
     #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
     InvalidUrl(#[source] sqlx::Error),
     /// Migrations failed; the message names the migration.
-    #[error("running database migrations failed (is DATABASE_URL pointing at this service's own database?): {0}")]
+    #[error(
+        "running database migrations failed (is DATABASE_URL pointing at this service's own database?): {0}"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The server did not answer.
-    #[error("cannot reach PostgreSQL at {host}:{port} ({source}); is it running? `make deps` starts it locally")]
+    #[error(
+        "cannot reach PostgreSQL at {host}:{port} ({source}); is it running? `make deps` starts it locally"
+    )]
     Unreachable {
         /// Host from the URL.
         host: String,
@@ -113,8 +117,7 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
 /// A readiness check for `microshop_web::Health`: [`ping`] with a one-second budget.
 pub fn readiness_check(
     pool: PgPool,
-) -> impl Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static
-{
+) -> impl Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
     move || {
         let pool = pool.clone();
         Box::pin(async move { ping(&pool, Duration::from_secs(1)).await })

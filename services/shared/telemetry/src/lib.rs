@@ -21,7 +21,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogConfig {
     /// Filter directives such as `info` or `info,sqlx=warn,user_service=debug`.
-    #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info,sqlx=warn")]
+    #[arg(
+        long = "log-filter",
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn"
+    )]
     pub filter: String,
     /// `json` for containers, `pretty` for a terminal.
     #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

@@ -49,7 +49,12 @@ impl Client {
     }
 
     /// `POST path` with a raw body and content type, for malformed-input tests.
-    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> Response {
         self.http
             .post(self.url(path))
             .header(header::CONTENT_TYPE, content_type)

@@ -3,12 +3,17 @@
 //! - [`TcpProxy`]: a TCP proxy the test owns, to cut and restore a real dependency without
 //!   touching the shared server other tests use;
 //! - [`ServiceProcess`]: a service binary started as a real process, to test signals;
-//! - [`Client`]: a thin HTTP client for a service under test.
+//! - [`Client`]: a thin HTTP client for a service under test;
+//! - [`TestApp`]: a service's server running in the test process;
+//! - [`scenarios`]: fault scenarios every service must pass.
 
+mod app;
 mod client;
 mod process;
 mod proxy;
+pub mod scenarios;
 
+pub use app::TestApp;
 pub use client::{Client, json};
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;

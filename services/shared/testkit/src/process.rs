@@ -40,12 +40,11 @@ impl ServiceProcess {
         let stderr = child.stderr.take().expect("stderr is piped");
         tokio::spawn(collect(BufReader::new(stdout), Arc::clone(&logs), Some(tx)));
         tokio::spawn(collect(BufReader::new(stderr), Arc::clone(&logs), None));
-        let addr = match tokio::time::timeout(PATIENCE, rx).await {
-            Ok(Ok(addr)) => addr,
-            _ => panic!(
+        let Ok(Ok(addr)) = tokio::time::timeout(PATIENCE, rx).await else {
+            panic!(
                 "{program} did not start listening; its output:\n{}",
                 logs.lock().expect("log lock").join("\n")
-            ),
+            )
         };
         Self { child, addr, logs }
     }
@@ -57,7 +56,10 @@ impl ServiceProcess {
 
     /// Sends SIGTERM, as Kubernetes does when it stops a pod.
     pub fn terminate(&self) {
-        let pid = self.child.id().expect("the process has not been reaped yet");
+        let pid = self
+            .child
+            .id()
+            .expect("the process has not been reaped yet");
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()

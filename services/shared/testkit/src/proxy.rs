@@ -1,27 +1,22 @@
 //! A TCP proxy between a service under test and one of its dependencies. `cut` drops every open
-//! connection and refuses new ones (what a crashed database or a network partition looks like to
-//! the client); `restore` lets connections through again.
+//! connection and closes the listening socket, so new connections are refused: what a crashed
+//! database looks like to its clients. `restore` listens on the same port again.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// A running proxy; stops when dropped.
 pub struct TcpProxy {
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    /// What the test wants: `true` = forwarding.
+    wanted: watch::Sender<bool>,
+    /// What the accept loop has done.
+    actual: watch::Receiver<bool>,
     stop: CancellationToken,
-}
-
-struct Shared {
-    upstream: SocketAddr,
-    open: AtomicBool,
-    /// Cancelled by `cut` to close every link opened before it.
-    links: Mutex<CancellationToken>,
 }
 
 impl TcpProxy {
@@ -29,14 +24,16 @@ impl TcpProxy {
     pub async fn start(upstream: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            upstream,
-            open: AtomicBool::new(true),
-            links: Mutex::new(CancellationToken::new()),
-        });
+        let (wanted, wanted_rx) = watch::channel(true);
+        let (actual_tx, actual) = watch::channel(true);
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop.clone()));
-        Ok(Self { addr, shared, stop })
+        tokio::spawn(run(listener, upstream, wanted_rx, actual_tx, stop.clone()));
+        Ok(Self {
+            addr,
+            wanted,
+            actual,
+            stop,
+        })
     }
 
     /// Where clients should connect instead of the upstream.
@@ -45,43 +42,80 @@ impl TcpProxy {
     }
 
     /// Drops all open connections and refuses new ones until [`restore`](Self::restore).
-    pub fn cut(&self) {
-        self.shared.open.store(false, Ordering::SeqCst);
-        let mut links = self.shared.links.lock().expect("proxy lock is never poisoned");
-        links.cancel();
-        *links = CancellationToken::new();
+    pub async fn cut(&self) {
+        self.set(false).await;
     }
 
-    /// Lets new connections through again.
-    pub fn restore(&self) {
-        self.shared.open.store(true, Ordering::SeqCst);
+    /// Accepts and forwards connections again.
+    pub async fn restore(&self) {
+        self.set(true).await;
+    }
+
+    async fn set(&self, open: bool) {
+        self.wanted.send_replace(open);
+        let mut actual = self.actual.clone();
+        actual
+            .wait_for(|state| *state == open)
+            .await
+            .expect("the proxy task runs until the proxy is dropped");
     }
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.stop.cancel();
-        self.cut();
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+async fn run(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    mut wanted: watch::Receiver<bool>,
+    actual: watch::Sender<bool>,
+    stop: CancellationToken,
+) {
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let mut listener = Some(listener);
     loop {
-        let accepted = tokio::select! {
-            () = stop.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((client, _)) = accepted else { continue };
-        if !shared.open.load(Ordering::SeqCst) {
-            drop(client);
+        let Some(open) = listener.take() else {
+            // Closed: wait for `restore`, then listen on the same port again.
+            if wanted.wait_for(|open| *open).await.is_err() {
+                return;
+            }
+            match TcpListener::bind(addr).await {
+                Ok(reopened) => {
+                    listener = Some(reopened);
+                    actual.send_replace(true);
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
             continue;
+        };
+        // Open: forward until `cut` or stop; every link dies with `links`.
+        let links = stop.child_token();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                changed = wanted.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if !*wanted.borrow_and_update() {
+                        break;
+                    }
+                }
+                accepted = open.accept() => {
+                    if let Ok((client, _)) = accepted {
+                        tokio::spawn(forward(client, upstream, links.clone()));
+                    }
+                }
+            }
         }
-        let link_token = shared
-            .links
-            .lock()
-            .expect("proxy lock is never poisoned")
-            .clone();
-        tokio::spawn(forward(client, shared.upstream, link_token));
+        links.cancel();
+        drop(open);
+        actual.send_replace(false);
     }
 }
 

@@ -78,7 +78,7 @@ async fn ready(State(health): State<Health>) -> Response {
         return not_ready(
             "shutting_down",
             "the service is shutting down",
-            BTreeMap::new(),
+            &BTreeMap::new(),
         );
     }
     let results = health.run().await;
@@ -93,11 +93,11 @@ async fn ready(State(health): State<Health>) -> Response {
     if failures.is_empty() {
         axum::Json(json!({"status": "ok", "checks": checks})).into_response()
     } else {
-        not_ready("not_ready", &failures.join("; "), checks)
+        not_ready("not_ready", &failures.join("; "), &checks)
     }
 }
 
-fn not_ready(code: &str, message: &str, checks: BTreeMap<&str, String>) -> Response {
+fn not_ready(code: &str, message: &str, checks: &BTreeMap<&str, String>) -> Response {
     let body = json!({
         "status": "unavailable",
         "error": {"code": code, "message": message},

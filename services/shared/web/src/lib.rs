@@ -17,9 +17,9 @@ pub mod shutdown;
 pub mod validation;
 
 pub use error::ApiError;
+pub use extract::{Json, Path, Query};
 pub use health::Health;
 pub use metrics::Metrics;
-pub use server::{HttpServer, ServerConfig};
-pub use extract::{Json, Path, Query};
 pub use pagination::{Page, PageQuery};
+pub use server::{HttpServer, ServerConfig};
 pub use validation::{Id, ValidationError};

@@ -12,7 +12,9 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// Latency buckets in seconds: resolve 1 ms to 5 s.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -41,7 +43,10 @@ impl Metrics {
         let registry = Registry::new_custom(None, Some(labels))
             .expect("a constant, valid label name cannot be rejected");
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered, by route template and status."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template and status.",
+            ),
             &["method", "route", "status"],
         )
         .expect("metric definition is valid");
@@ -126,7 +131,10 @@ pub fn router(metrics: Metrics) -> Router {
 
 async fn render(State(metrics): State<Metrics>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics.render(),
     )
         .into_response()

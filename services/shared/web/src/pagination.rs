@@ -27,7 +27,10 @@ impl Page {
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             return Err(ApiError::unprocessable(
                 "invalid_query",
-                format!("limit must be between 1 and {}, got {limit}", Self::MAX_LIMIT),
+                format!(
+                    "limit must be between 1 and {}, got {limit}",
+                    Self::MAX_LIMIT
+                ),
             ));
         }
         if offset < 0 {

@@ -14,11 +14,11 @@ use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tower_http::LatencyUnit;
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -47,7 +47,9 @@ pub struct ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     /// The port is taken or not allowed.
-    #[error("cannot listen on {addr}: {source} (is another instance running? `make down` stops the local ones)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another instance running? `make down` stops the local ones)"
+    )]
     Bind {
         /// Where we tried to listen.
         addr: SocketAddr,
@@ -162,7 +164,10 @@ pub fn app(
                 let body = openapi_json.clone();
                 async move {
                     (
-                        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
                         body,
                     )
                 }
@@ -178,7 +183,10 @@ pub fn app(
         ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

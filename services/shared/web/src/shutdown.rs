@@ -7,7 +7,10 @@ use tokio_util::sync::CancellationToken;
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         let signal = wait_for_signal().await;
-        tracing::info!(signal, "shutdown requested: readiness is now false, draining requests");
+        tracing::info!(
+            signal,
+            "shutdown requested: readiness is now false, draining requests"
+        );
         token.cancel();
     });
 }

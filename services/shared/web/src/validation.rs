@@ -164,7 +164,10 @@ mod tests {
     fn text_is_trimmed_and_bounded_by_characters_not_bytes() {
         assert_eq!(required_text("name", "  é  ", 1).unwrap(), "é");
         let err = required_text("name", &"x".repeat(201), 200).unwrap_err();
-        assert_eq!(err.to_string(), "name must be at most 200 characters, got 201");
+        assert_eq!(
+            err.to_string(),
+            "name must be at most 200 characters, got 201"
+        );
     }
 
     #[test]

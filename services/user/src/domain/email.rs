@@ -24,7 +24,9 @@ impl Email {
             ));
         }
         let Some((local, domain)) = email.split_once('@') else {
-            return Err(invalid("must be an address like ann@example.com (no `@` found)"));
+            return Err(invalid(
+                "must be an address like ann@example.com (no `@` found)",
+            ));
         };
         if local.is_empty() || local.chars().count() > 64 {
             return Err(invalid("must have 1 to 64 characters before the `@`"));
@@ -50,15 +52,25 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
     }
 
     #[test]
     fn implausible_addresses_are_rejected() {
         let too_long = format!("{}@example.com", "a".repeat(250));
         for bad in [
-            "", "ann", "@example.com", "ann@", "ann@@example.com", "ann@example..com",
-            "ann @example.com", "ann@.com", too_long.as_str(),
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@@example.com",
+            "ann@example..com",
+            "ann @example.com",
+            "ann@.com",
+            too_long.as_str(),
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }

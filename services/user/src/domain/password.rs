@@ -1,8 +1,8 @@
 //! Passwords: length rules, argon2id hashing and constant-time verification.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use microshop_web::ValidationError;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -56,7 +56,10 @@ mod tests {
 
     #[test]
     fn a_hash_verifies_only_its_own_password() {
-        let hash = Password::parse("correct horse".to_owned()).unwrap().hash().unwrap();
+        let hash = Password::parse("correct horse".to_owned())
+            .unwrap()
+            .hash()
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify(&SecretString::from("correct horse"), &hash));
         assert!(!verify(&SecretString::from("correct horsE"), &hash));

@@ -1,0 +1,7 @@
+//! API tests of the product service: each test gets a fresh real database (`#[sqlx::test]`) and
+//! drives the service over HTTP on a free port.
+
+mod faults;
+mod helpers;
+mod invalid_input;
+mod products;

@@ -1,0 +1,154 @@
+//! Fault scenarios every service must pass, written once: each really breaks something (cuts
+//! the database connection, sends SIGTERM to a process) and asserts on what clients see.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::{ServiceProcess, TcpProxy, TestApp, json};
+
+/// The database of `pool` behind a fresh [`TcpProxy`]: returns the proxy and a pool that
+/// connects through it.
+pub async fn proxied_pool(pool: &PgPool) -> (TcpProxy, PgPool) {
+    let options = pool.connect_options();
+    let upstream = resolve(options.get_host(), options.get_port()).await;
+    let proxy = TcpProxy::start(upstream).await.expect("proxy starts");
+    let through_proxy: PgConnectOptions = (*options)
+        .clone()
+        .host("127.0.0.1")
+        .port(proxy.addr().port());
+    let config = microshop_db::DbConfig {
+        max_connections: 4,
+        acquire_timeout_ms: 500,
+    };
+    (
+        proxy,
+        microshop_db::pool_with_options(through_proxy, &config),
+    )
+}
+
+/// Readiness is 200, turns 503 while the database is unreachable (and `probe_path`, a route
+/// that reads the database, answers 503 rather than 500), and is 200 again once it returns.
+pub async fn assert_readiness_follows_database(app: &TestApp, proxy: &TcpProxy, probe_path: &str) {
+    let ready = app.client.get("/health/ready").await;
+    assert_eq!(ready.status(), StatusCode::OK, "{:?}", json(ready).await);
+
+    proxy.cut().await;
+    let not_ready = app.client.get("/health/ready").await;
+    assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = json(not_ready).await;
+    assert_eq!(body["error"]["code"], "not_ready", "{body}");
+    assert!(body["checks"]["database"] != "ok", "{body}");
+    let seed_health = app.client.get("/health").await;
+    assert_eq!(seed_health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let live = app.client.get("/health/live").await;
+    assert_eq!(
+        live.status(),
+        StatusCode::OK,
+        "liveness must not depend on the database"
+    );
+    let read = app.client.get(probe_path).await;
+    assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(read.headers().contains_key("retry-after"));
+    assert_eq!(json(read).await["error"]["code"], "database_unavailable");
+
+    proxy.restore().await;
+    let mut last = None;
+    for _ in 0..100 {
+        let response = app.client.get("/health/ready").await;
+        if response.status() == StatusCode::OK {
+            return;
+        }
+        last = Some(json(response).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("readiness did not recover after the database returned: {last:?}");
+}
+
+/// Starts `program` against `pool`'s database, opens a request to `path` whose body is only half
+/// sent, sends SIGTERM, then sends the rest: the request must still get `expected` and the
+/// process must exit cleanly. Returns the response body.
+pub async fn assert_sigterm_lets_in_flight_request_finish(
+    program: &str,
+    pool: &PgPool,
+    path: &str,
+    body: &str,
+    expected: StatusCode,
+) -> String {
+    let url = pool.connect_options().to_url_lossy().to_string();
+    let mut service = ServiceProcess::spawn(program, &[("DATABASE_URL", &url)]).await;
+    let addr: SocketAddr = service
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("base URL holds a socket address");
+
+    let mut stream = TcpStream::connect(addr).await.expect("service accepts");
+    let (head, tail) = body.split_at(body.len() / 2);
+    let request_head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    stream
+        .write_all(request_head.as_bytes())
+        .await
+        .expect("send head");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    service.terminate();
+    wait_for_log(&service, "shutdown requested").await;
+    stream
+        .write_all(tail.as_bytes())
+        .await
+        .expect("send the rest after SIGTERM");
+
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("read the response");
+    let status_line = response.lines().next().unwrap_or_default().to_owned();
+    assert!(
+        status_line.starts_with(&format!("HTTP/1.1 {}", expected.as_u16())),
+        "in-flight request was not completed after SIGTERM: {response:?}\nlogs:\n{}",
+        service.logs().join("\n")
+    );
+    let status = service.wait().await;
+    assert!(
+        status.success(),
+        "service exited with {status} after SIGTERM"
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "a stopped service must not accept connections"
+    );
+    response
+}
+
+async fn wait_for_log(service: &ServiceProcess, needle: &str) {
+    for _ in 0..200 {
+        if service.logs().iter().any(|line| line.contains(needle)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the service never logged {needle:?}:\n{}",
+        service.logs().join("\n")
+    );
+}
+
+async fn resolve(host: &str, port: u16) -> SocketAddr {
+    tokio::net::lookup_host((host, port))
+        .await
+        .expect("database host resolves")
+        .next()
+        .expect("database host has an address")
+}

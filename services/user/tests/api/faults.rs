@@ -1,0 +1,31 @@
+//! The service under real faults: the database cut away, SIGTERM mid-request.
+
+use microshop_testkit::scenarios;
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::{spawn_app, user_count};
+
+#[sqlx::test]
+async fn readiness_is_503_while_the_database_is_unreachable_and_recovers(pool: PgPool) {
+    let (proxy, proxied) = scenarios::proxied_pool(&pool).await;
+    let app = spawn_app(proxied).await;
+
+    scenarios::assert_readiness_follows_database(&app, &proxy, "/api/users/1").await;
+}
+
+#[sqlx::test]
+async fn sigterm_lets_an_in_flight_registration_finish(pool: PgPool) {
+    let body = r#"{"email": "late@example.com", "name": "Late", "password": "still arriving"}"#;
+
+    scenarios::assert_sigterm_lets_in_flight_request_finish(
+        env!("CARGO_BIN_EXE_user-service"),
+        &pool,
+        "/api/users",
+        body,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    assert_eq!(user_count(&pool).await, 1);
+}

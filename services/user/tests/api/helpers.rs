@@ -1,0 +1,40 @@
+//! Starting the user service for a test.
+
+use clap::Parser;
+use microshop_testkit::TestApp;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use user_service::{Config, startup};
+
+/// The service's configuration for tests: loopback, free port, defaults otherwise.
+pub fn test_config() -> Config {
+    Config::try_parse_from([
+        "user-service",
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+    ])
+    .expect("test configuration parses")
+}
+
+/// The user service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    let server = startup::build_with_pool(test_config(), pool)
+        .await
+        .expect("user service starts");
+    TestApp::start(server)
+}
+
+/// A valid registration body.
+pub fn ann() -> Value {
+    json!({"email": "ann@example.com", "name": "Ann Example", "password": "correct horse"})
+}
+
+/// How many users are stored.
+pub async fn user_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from users")
+        .fetch_one(pool)
+        .await
+        .expect("count users")
+}

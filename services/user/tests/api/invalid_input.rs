@@ -1,0 +1,186 @@
+//! Every kind of bad input gets a clear 4xx with the standard error body and writes nothing.
+
+use microshop_testkit::json;
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::{spawn_app, user_count};
+
+const JSON: &str = "application/json";
+
+#[sqlx::test]
+async fn malformed_registrations_are_4xx_and_store_nothing(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let long_name = "x".repeat(201);
+    let huge_name = "x".repeat(1024 * 1024);
+    let cases: Vec<(&str, String, &str, StatusCode)> = vec![
+        ("empty body", String::new(), JSON, StatusCode::BAD_REQUEST),
+        ("invalid JSON", r#"{"email": "a@b.c","#.into(), JSON, StatusCode::BAD_REQUEST),
+        ("JSON that is not an object", "[1, 2]".into(), JSON, StatusCode::UNPROCESSABLE_ENTITY),
+        ("no JSON content type", ann_text(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "wrong type",
+            json!({"email": true, "name": "A", "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "number for a string",
+            json!({"email": "a@b.c", "name": 5, "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "missing field",
+            json!({"email": "a@b.c", "name": "A"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "unknown field",
+            json!({"email": "a@b.c", "name": "A", "password": "password1", "admin": true})
+                .to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "name of 201 characters",
+            json!({"email": "a@b.c", "name": long_name, "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "name of 1 MB",
+            json!({"email": "a@b.c", "name": huge_name, "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "blank name",
+            json!({"email": "a@b.c", "name": "   ", "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "email without @",
+            json!({"email": "ann.example.com", "name": "A", "password": "password1"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "email of 255 characters",
+            json!({"email": format!("{}@example.com", "a".repeat(243)), "name": "A", "password": "password1"})
+                .to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "password too short",
+            json!({"email": "a@b.c", "name": "A", "password": "short"}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "password too long",
+            json!({"email": "a@b.c", "name": "A", "password": "p".repeat(129)}).to_string(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+
+    for (case, body, content_type, expected) in cases {
+        let response = app.client.post_raw("/api/users", body, content_type).await;
+        assert_eq!(response.status(), expected, "{case}");
+        let error = json(response).await;
+        assert!(error["error"]["code"].is_string(), "{case}: {error}");
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.len() > 10,
+            "{case}: message should explain: {error}"
+        );
+    }
+    assert_eq!(
+        user_count(&pool).await,
+        0,
+        "a rejected request must write nothing"
+    );
+}
+
+#[sqlx::test]
+async fn field_errors_name_the_field(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let body = json!({"email": "a@b.c", "name": "x".repeat(201), "password": "password1"});
+    let error = json(app.client.post_json("/api/users", &body).await).await;
+    assert_eq!(error["error"]["code"], "validation_failed");
+    assert_eq!(
+        error["error"]["message"],
+        "name must be at most 200 characters, got 201"
+    );
+
+    let body = json!({"email": "a@b.c", "name": "A", "password": "password1", "role": "admin"});
+    let error = json(app.client.post_json("/api/users", &body).await).await;
+    assert_eq!(error["error"]["code"], "invalid_body");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("unknown field `role`"), "{message}");
+}
+
+#[sqlx::test]
+async fn ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for id in ["0", "-1", "99999999999999999999", "abc", "1.5"] {
+        let response = app.client.get(&format!("/api/users/{id}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "id {id}");
+        let error = json(response).await;
+        assert_eq!(error["error"]["code"], "invalid_path", "id {id}");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(id),
+            "{error}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn out_of_range_paging_is_rejected(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for (query, expected) in [
+        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("limit=101", StatusCode::UNPROCESSABLE_ENTITY),
+        ("offset=-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("limit=abc", StatusCode::BAD_REQUEST),
+        ("colour=red", StatusCode::BAD_REQUEST),
+    ] {
+        let response = app.client.get(&format!("/api/users?{query}")).await;
+        assert_eq!(response.status(), expected, "{query}");
+        assert_eq!(
+            json(response).await["error"]["code"],
+            "invalid_query",
+            "{query}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn unknown_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let missing = app.client.get("/api/nothing-here").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(missing).await["error"]["code"], "not_found");
+
+    let wrong_method = app
+        .client
+        .http()
+        .delete(format!("{}/api/users/1", app.client.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        json(wrong_method).await["error"]["code"],
+        "method_not_allowed"
+    );
+}
+
+fn ann_text() -> String {
+    crate::helpers::ann().to_string()
+}
