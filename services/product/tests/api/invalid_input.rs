@@ -1,6 +1,6 @@
 //! Every kind of bad input gets a clear 4xx with the standard error body and writes nothing.
 
-use microshop_testkit::json;
+use microshop_testkit::{checks, json};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -133,14 +133,7 @@ async fn malformed_products_are_4xx_and_store_nothing(pool: PgPool) {
             .client
             .post_raw("/api/products", body, "application/json")
             .await;
-        assert_eq!(response.status(), expected, "{case}");
-        let error = json(response).await;
-        assert!(error["error"]["code"].is_string(), "{case}: {error}");
-        let message = error["error"]["message"].as_str().unwrap_or_default();
-        assert!(
-            message.len() > 10,
-            "{case}: message should explain: {error}"
-        );
+        checks::assert_error(response, expected, case).await;
     }
     assert_eq!(
         product_count(&pool).await,
@@ -180,26 +173,17 @@ async fn field_errors_name_the_field_and_the_limit(pool: PgPool) {
 #[sqlx::test]
 async fn ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
     let app = spawn_app(pool).await;
-    for id in ["0", "-1", "99999999999999999999", "abc"] {
-        let response = app.client.get(&format!("/api/products/{id}")).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "id {id}");
-        assert_eq!(
-            json(response).await["error"]["code"],
-            "invalid_path",
-            "id {id}"
-        );
-    }
+    checks::assert_bad_ids_rejected(&app.client, "/api/products").await;
 }
 
 #[sqlx::test]
 async fn out_of_range_paging_is_rejected(pool: PgPool) {
     let app = spawn_app(pool).await;
-    for (query, expected) in [
-        ("limit=101", StatusCode::UNPROCESSABLE_ENTITY),
-        ("offset=-5", StatusCode::UNPROCESSABLE_ENTITY),
-        ("limit=ten", StatusCode::BAD_REQUEST),
-    ] {
-        let response = app.client.get(&format!("/api/products?{query}")).await;
-        assert_eq!(response.status(), expected, "{query}");
-    }
+    checks::assert_bad_paging_rejected(&app.client, "/api/products").await;
+}
+
+#[sqlx::test]
+async fn unknown_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    checks::assert_unknown_routes_rejected(&app.client, "/api/products/1").await;
 }

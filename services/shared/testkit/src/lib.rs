@@ -5,9 +5,11 @@
 //! - [`ServiceProcess`]: a service binary started as a real process, to test signals;
 //! - [`Client`]: a thin HTTP client for a service under test;
 //! - [`TestApp`]: a service's server running in the test process;
-//! - [`scenarios`]: fault scenarios every service must pass.
+//! - [`scenarios`]: fault scenarios every service must pass;
+//! - [`checks`]: input-validation checks every service must pass.
 
 mod app;
+pub mod checks;
 mod client;
 mod process;
 mod proxy;

@@ -1,6 +1,6 @@
 //! Every kind of bad input gets a clear 4xx with the standard error body and writes nothing.
 
-use microshop_testkit::json;
+use microshop_testkit::{checks, json};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -91,14 +91,7 @@ async fn malformed_registrations_are_4xx_and_store_nothing(pool: PgPool) {
 
     for (case, body, content_type, expected) in cases {
         let response = app.client.post_raw("/api/users", body, content_type).await;
-        assert_eq!(response.status(), expected, "{case}");
-        let error = json(response).await;
-        assert!(error["error"]["code"].is_string(), "{case}: {error}");
-        let message = error["error"]["message"].as_str().unwrap_or_default();
-        assert!(
-            message.len() > 10,
-            "{case}: message should explain: {error}"
-        );
+        checks::assert_error(response, expected, case).await;
     }
     assert_eq!(
         user_count(&pool).await,
@@ -128,57 +121,19 @@ async fn field_errors_name_the_field(pool: PgPool) {
 #[sqlx::test]
 async fn ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
     let app = spawn_app(pool).await;
-    for id in ["0", "-1", "99999999999999999999", "abc", "1.5"] {
-        let response = app.client.get(&format!("/api/users/{id}")).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "id {id}");
-        let error = json(response).await;
-        assert_eq!(error["error"]["code"], "invalid_path", "id {id}");
-        assert!(
-            error["error"]["message"].as_str().unwrap().contains(id),
-            "{error}"
-        );
-    }
+    checks::assert_bad_ids_rejected(&app.client, "/api/users").await;
 }
 
 #[sqlx::test]
 async fn out_of_range_paging_is_rejected(pool: PgPool) {
     let app = spawn_app(pool).await;
-    for (query, expected) in [
-        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY),
-        ("limit=101", StatusCode::UNPROCESSABLE_ENTITY),
-        ("offset=-1", StatusCode::UNPROCESSABLE_ENTITY),
-        ("limit=abc", StatusCode::BAD_REQUEST),
-        ("colour=red", StatusCode::BAD_REQUEST),
-    ] {
-        let response = app.client.get(&format!("/api/users?{query}")).await;
-        assert_eq!(response.status(), expected, "{query}");
-        assert_eq!(
-            json(response).await["error"]["code"],
-            "invalid_query",
-            "{query}"
-        );
-    }
+    checks::assert_bad_paging_rejected(&app.client, "/api/users").await;
 }
 
 #[sqlx::test]
 async fn unknown_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let missing = app.client.get("/api/nothing-here").await;
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(json(missing).await["error"]["code"], "not_found");
-
-    let wrong_method = app
-        .client
-        .http()
-        .delete(format!("{}/api/users/1", app.client.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(
-        json(wrong_method).await["error"]["code"],
-        "method_not_allowed"
-    );
+    checks::assert_unknown_routes_rejected(&app.client, "/api/users/1").await;
 }
 
 fn ann_text() -> String {
