@@ -1,0 +1,57 @@
+# Microshop developer commands. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# sqlx::test creates a fresh database per test from this server URL.
+DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
+# Query macros check SQL against the committed .sqlx/ data, not a live database.
+export SQLX_OFFLINE := true
+
+TOOLS := $(CURDIR)/tools
+SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
+NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: help deps up down logs test lint fmt build sqlx-prepare sqlx-check
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+deps: ## start PostgreSQL, RabbitMQ and Redis if they are not answering (installs them on Debian)
+	@scripts/deps.sh
+
+up: deps ## build and run the services in the background (idempotent)
+	@scripts/up.sh
+
+down: ## stop the services `make up` started
+	@scripts/down.sh
+
+logs: ## follow the services' logs
+	@tail -n 50 -F .run/*.log
+
+test: deps sqlx-check ## the whole test suite against the real PostgreSQL (what CI runs)
+ifeq ($(NEXTEST),yes)
+	DATABASE_URL=$(DATABASE_URL) cargo nextest run --workspace --no-fail-fast
+else
+	DATABASE_URL=$(DATABASE_URL) cargo test --workspace --no-fail-fast
+endif
+
+lint: ## formatting and clippy, warnings are errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+build: ## release binaries of every service
+	cargo build --release --workspace --bins
+
+sqlx-prepare: $(SQLX) ## regenerate .sqlx/ after changing a query or a migration
+	SQLX=$(SQLX) scripts/sqlx-prepare.sh
+
+sqlx-check: $(SQLX) ## fail when .sqlx/ is out of date with the queries and migrations
+	SQLX=$(SQLX) scripts/sqlx-prepare.sh --check
+
+$(TOOLS)/bin/sqlx:
+	cargo install sqlx-cli --version '^0.8' --no-default-features --features postgres,rustls \
+	  --locked --root $(TOOLS)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports.
+# Idempotent: a server that already answers is never touched. A missing one is installed from
+# Debian's packages (as root or through sudo) and started; then we wait for its port.
+set -euo pipefail
+
+answers() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "deps: need root (or sudo) to run: $*" >&2; exit 1
+  fi
+}
+
+apt_updated=""
+install_packages() {
+  if ! command -v apt-get >/dev/null; then
+    echo "deps: $* not installed and this is not a Debian-like system; install it yourself" >&2
+    exit 1
+  fi
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+with_systemd() { [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; }
+
+wait_for() { # name port log
+  for _ in $(seq 120); do
+    if answers "$2"; then echo "$1: running on 127.0.0.1:$2"; return 0; fi
+    sleep 0.5
+  done
+  echo "deps: $1 did not come up on 127.0.0.1:$2 within 60 s; look at $3" >&2
+  exit 1
+}
+
+postgres() {
+  if answers 5432; then echo "postgresql: already running"; return; fi
+  local fresh=""
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    install_packages postgresql; fresh=1
+  fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  if [ ! -d "/etc/postgresql/$version/main" ]; then as_root pg_createcluster "$version" main; fi
+  if with_systemd; then as_root systemctl start "postgresql@$version-main"
+  else as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start; fi
+  wait_for postgresql 5432 "/var/log/postgresql/postgresql-$version-main.log"
+  if [ -n "$fresh" ]; then
+    # The default URLs carry the password `postgres`; a fresh Debian install has none set.
+    as_root runuser -u postgres -- psql -qX -c "alter role postgres password 'postgres'"
+  fi
+}
+
+rabbitmq() {
+  if answers 5672; then echo "rabbitmq: already running"; return; fi
+  command -v rabbitmq-server >/dev/null || install_packages rabbitmq-server
+  if with_systemd; then as_root systemctl start rabbitmq-server
+  else as_root rabbitmq-server -detached; fi
+  wait_for rabbitmq 5672 /var/log/rabbitmq/
+}
+
+redis() {
+  if answers 6379; then echo "redis: already running"; return; fi
+  command -v redis-server >/dev/null || install_packages redis-server
+  if with_systemd; then as_root systemctl start redis-server
+  else as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --logfile /tmp/microshop-redis.log; fi
+  wait_for redis 6379 /tmp/microshop-redis.log
+}
+
+postgres
+rabbitmq
+redis

@@ -1,0 +1,7 @@
+# The services `make up` runs locally: name, port, database. Sourced by up.sh and down.sh.
+# shellcheck shell=bash
+SERVICES=(
+  "user-service:8001:users_db"
+  "product-service:8002:products_db"
+)
+RUN_DIR=.run
