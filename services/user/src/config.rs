@@ -17,7 +17,6 @@ pub struct Config {
         long,
         env = "DATABASE_URL",
         default_value = "postgres://postgres:postgres@127.0.0.1:5432/users_db",
-        hide_default_value = true,
         hide_env_values = true
     )]
     pub database_url: SecretString,
