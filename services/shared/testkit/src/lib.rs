@@ -4,11 +4,13 @@
 //!   touching the shared server other tests use;
 //! - [`ServiceProcess`]: a service binary started as a real process, to test signals;
 //! - [`Client`]: a thin HTTP client for a service under test;
+//! - [`TestBroker`]: a test's own, self-deleting topology on the shared RabbitMQ;
 //! - [`TestApp`]: a service's server running in the test process;
 //! - [`scenarios`]: fault scenarios every service must pass;
 //! - [`checks`]: input-validation checks every service must pass.
 
 mod app;
+mod broker;
 pub mod checks;
 mod client;
 mod process;
@@ -16,6 +18,7 @@ mod proxy;
 pub mod scenarios;
 
 pub use app::TestApp;
+pub use broker::{TestBroker, amqp_url};
 pub use client::{Client, json};
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;

@@ -1,0 +1,151 @@
+//! The message body: `{"id", "type", "occurred_at", "data"}`, with `type` selecting the shape of
+//! `data`. An unknown `type` or a body that does not parse is malformed and goes to the DLQ.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One event as it travels through RabbitMQ. `id` is also the AMQP `message_id`, and it is what
+/// consumers deduplicate on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique per event (UUID v7: time-ordered).
+    pub id: Uuid,
+    /// When the state change happened, not when it was published.
+    pub occurred_at: DateTime<Utc>,
+    /// `type` + `data`.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Envelope {
+    /// A new event that happened now.
+    pub fn new(event: Event) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            occurred_at: Utc::now(),
+            event,
+        }
+    }
+
+    /// The JSON body.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events contain only JSON-representable values")
+    }
+
+    /// Parses a body; fails for anything that is not a known event.
+    pub fn from_json(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Every event type, tagged by its wire name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", deny_unknown_fields)]
+pub enum Event {
+    /// An order was accepted and waits for stock.
+    #[serde(rename = "order.created")]
+    OrderCreated(OrderCreated),
+    /// Stock for an order was taken.
+    #[serde(rename = "stock.reserved")]
+    StockReserved(StockReserved),
+    /// Stock for an order could not be taken.
+    #[serde(rename = "stock.rejected")]
+    StockRejected(StockRejected),
+}
+
+impl Event {
+    /// The wire name, e.g. `order.created` (also the AMQP `type` property).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::OrderCreated(_) => "order.created",
+            Self::StockReserved(_) => "stock.reserved",
+            Self::StockRejected(_) => "stock.rejected",
+        }
+    }
+}
+
+/// `order.created`. Money is in integer cents so no service ever rounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderCreated {
+    /// The order.
+    pub order_id: i64,
+    /// Who ordered.
+    pub user_id: i64,
+    /// What was ordered.
+    pub product_id: i64,
+    /// How many units, `1..=10000`.
+    pub quantity: i64,
+    /// Price of one unit when the order was taken, in cents.
+    pub unit_price_cents: i64,
+    /// `quantity * unit_price_cents`.
+    pub total_price_cents: i64,
+}
+
+/// `stock.reserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockReserved {
+    /// The order the stock is held for.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// Units taken.
+    pub quantity: i64,
+    /// Units left afterwards.
+    pub remaining: i64,
+}
+
+/// `stock.rejected`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockRejected {
+    /// The order that cannot be served.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// Units asked for.
+    pub requested: i64,
+    /// Units there were (0 when the product does not exist).
+    pub available: i64,
+    /// For a person, e.g. "only 2 left of product 7".
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order_created() -> Envelope {
+        Envelope::new(Event::OrderCreated(OrderCreated {
+            order_id: 1,
+            user_id: 2,
+            product_id: 3,
+            quantity: 4,
+            unit_price_cents: 500,
+            total_price_cents: 2000,
+        }))
+    }
+
+    #[test]
+    fn the_wire_shape_is_id_type_occurred_at_data() {
+        let envelope = order_created();
+        let json: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
+        assert_eq!(json["type"], "order.created");
+        assert_eq!(json["data"]["quantity"], 4);
+        assert_eq!(json["id"], envelope.id.to_string());
+        assert!(json["occurred_at"].is_string());
+        assert_eq!(Envelope::from_json(&envelope.to_json()).unwrap(), envelope);
+    }
+
+    #[test]
+    fn unknown_types_and_malformed_bodies_do_not_parse() {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&order_created().to_json()).unwrap();
+        json["type"] = "order.teleported".into();
+        assert!(Envelope::from_json(json.to_string().as_bytes()).is_err());
+        assert!(Envelope::from_json(b"not json").is_err());
+        assert!(Envelope::from_json(br#"{"id": "x"}"#).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Microshop's events and RabbitMQ topology, defined once (DESIGN §5). The services publish and
+//! consume these types; the services and the operator declare the same [`Topology`].
+//!
+//! Nothing here talks to a broker: this crate is data only, so any AMQP client can use it.
+
+mod envelope;
+mod topology;
+
+pub use envelope::{Envelope, Event, OrderCreated, StockRejected, StockReserved};
+pub use topology::{Exchange, ExchangeKind, Queue, Topology};

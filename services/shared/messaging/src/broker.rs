@@ -1,0 +1,96 @@
+//! One AMQP connection per process, shared by every publisher and consumer, re-opened on demand
+//! after the broker restarts or the network drops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::{Channel, Connection, ConnectionProperties};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+
+/// Why talking to RabbitMQ failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// Connecting, opening a channel or an AMQP operation failed.
+    #[error("RabbitMQ: {0}")]
+    Amqp(#[from] lapin::Error),
+    /// The broker refused (nacked) a published message.
+    #[error("RabbitMQ did not accept message {message_id} (publisher confirm was a nack)")]
+    Nacked {
+        /// The refused message.
+        message_id: String,
+    },
+    /// The broker cancelled our consumer (the queue was deleted).
+    #[error("RabbitMQ cancelled the consumer of queue {0}")]
+    ConsumerCancelled(String),
+    /// The broker did not answer in time.
+    #[error("RabbitMQ did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A handle to the process's connection; cheap to clone.
+#[derive(Clone)]
+pub struct Broker {
+    url: SecretString,
+    name: String,
+    connection: Arc<Mutex<Option<Connection>>>,
+}
+
+impl Broker {
+    /// A broker handle; nothing is opened until first use.
+    pub fn new(url: SecretString, connection_name: impl Into<String>) -> Self {
+        Self {
+            url,
+            name: connection_name.into(),
+            connection: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A new channel on the shared connection, reconnecting first if the connection is gone.
+    pub async fn channel(&self) -> Result<Channel, MessagingError> {
+        let mut guard = self.connection.lock().await;
+        if let Some(connection) = guard.as_ref() {
+            if connection.status().connected() {
+                match connection.create_channel().await {
+                    Ok(channel) => return Ok(channel),
+                    Err(error) => {
+                        tracing::warn!(%error, "AMQP channel could not be opened; reconnecting");
+                    }
+                }
+            }
+        }
+        let properties =
+            ConnectionProperties::default().with_connection_name(self.name.clone().into());
+        let connection = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(self.url.expose_secret(), properties),
+        )
+        .await
+        .map_err(|_| MessagingError::Timeout(CONNECT_TIMEOUT))??;
+        tracing::info!(connection = %self.name, "connected to RabbitMQ");
+        let channel = connection.create_channel().await?;
+        *guard = Some(connection);
+        Ok(channel)
+    }
+
+    /// Whether the connection is up right now (for readiness); opens it if needed.
+    pub async fn check(&self) -> Result<(), String> {
+        match self.channel().await {
+            Ok(channel) => {
+                let _ = channel.close(200, "readiness check".into()).await;
+                Ok(())
+            }
+            Err(error) => Err(format!("broker unavailable: {error}")),
+        }
+    }
+
+    /// Closes the connection (at shutdown, after consumers and relays stopped).
+    pub async fn close(&self) {
+        if let Some(connection) = self.connection.lock().await.take() {
+            let _ = connection.close(200, "shutting down".into()).await;
+        }
+    }
+}
+
+/// How long connecting may take before we report the broker unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

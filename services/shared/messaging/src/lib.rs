@@ -1,0 +1,21 @@
+//! RabbitMQ for the Microshop services (DESIGN §5–§6):
+//!
+//! - [`Broker`]: one long-lived connection per process, re-established after failures;
+//! - [`declare`]: the topology of `microshop-events`, declared idempotently;
+//! - [`Publisher`]: persistent messages with publisher confirms, a whole batch per round trip;
+//! - [`outbox`]: events written in the same transaction as the state change, and the relay that
+//!   publishes them;
+//! - [`inbox`] and [`consumer`]: exactly-once effects on top of at-least-once delivery.
+
+mod broker;
+mod config;
+pub mod consumer;
+pub mod inbox;
+pub mod outbox;
+mod publisher;
+mod topology;
+
+pub use broker::{Broker, MessagingError};
+pub use config::AmqpConfig;
+pub use publisher::{OutgoingMessage, Publisher};
+pub use topology::{declare, queue_depth};

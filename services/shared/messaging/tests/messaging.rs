@@ -1,0 +1,242 @@
+//! The messaging building blocks against the real RabbitMQ and PostgreSQL: topology, confirmed
+//! publishing, the outbox relay (also with the broker cut away), the inbox and the consumer's
+//! dead-lettering.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use microshop_events::{Envelope, Event, OrderCreated, Topology};
+use microshop_messaging::consumer::{self, Handler, HandlerError};
+use microshop_messaging::outbox::{self, Relay};
+use microshop_messaging::{OutgoingMessage, Publisher, declare, inbox};
+use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+fn order_created(order_id: i64) -> Envelope {
+    Envelope::new(Event::OrderCreated(OrderCreated {
+        order_id,
+        user_id: 1,
+        product_id: 2,
+        quantity: 3,
+        unit_price_cents: 100,
+        total_price_cents: 300,
+    }))
+}
+
+fn message(envelope: &Envelope) -> OutgoingMessage {
+    OutgoingMessage {
+        id: envelope.id,
+        event_type: envelope.event.type_name().to_owned(),
+        payload: envelope.to_json(),
+    }
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn declaring_the_topology_twice_changes_nothing() {
+    let test = TestBroker::new().await;
+    let channel = test.broker.channel().await.unwrap();
+    declare(&channel, &test.topology)
+        .await
+        .expect("second declaration is accepted");
+    for queue in test.topology.queues() {
+        assert_eq!(test.depth(&queue.name).await, 0, "{}", queue.name);
+    }
+}
+
+#[tokio::test]
+async fn a_confirmed_batch_reaches_every_bound_queue_with_its_properties() {
+    let test = TestBroker::new().await;
+    let publisher = Publisher::new(test.broker.clone(), test.topology.order_events());
+    let envelopes: Vec<_> = (1..=3).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+
+    publisher.publish(&messages).await.expect("broker confirms");
+
+    let queue = test.topology.product_order_events();
+    assert_eq!(test.depth(&queue).await, 3);
+    let first = test.take(&queue).await.expect("a message");
+    let properties = &first.delivery.properties;
+    assert_eq!(
+        properties.message_id().as_ref().map(ToString::to_string),
+        Some(envelopes[0].id.to_string())
+    );
+    assert_eq!(
+        properties
+            .kind()
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("order.created")
+    );
+    assert_eq!(*properties.delivery_mode(), Some(2), "persistent");
+    assert_eq!(
+        Envelope::from_json(&first.delivery.data).unwrap(),
+        envelopes[0]
+    );
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn the_relay_publishes_outbox_rows_and_deletes_them(pool: PgPool) {
+    let test = TestBroker::new().await;
+    let mut tx = pool.begin().await.unwrap();
+    for order_id in 1..=5 {
+        outbox::enqueue(&mut tx, &order_created(order_id))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let relay = Relay::new(
+        pool.clone(),
+        Publisher::new(test.broker.clone(), test.topology.order_events()),
+    );
+
+    assert_eq!(relay.publish_batch().await.unwrap(), 5);
+
+    assert_eq!(outbox::pending(&pool).await.unwrap(), 0);
+    assert_eq!(test.depth(&test.topology.product_order_events()).await, 5);
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(pool: PgPool) {
+    let direct = TestBroker::new().await;
+    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    let proxied_url = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
+    let through_proxy = microshop_messaging::Broker::new(proxied_url.into(), "relay-under-test");
+    let relay = Relay::new(
+        pool.clone(),
+        Publisher::new(through_proxy, direct.topology.order_events()),
+    );
+    let shutdown = CancellationToken::new();
+    proxy.cut().await;
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+
+    let mut tx = pool.begin().await.unwrap();
+    for order_id in 1..=4 {
+        outbox::enqueue(&mut tx, &order_created(order_id))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        outbox::pending(&pool).await.unwrap(),
+        4,
+        "nothing may leave while the broker is down"
+    );
+
+    proxy.restore().await;
+    let queue = direct.topology.product_order_events();
+    eventually("all four events are published", async || {
+        direct.depth(&queue).await == 4
+    })
+    .await;
+    eventually("the outbox is empty", async || {
+        outbox::pending(&pool).await.unwrap() == 0
+    })
+    .await;
+    assert_eq!(
+        direct.depth(&queue).await,
+        4,
+        "each event is published once"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn the_inbox_recognises_a_redelivered_event(pool: PgPool) {
+    let event = order_created(1);
+    let mut tx = pool.begin().await.unwrap();
+    assert!(inbox::first_delivery(&mut tx, event.id).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    assert!(!inbox::first_delivery(&mut tx, event.id).await.unwrap());
+}
+
+/// Counts the events it applies, through the inbox.
+#[derive(Clone)]
+struct CountingHandler {
+    pool: PgPool,
+    applied: Arc<AtomicUsize>,
+}
+
+impl Handler for CountingHandler {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        if inbox::first_delivery(&mut tx, envelope.id).await? {
+            self.applied.fetch_add(1, Ordering::SeqCst);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) {
+    let test = TestBroker::new().await;
+    let publisher = Publisher::new(test.broker.clone(), test.topology.order_events());
+    let real = order_created(7);
+    let poison = |payload: &[u8], event_type: &str| OutgoingMessage {
+        id: uuid::Uuid::now_v7(),
+        event_type: event_type.to_owned(),
+        payload: payload.to_vec(),
+    };
+    let mut unknown_type: serde_json::Value = serde_json::from_slice(&real.to_json()).unwrap();
+    unknown_type["type"] = "order.teleported".into();
+    publisher
+        .publish(&[
+            poison(b"this is not JSON", "order.created"),
+            poison(unknown_type.to_string().as_bytes(), "order.teleported"),
+            message(&real),
+            message(&real),
+        ])
+        .await
+        .unwrap();
+
+    let applied = Arc::new(AtomicUsize::new(0));
+    let handler = CountingHandler {
+        pool,
+        applied: applied.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let queue = test.topology.product_order_events();
+    let running = tokio::spawn(consumer::run(
+        test.broker.clone(),
+        queue.clone(),
+        16,
+        handler,
+        shutdown.clone(),
+    ));
+
+    let dlq = Topology::dlq_of(&queue);
+    eventually("both poison messages are in the DLQ", async || {
+        test.depth(&dlq).await == 2
+    })
+    .await;
+    eventually("the queue is drained", async || {
+        test.depth(&queue).await == 0
+    })
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    assert_eq!(
+        applied.load(Ordering::SeqCst),
+        1,
+        "the duplicate must not be applied again"
+    );
+}

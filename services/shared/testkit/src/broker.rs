@@ -1,0 +1,57 @@
+//! A private corner of the shared RabbitMQ for one test: the whole topology under a unique
+//! prefix, declared temporary so that it deletes itself even if the test dies.
+
+use lapin::options::BasicGetOptions;
+use microshop_events::Topology;
+use microshop_messaging::{Broker, declare, queue_depth};
+use secrecy::SecretString;
+
+/// The broker every test uses; `AMQP_URL` overrides it.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A test's own topology on the shared broker.
+pub struct TestBroker {
+    /// Connection handle.
+    pub broker: Broker,
+    /// Names under this test's prefix.
+    pub topology: Topology,
+}
+
+impl TestBroker {
+    /// Declares a fresh, uniquely prefixed topology.
+    pub async fn new() -> Self {
+        Self::with_url(&amqp_url()).await
+    }
+
+    /// Like [`new`](Self::new) against `url` (e.g. through a fault proxy).
+    pub async fn with_url(url: &str) -> Self {
+        let prefix = format!("test-{}.", uuid::Uuid::now_v7().simple());
+        let topology = Topology::temporary(prefix);
+        let broker = Broker::new(SecretString::from(url.to_owned()), "microshop-test");
+        let channel = broker
+            .channel()
+            .await
+            .expect("the test broker is reachable");
+        declare(&channel, &topology)
+            .await
+            .expect("topology declares");
+        Self { broker, topology }
+    }
+
+    /// Messages ready in `queue`.
+    pub async fn depth(&self, queue: &str) -> u32 {
+        let channel = self.broker.channel().await.expect("channel opens");
+        queue_depth(&channel, queue).await.expect("queue exists")
+    }
+
+    /// Takes one message from `queue` (acknowledged), if any.
+    pub async fn take(&self, queue: &str) -> Option<lapin::message::BasicGetMessage> {
+        let channel = self.broker.channel().await.expect("channel opens");
+        channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get works")
+    }
+}
