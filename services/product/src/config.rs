@@ -1,6 +1,7 @@
 //! Settings of the product service, read once from the environment at start-up.
 
 use microshop_db::DbConfig;
+use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
 use secrecy::SecretString;
@@ -20,6 +21,9 @@ pub struct Config {
         hide_env_values = true
     )]
     pub database_url: SecretString,
+    /// RabbitMQ settings.
+    #[command(flatten)]
+    pub amqp: AmqpConfig,
     /// HTTP server settings.
     #[command(flatten)]
     pub server: ServerConfig,

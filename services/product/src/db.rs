@@ -1,3 +1,4 @@
 //! Queries against `products_db`, one module per table.
 
 pub mod products;
+pub mod stock;

@@ -1,6 +1,7 @@
 //! The product service: the catalogue, exact prices and never-negative stock.
 
 pub mod config;
+pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod error;

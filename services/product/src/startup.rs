@@ -1,9 +1,14 @@
-//! Wiring: pool and migrations, routes, health checks and the HTTP server.
+//! Wiring: pool and migrations, routes, health checks, the HTTP server, and beside it the
+//! order-events consumer and the outbox relay.
 
+use microshop_messaging::consumer;
+use microshop_messaging::outbox::Relay;
+use microshop_messaging::{Broker, Publisher};
 use microshop_web::{Health, HttpServer, Metrics};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::consumers::order_events::OrderEventsHandler;
 use crate::routes::{self, AppState};
 use crate::{Config, SERVICE};
 
@@ -17,18 +22,41 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
     build_with_pool(config, pool).await
 }
 
-/// Binds the HTTP port around an existing, migrated pool (tests pass a fresh database's pool).
+/// Binds the HTTP port around an existing, migrated pool (tests pass a fresh database's pool)
+/// and starts the consumer and the relay, which connect to RabbitMQ on their own and keep
+/// retrying while it is down.
 pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<HttpServer> {
+    let broker = Broker::new(config.amqp.url.clone(), SERVICE);
     let health = Health::new(CancellationToken::new())
-        .with_check("database", microshop_db::readiness_check(pool.clone()));
+        .with_check("database", microshop_db::readiness_check(pool.clone()))
+        .with_reported_check("broker", {
+            let broker = broker.clone();
+            move || {
+                let broker = broker.clone();
+                async move { broker.check().await }
+            }
+        });
     let server = HttpServer::bind(
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(AppState { pool }),
+        routes::router(AppState { pool: pool.clone() }),
         health,
         Metrics::new(SERVICE),
     )
     .await?;
+
+    let topology = config.amqp.topology();
+    let shutdown = server.shutdown_token();
+    server.spawn_background(consumer::run(
+        broker.clone(),
+        topology.clone(),
+        topology.product_order_events(),
+        config.amqp.prefetch,
+        OrderEventsHandler::new(pool.clone()),
+        shutdown.clone(),
+    ));
+    let relay = Relay::new(pool, Publisher::new(broker, topology.product_events()));
+    server.spawn_background(relay.run(shutdown));
     Ok(server)
 }

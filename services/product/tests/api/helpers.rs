@@ -1,29 +1,40 @@
 //! Starting the product service for a test.
 
 use clap::Parser;
-use microshop_testkit::TestApp;
+use microshop_testkit::{TestApp, TestBroker, amqp_url};
 use product_service::{Config, startup};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-/// The service's configuration for tests: loopback, free port, defaults otherwise.
-pub fn test_config() -> Config {
+/// The service's configuration for tests: loopback, free port, the test's own topology.
+pub fn test_config(broker: &TestBroker) -> Config {
     Config::try_parse_from([
         "product-service",
         "--http-host",
         "127.0.0.1",
         "--http-port",
         "0",
+        "--amqp-url",
+        &amqp_url(),
+        "--amqp-topology-prefix",
+        broker.topology.prefix(),
+        "--amqp-temporary-topology",
     ])
     .expect("test configuration parses")
 }
 
 /// The product service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    let server = startup::build_with_pool(test_config(), pool)
+    spawn_app_with_broker(pool).await.0
+}
+
+/// The product service and the test's handle on its private RabbitMQ topology.
+pub async fn spawn_app_with_broker(pool: PgPool) -> (TestApp, TestBroker) {
+    let broker = TestBroker::new().await;
+    let server = startup::build_with_pool(test_config(&broker), pool)
         .await
         .expect("product service starts");
-    TestApp::start(server)
+    (TestApp::start(server), broker)
 }
 
 /// A valid product body, as in the seed walkthrough.
@@ -37,4 +48,15 @@ pub async fn product_count(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count products")
+}
+
+/// Polls `check` every 25 ms for up to 10 s.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
 }

@@ -5,3 +5,4 @@ mod faults;
 mod helpers;
 mod invalid_input;
 mod products;
+mod saga;

@@ -1,5 +1,6 @@
 //! RabbitMQ settings, read from the environment by each service's `Config`.
 
+use microshop_events::Topology;
 use secrecy::SecretString;
 
 /// Where the broker is and how the service uses it.
@@ -23,4 +24,22 @@ pub struct AmqpConfig {
         default_value = ""
     )]
     pub topology_prefix: String,
+    /// Declare the topology self-deleting (queues expire when unused); for tests only.
+    #[arg(
+        long = "amqp-temporary-topology",
+        env = "AMQP_TEMPORARY_TOPOLOGY",
+        hide = true
+    )]
+    pub temporary_topology: bool,
+}
+
+impl AmqpConfig {
+    /// The exchanges and queues this configuration names.
+    pub fn topology(&self) -> Topology {
+        if self.temporary_topology {
+            Topology::temporary(self.topology_prefix.clone())
+        } else {
+            Topology::with_prefix(self.topology_prefix.clone())
+        }
+    }
 }

@@ -20,7 +20,7 @@ use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
 };
 use lapin::types::FieldTable;
-use microshop_events::Envelope;
+use microshop_events::{Envelope, Topology};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Broker, MessagingError};
@@ -52,9 +52,11 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, envelope: &Envelope) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
-/// Consumes `queue` until `shutdown`, reconnecting after broker failures.
+/// Consumes `queue` until `shutdown`, reconnecting after broker failures. The topology is
+/// declared on every (re)connect, so a broker that lost its definitions gets them back.
 pub async fn run<H: Handler>(
     broker: Broker,
+    topology: Topology,
     queue: String,
     prefetch: u16,
     handler: H,
@@ -62,7 +64,7 @@ pub async fn run<H: Handler>(
 ) {
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
-        match consume(&broker, &queue, prefetch, &handler, &shutdown).await {
+        match consume(&broker, &topology, &queue, prefetch, &handler, &shutdown).await {
             Ok(()) => break,
             Err(error) => {
                 tracing::warn!(%queue, %error, retry_in_ms = backoff.as_millis(), "consumer lost the broker; reconnecting");
@@ -79,12 +81,14 @@ pub async fn run<H: Handler>(
 
 async fn consume<H: Handler>(
     broker: &Broker,
+    topology: &Topology,
     queue: &str,
     prefetch: u16,
     handler: &H,
     shutdown: &CancellationToken,
 ) -> Result<(), MessagingError> {
     let channel = broker.channel().await?;
+    crate::declare(&channel, topology).await?;
     channel
         .basic_qos(prefetch, BasicQosOptions::default())
         .await?;

@@ -217,6 +217,7 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
     let queue = test.topology.product_order_events();
     let running = tokio::spawn(consumer::run(
         test.broker.clone(),
+        test.topology.clone(),
         queue.clone(),
         16,
         handler,

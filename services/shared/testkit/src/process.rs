@@ -29,6 +29,12 @@ impl ServiceProcess {
             .env("HTTP_HOST", "127.0.0.1")
             .env("HTTP_PORT", "0")
             .env("LOG_FORMAT", "json")
+            // Never touch the shared broker's real queues: a private, self-deleting topology.
+            .env(
+                "AMQP_TOPOLOGY_PREFIX",
+                format!("test-{}.", uuid::Uuid::now_v7().simple()),
+            )
+            .env("AMQP_TEMPORARY_TOPOLOGY", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -24,8 +24,15 @@ pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send +
 /// The readiness checks of a service and the token that marks shutdown.
 #[derive(Clone)]
 pub struct Health {
-    checks: Arc<Vec<(&'static str, Check)>>,
+    checks: Arc<Vec<NamedCheck>>,
     shutdown: CancellationToken,
+}
+
+struct NamedCheck {
+    name: &'static str,
+    check: Check,
+    /// A failing critical check makes the service not ready; others are only reported.
+    critical: bool,
 }
 
 impl Health {
@@ -37,25 +44,50 @@ impl Health {
         }
     }
 
-    /// Adds a named check, e.g. `"database"`.
+    /// Adds a check that must pass for the service to be ready, e.g. `"database"`.
     #[must_use]
-    pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    pub fn with_check<F, Fut>(self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.push(name, true, check)
+    }
+
+    /// Adds a check that is reported but does not affect readiness: a dependency the service
+    /// can work without for a while (the broker, behind the outbox).
+    #[must_use]
+    pub fn with_reported_check<F, Fut>(self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.push(name, false, check)
+    }
+
+    fn push<F, Fut>(mut self, name: &'static str, critical: bool, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let check: Check = Arc::new(move || Box::pin(check()));
-        Arc::make_mut(&mut self.checks).push((name, check));
+        let checks = Arc::get_mut(&mut self.checks)
+            .expect("checks are added before the health state is shared");
+        checks.push(NamedCheck {
+            name,
+            check,
+            critical,
+        });
         self
     }
 
-    /// Runs every check concurrently.
-    async fn run(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let results = join_all(self.checks.iter().map(|(_, check)| check())).await;
+    /// Runs every check concurrently: `(name, critical, result)`.
+    async fn run(&self) -> Vec<(&'static str, bool, Result<(), String>)> {
+        let results = join_all(self.checks.iter().map(|named| (named.check)())).await;
         self.checks
             .iter()
-            .map(|(name, _)| *name)
             .zip(results)
+            .map(|(named, result)| (named.name, named.critical, result))
             .collect()
     }
 }
@@ -84,11 +116,12 @@ async fn ready(State(health): State<Health>) -> Response {
     let results = health.run().await;
     let failures: Vec<String> = results
         .iter()
-        .filter_map(|(name, result)| result.as_ref().err().map(|e| format!("{name}: {e}")))
+        .filter(|(_, critical, _)| *critical)
+        .filter_map(|(name, _, result)| result.as_ref().err().map(|e| format!("{name}: {e}")))
         .collect();
     let checks: BTreeMap<&str, String> = results
         .into_iter()
-        .map(|(name, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned())))
+        .map(|(name, _, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned())))
         .collect();
     if failures.is_empty() {
         axum::Json(json!({"status": "ok", "checks": checks})).into_response()

@@ -14,6 +14,7 @@ use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -67,6 +68,7 @@ pub struct HttpServer {
     router: Router,
     shutdown: CancellationToken,
     drain: Duration,
+    background: TaskTracker,
 }
 
 impl HttpServer {
@@ -91,7 +93,15 @@ impl HttpServer {
             router,
             shutdown,
             drain: Duration::from_millis(config.shutdown_timeout_ms),
+            background: TaskTracker::new(),
         })
+    }
+
+    /// Runs `task` (a consumer, a relay) beside the server. Tasks watch
+    /// [`shutdown_token`](Self::shutdown_token) themselves; [`run`](Self::run) returns only
+    /// after every task has finished, so in-flight messages are settled before the process exits.
+    pub fn spawn_background(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.background.spawn(task);
     }
 
     /// The bound address (tests read the port from here).
@@ -114,6 +124,7 @@ impl HttpServer {
             router,
             shutdown,
             drain,
+            background,
         } = self;
         tracing::info!(addr = %listener.local_addr().map_err(ServerError::Serve)?, "listening");
         let listener = listener.tap_io(|tcp| {
@@ -136,6 +147,14 @@ impl HttpServer {
             ),
         }
         tracing::info!("HTTP server stopped");
+        background.close();
+        if !background.is_empty() {
+            tracing::info!(
+                tasks = background.len(),
+                "waiting for background tasks to finish"
+            );
+        }
+        background.wait().await;
         Ok(())
     }
 }

@@ -1,0 +1,3 @@
+//! RabbitMQ consumers of the product service.
+
+pub mod order_events;
