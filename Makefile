@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs test lint fmt build sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ down: ## stop the services `make up` started
 
 logs: ## follow the services' logs
 	@tail -n 50 -F .run/*.log
+
+walkthrough: ## the seed scenario with curl against the running shop: user, product, order, CONFIRMED
+	@scripts/walkthrough.sh
 
 test: deps sqlx-check ## the whole test suite against the real PostgreSQL (what CI runs)
 ifeq ($(NEXTEST),yes)

@@ -2,6 +2,8 @@
 # Regenerates (or with --check, verifies) each service's `.sqlx/` offline query data, which lets
 # `sqlx::query!` check SQL at compile time without a database (CI, Docker builds).
 # Each service gets a scratch database migrated from its own migrations/, dropped afterwards.
+# Only library and binary targets are prepared: tests use runtime queries, and the order
+# service's tests build the other services, whose queries need their own databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -14,7 +16,7 @@ for dir in services/*/; do
   psql "$admin_url/postgres" -qX -v ON_ERROR_STOP=1 -c "create database $db" >/dev/null
   trap 'psql "$admin_url/postgres" -qX -c "drop database if exists $db" >/dev/null' EXIT
   "$sqlx" migrate run --source "$dir/migrations" --database-url "$admin_url/$db" >/dev/null
-  (cd "$dir" && DATABASE_URL="$admin_url/$db" SQLX_OFFLINE=false cargo sqlx prepare $mode -- --all-targets)
+  (cd "$dir" && DATABASE_URL="$admin_url/$db" SQLX_OFFLINE=false cargo sqlx prepare $mode)
   psql "$admin_url/postgres" -qX -c "drop database if exists $db" >/dev/null
   trap - EXIT
 done

@@ -1,8 +1,6 @@
 //! The product domain: names, exact prices and stock limits. No HTTP, no SQL.
 
-mod price;
-
-pub use price::Price;
+pub use microshop_web::Price;
 
 use microshop_web::ValidationError;
 use microshop_web::validation::{bounded_text, required_text};

@@ -5,6 +5,7 @@
 //! - [`ServiceProcess`]: a service binary started as a real process, to test signals;
 //! - [`Client`]: a thin HTTP client for a service under test;
 //! - [`TestBroker`]: a test's own, self-deleting topology on the shared RabbitMQ;
+//! - [`TestDatabase`]: an extra throw-away database, for tests that run several services;
 //! - [`TestApp`]: a service's server running in the test process;
 //! - [`scenarios`]: fault scenarios every service must pass;
 //! - [`checks`]: input-validation checks every service must pass.
@@ -13,6 +14,7 @@ mod app;
 mod broker;
 pub mod checks;
 mod client;
+mod database;
 mod process;
 mod proxy;
 pub mod scenarios;
@@ -20,5 +22,6 @@ pub mod scenarios;
 pub use app::TestApp;
 pub use broker::{TestBroker, amqp_url};
 pub use client::{Client, json};
+pub use database::TestDatabase;
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;

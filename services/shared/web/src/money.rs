@@ -1,7 +1,7 @@
-//! Money: exact integer cents inside, a plain JSON number (`12999.0`, `19.99`) outside, as the
+//! Money, shared by every service that shows prices: exact integer cents inside, a plain JSON number (`12999.0`, `19.99`) outside, as the
 //! seed's clients expect.
 
-use microshop_web::ValidationError;
+use crate::ValidationError;
 use serde::{Serialize, Serializer};
 
 /// Cheapest allowed price: one cent.

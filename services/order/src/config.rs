@@ -1,0 +1,56 @@
+//! Settings of the order service, read once from the environment at start-up.
+
+use microshop_db::DbConfig;
+use microshop_messaging::AmqpConfig;
+use microshop_telemetry::LogConfig;
+use microshop_web::ServerConfig;
+use secrecy::SecretString;
+
+/// Everything the order service needs to run. Defaults suit a local `make up`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "order-service", version, about = "Microshop order service")]
+pub struct Config {
+    /// Port for the HTTP API, health and metrics.
+    #[arg(long, env = "HTTP_PORT", default_value_t = 8003)]
+    pub http_port: u16,
+    /// This service's own database.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/orders_db",
+        hide_env_values = true
+    )]
+    pub database_url: SecretString,
+    /// Base URL of the user service.
+    #[arg(
+        long,
+        env = "USER_SERVICE_URL",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub user_service_url: String,
+    /// Base URL of the product service.
+    #[arg(
+        long,
+        env = "PRODUCT_SERVICE_URL",
+        default_value = "http://127.0.0.1:8002"
+    )]
+    pub product_service_url: String,
+    /// Deadline of one call to another service, retries included.
+    #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 3_000)]
+    pub upstream_deadline_ms: u64,
+    /// How long a circuit breaker stays open before it lets one probe through.
+    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
+    pub breaker_cool_down_ms: u64,
+    /// RabbitMQ settings.
+    #[command(flatten)]
+    pub amqp: AmqpConfig,
+    /// HTTP server settings.
+    #[command(flatten)]
+    pub server: ServerConfig,
+    /// Connection pool settings.
+    #[command(flatten)]
+    pub db: DbConfig,
+    /// Logging settings.
+    #[command(flatten)]
+    pub log: LogConfig,
+}

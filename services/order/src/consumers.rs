@@ -1,0 +1,3 @@
+//! RabbitMQ consumers of the order service.
+
+pub mod product_events;

@@ -1,0 +1,4 @@
+//! Queries against `orders_db`, one module per table.
+
+pub mod idempotency;
+pub mod orders;

@@ -1,0 +1,120 @@
+//! Order rules: quantities, statuses, the request fingerprint of idempotent retries.
+
+use microshop_web::{Id, ValidationError};
+
+/// Fewest units in one order.
+pub const MIN_QUANTITY: i64 = 1;
+/// Most units in one order (DESIGN §4).
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// Where an order is in its saga.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Accepted, waiting for the product service to reserve stock.
+    Pending,
+    /// Stock reserved.
+    Confirmed,
+    /// Stock could not be reserved; `reason` says why.
+    Rejected,
+}
+
+impl OrderStatus {
+    /// As stored and shown: `PENDING`, `CONFIRMED`, `REJECTED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Confirmed => "CONFIRMED",
+            Self::Rejected => "REJECTED",
+        }
+    }
+}
+
+/// A well-formed order request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Who orders.
+    pub user_id: Id,
+    /// What.
+    pub product_id: Id,
+    /// How many, `1..=10000`.
+    pub quantity: i64,
+}
+
+impl NewOrder {
+    /// Checks the quantity.
+    pub fn parse(user_id: Id, product_id: Id, quantity: i64) -> Result<Self, ValidationError> {
+        if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&quantity) {
+            return Err(ValidationError::new(
+                "quantity",
+                format!("must be between {MIN_QUANTITY} and {MAX_QUANTITY}, got {quantity}"),
+            ));
+        }
+        Ok(Self {
+            user_id,
+            product_id,
+            quantity,
+        })
+    }
+
+    /// Identifies the request's content: a retry with the same idempotency key must carry the
+    /// same fingerprint.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "user={};product={};quantity={}",
+            self.user_id, self.product_id, self.quantity
+        )
+    }
+}
+
+/// Checks an idempotency key: 1 to 255 printable ASCII characters.
+pub fn idempotency_key(raw: &str) -> Result<String, ValidationError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_IDEMPOTENCY_KEY_CHARS
+        && raw.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ValidationError::new(
+            "idempotency key",
+            format!(
+                "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(value: i64) -> Id {
+        Id::new(value).unwrap()
+    }
+
+    #[test]
+    fn quantity_is_bounded() {
+        assert!(NewOrder::parse(id(1), id(2), 1).is_ok());
+        assert!(NewOrder::parse(id(1), id(2), 10_000).is_ok());
+        for bad in [0, -1, 10_001] {
+            assert!(NewOrder::parse(id(1), id(2), bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_differ_when_the_request_differs() {
+        let a = NewOrder::parse(id(1), id(2), 3).unwrap();
+        let b = NewOrder::parse(id(1), id(2), 4).unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    }
+
+    #[test]
+    fn idempotency_keys_are_printable_and_bounded() {
+        assert!(idempotency_key("order-2026-11-24-0001").is_ok());
+        assert!(idempotency_key("").is_err());
+        assert!(idempotency_key("has space").is_err());
+        assert!(idempotency_key(&"k".repeat(256)).is_err());
+    }
+}

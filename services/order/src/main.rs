@@ -1,0 +1,15 @@
+//! `order-service`: takes orders and follows each through the stock saga. Configuration comes
+//! from the environment; see `Config` or run with `--help`.
+
+use clap::Parser;
+use order_service::{Config, SERVICE, startup};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    microshop_telemetry::init(SERVICE, &config.log)?;
+    let server = startup::build(config).await?;
+    microshop_web::shutdown::cancel_on_signal(server.shutdown_token());
+    server.run().await?;
+    Ok(())
+}

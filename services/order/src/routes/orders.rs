@@ -1,0 +1,226 @@
+//! `/api/orders`: place an order, look one up, list a user's orders.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use microshop_events::{Envelope, Event, OrderCreated};
+use microshop_messaging::outbox;
+use microshop_web::error::ErrorBody;
+use microshop_web::{Id, Json, Page, Path, Price, Query};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use crate::Error;
+use crate::db::idempotency::{self, StoredResponse};
+use crate::db::orders::{self, OrderRow};
+use crate::domain::{self, NewOrder, OrderStatus};
+use crate::error::not_found_as;
+
+/// Header naming a client-chosen key that makes retries of `POST /api/orders` safe.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Body of `POST /api/orders`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    /// An existing user.
+    user_id: Id,
+    /// An existing product.
+    product_id: Id,
+    /// 1 to 10,000 units.
+    #[schema(minimum = 1, maximum = 10_000, example = 3)]
+    quantity: i64,
+    /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header.
+    #[schema(example = "checkout-7f3a")]
+    request_id: Option<String>,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderResponse {
+    id: i64,
+    user_id: i64,
+    product_id: i64,
+    quantity: i64,
+    /// Price of one unit when ordered, e.g. `12999.0`.
+    #[schema(value_type = f64)]
+    unit_price: f64,
+    /// `quantity * unit_price`.
+    #[schema(value_type = f64)]
+    total_price: f64,
+    /// `PENDING`, then `CONFIRMED` or `REJECTED`.
+    #[schema(example = "PENDING")]
+    status: String,
+    /// Why the order was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<OrderRow> for OrderResponse {
+    fn from(row: OrderRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            product_id: row.product_id,
+            quantity: row.quantity,
+            unit_price: Price::from_cents(row.unit_price_cents).as_decimal(),
+            total_price: Price::from_cents(row.total_price_cents).as_decimal(),
+            status: row.status,
+            reason: row.reason,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Places an order: checks user and product, stores it `PENDING` with its `order.created`
+/// event, answers 201. The status then moves to `CONFIRMED` or `REJECTED`.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body get the same answer, never a second order")),
+    responses(
+        (status = 201, description = "Accepted, PENDING", body = OrderResponse),
+        (status = 409, description = "Not enough stock right now", body = ErrorBody),
+        (status = 422, description = "Unknown user or product, bad field, or a reused key", body = ErrorBody),
+        (status = 503, description = "User or product service unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn create_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<CreateOrderRequest>,
+) -> Result<Response, Error> {
+    let order = NewOrder::parse(request.user_id, request.product_id, request.quantity)?;
+    let key = idempotency_key(&headers, request.request_id.as_deref())?;
+    let fingerprint = order.fingerprint();
+    if let Some(key) = &key {
+        if let Some(stored) = idempotency::find(&state.pool, key).await? {
+            return replay(key, &stored, &fingerprint);
+        }
+    }
+
+    let (user, product) = tokio::join!(
+        state.upstreams.user_exists(order.user_id),
+        state.upstreams.product(order.product_id)
+    );
+    user.map_err(|e| not_found_as(e, Error::UserNotFound(order.user_id)))?;
+    let product = product.map_err(|e| not_found_as(e, Error::ProductNotFound(order.product_id)))?;
+    if order.quantity > product.stock {
+        return Err(Error::OutOfStock {
+            product_id: order.product_id,
+            available: product.stock,
+            requested: order.quantity,
+        });
+    }
+    let unit_price = Price::from_decimal("price", product.price)?;
+
+    let mut tx = state.pool.begin().await?;
+    if let Some(key) = &key {
+        if !idempotency::claim(&mut tx, key, &fingerprint).await? {
+            // A concurrent duplicate committed first; answer what it answered.
+            drop(tx);
+            let stored = idempotency::find(&state.pool, key).await?;
+            let stored = stored.ok_or_else(|| Error::IdempotencyKeyReused(key.clone()))?;
+            return replay(key, &stored, &fingerprint);
+        }
+    }
+    let row = orders::insert(&mut *tx, &order, unit_price.cents()).await?;
+    let event = Envelope::new(Event::OrderCreated(OrderCreated {
+        order_id: row.id,
+        user_id: row.user_id,
+        product_id: row.product_id,
+        quantity: row.quantity,
+        unit_price_cents: row.unit_price_cents,
+        total_price_cents: row.total_price_cents,
+    }));
+    outbox::enqueue(&mut tx, &event).await?;
+    let body = OrderResponse::from(row);
+    if let Some(key) = &key {
+        let stored = serde_json::to_value(&body).expect("an order serializes");
+        idempotency::complete(&mut tx, key, body.id, &stored).await?;
+    }
+    tx.commit().await?;
+    state.metrics.entered(OrderStatus::Pending);
+    tracing::info!(
+        order.id = body.id,
+        product.id = body.product_id,
+        quantity = body.quantity,
+        "order accepted"
+    );
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The key from the `Idempotency-Key` header, else from `request_id` in the body.
+fn idempotency_key(headers: &HeaderMap, request_id: Option<&str>) -> Result<Option<String>, Error> {
+    let header = headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|value| value.to_str().unwrap_or("\u{0}"));
+    header
+        .or(request_id)
+        .map(domain::idempotency_key)
+        .transpose()
+        .map_err(Error::from)
+}
+
+/// Answers a retried request with the stored response, or 422 if the key was used for a
+/// different request.
+fn replay(key: &str, stored: &StoredResponse, fingerprint: &str) -> Result<Response, Error> {
+    if stored.fingerprint != fingerprint {
+        return Err(Error::IdempotencyKeyReused(key.to_owned()));
+    }
+    let mut response = (StatusCode::CREATED, Json(stored.response.clone())).into_response();
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// Looks an order up by id.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
+    params(("id" = Id, Path, description = "Order id")),
+    responses(
+        (status = 200, body = OrderResponse),
+        (status = 400, description = "Not a valid id", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+) -> Result<Json<OrderResponse>, Error> {
+    let row = orders::find(&state.pool, id)
+        .await?
+        .ok_or(Error::OrderNotFound(id))?;
+    Ok(Json(row.into()))
+}
+
+/// Query of `GET /api/orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrdersQuery {
+    /// Only this user's orders.
+    #[param(value_type = Option<i64>)]
+    user_id: Option<Id>,
+    /// Items to return, 1 to 100 (default 20).
+    limit: Option<i64>,
+    /// Items to skip (default 0).
+    offset: Option<i64>,
+}
+
+/// Lists orders, oldest first, optionally of one user.
+#[utoipa::path(get, path = "/api/orders", tag = "orders", params(ListOrdersQuery),
+    responses(
+        (status = 200, body = Vec<OrderResponse>),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "limit or offset out of range", body = ErrorBody),
+    ))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    Query(query): Query<ListOrdersQuery>,
+) -> Result<Json<Vec<OrderResponse>>, Error> {
+    let page = Page::new(query.limit, query.offset)?;
+    let rows = orders::list(&state.pool, query.user_id, page).await?;
+    Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
+}

@@ -1,0 +1,203 @@
+//! The whole shop for one test: user, product and order services in this process.
+
+use std::time::Duration;
+
+use clap::Parser;
+use microshop_testkit::{TestApp, TestBroker, TestDatabase, amqp_url, json};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// Three services, their databases and a private topology.
+pub struct Shop {
+    pub users: Option<TestApp>,
+    pub products: TestApp,
+    pub orders: TestApp,
+    pub order_pool: PgPool,
+    pub user_db: TestDatabase,
+    pub user_port: u16,
+    /// Held for its lifetime: dropping it drops the database.
+    _product_db: TestDatabase,
+    /// Held for its lifetime: the private topology.
+    _broker: TestBroker,
+}
+
+fn amqp_args(broker: &TestBroker) -> Vec<String> {
+    vec![
+        "--amqp-url".into(),
+        amqp_url(),
+        "--amqp-topology-prefix".into(),
+        broker.topology.prefix().into(),
+        "--amqp-temporary-topology".into(),
+    ]
+}
+
+/// Starts the user service on `port` (0 for any).
+pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
+    let port = port.to_string();
+    let config = user_service::Config::try_parse_from([
+        "user-service",
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        &port,
+    ])
+    .unwrap();
+    let mut last_error = None;
+    for _ in 0..100 {
+        match user_service::startup::build_with_pool(config.clone(), db.pool.clone()).await {
+            Ok(server) => return TestApp::start(server),
+            // The previous instance on this port may still be letting go of it.
+            Err(error) => last_error = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("user service could not start: {last_error:?}");
+}
+
+impl Shop {
+    /// Starts the shop with `order_pool` (from `#[sqlx::test]`) as the order database.
+    pub async fn start(order_pool: PgPool) -> Self {
+        Self::start_with(order_pool, &[]).await
+    }
+
+    /// Like [`start`](Self::start) with extra order-service arguments.
+    pub async fn start_with(order_pool: PgPool, order_args: &[&str]) -> Self {
+        let broker = TestBroker::new().await;
+        let user_db =
+            TestDatabase::create(&order_pool, "users", &user_service::startup::MIGRATOR).await;
+        let product_db =
+            TestDatabase::create(&order_pool, "products", &product_service::startup::MIGRATOR)
+                .await;
+        let users = start_users(&user_db, 0).await;
+        let user_port = port_of(&users);
+
+        let mut args = vec![
+            "product-service".to_owned(),
+            "--http-host".into(),
+            "127.0.0.1".into(),
+            "--http-port".into(),
+            "0".into(),
+        ];
+        args.extend(amqp_args(&broker));
+        let config = product_service::Config::try_parse_from(args).unwrap();
+        let products = TestApp::start(
+            product_service::startup::build_with_pool(config, product_db.pool.clone())
+                .await
+                .unwrap(),
+        );
+
+        let mut args = vec![
+            "order-service".to_owned(),
+            "--http-host".into(),
+            "127.0.0.1".into(),
+            "--http-port".into(),
+            "0".into(),
+            "--user-service-url".into(),
+            users.client.base_url().to_owned(),
+            "--product-service-url".into(),
+            products.client.base_url().to_owned(),
+        ];
+        args.extend(amqp_args(&broker));
+        args.extend(order_args.iter().map(|a| (*a).to_owned()));
+        let config = order_service::Config::try_parse_from(args).unwrap();
+        let orders = TestApp::start(
+            order_service::startup::build_with_pool(config, order_pool.clone())
+                .await
+                .unwrap(),
+        );
+        Self {
+            users: Some(users),
+            products,
+            orders,
+            order_pool,
+            user_db,
+            user_port,
+            _product_db: product_db,
+            _broker: broker,
+        }
+    }
+
+    /// The user service's client (panics while it is stopped).
+    pub fn users(&self) -> &TestApp {
+        self.users.as_ref().expect("the user service is running")
+    }
+
+    /// Registers a user and returns its id.
+    pub async fn user(&self, email: &str) -> i64 {
+        let body = json!({"email": email, "name": "Test User", "password": "correct horse"});
+        let response = self.users().client.post_json("/api/users", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json(response).await["id"].as_i64().unwrap()
+    }
+
+    /// Adds a product with `stock` units at 12,999.00 and returns its id.
+    pub async fn product(&self, stock: i64) -> i64 {
+        let body = json!({"name": "Laptop", "price": 12999.0, "stock": stock});
+        let response = self.products.client.post_json("/api/products", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json(response).await["id"].as_i64().unwrap()
+    }
+
+    /// `POST /api/orders`.
+    pub async fn order(&self, user_id: i64, product_id: i64, quantity: i64) -> reqwest::Response {
+        let body = json!({"user_id": user_id, "product_id": product_id, "quantity": quantity});
+        self.orders.client.post_json("/api/orders", &body).await
+    }
+
+    /// The product's stock as the product service shows it.
+    pub async fn stock(&self, product_id: i64) -> i64 {
+        json(
+            self.products
+                .client
+                .get(&format!("/api/products/{product_id}"))
+                .await,
+        )
+        .await["stock"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Waits until no order is `PENDING` and returns the count per status.
+    pub async fn settled_statuses(&self) -> Vec<(String, i64)> {
+        for _ in 0..400 {
+            let pending: i64 =
+                sqlx::query_scalar("select count(*) from orders where status = 'PENDING'")
+                    .fetch_one(&self.order_pool)
+                    .await
+                    .unwrap();
+            if pending == 0 {
+                return sqlx::query_as(
+                    "select status, count(*) from orders group by status order by status",
+                )
+                .fetch_all(&self.order_pool)
+                .await
+                .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("orders are still PENDING after 10 s");
+    }
+
+    /// Waits until order `id` leaves `PENDING` and returns it.
+    pub async fn settled(&self, id: i64) -> Value {
+        for _ in 0..400 {
+            let order = json(self.orders.client.get(&format!("/api/orders/{id}")).await).await;
+            if order["status"] != "PENDING" {
+                return order;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("order {id} is still PENDING after 10 s");
+    }
+}
+
+fn port_of(app: &TestApp) -> u16 {
+    app.client
+        .base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

@@ -1,0 +1,169 @@
+//! Placing orders and following them to CONFIRMED or REJECTED.
+
+use futures::future::join_all;
+use microshop_testkit::{checks, json};
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::Shop;
+
+#[sqlx::test]
+async fn the_seed_walkthrough_confirms_the_order_and_takes_the_stock(pool: PgPool) {
+    let shop = Shop::start(pool).await;
+    let user = shop.user("ann@example.com").await;
+    let product = shop.product(50).await;
+
+    let response = shop.order(user, product, 3).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order = json(response).await;
+    assert_eq!(order["status"], "PENDING");
+    assert_eq!(order["unit_price"], 12999.0);
+    assert_eq!(order["total_price"], 38997.0);
+
+    let settled = shop.settled(order["id"].as_i64().unwrap()).await;
+    assert_eq!(settled["status"], "CONFIRMED");
+    assert_eq!(shop.stock(product).await, 47);
+    let listed = json(
+        shop.orders
+            .client
+            .get(&format!("/api/orders?user_id={user}"))
+            .await,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let metrics = shop
+        .orders
+        .client
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"orders_total{status="CONFIRMED",service="order-service"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[sqlx::test]
+async fn unknown_users_and_products_are_422_and_too_many_units_409(pool: PgPool) {
+    let shop = Shop::start(pool.clone()).await;
+    let user = shop.user("bob@example.com").await;
+    let product = shop.product(2).await;
+
+    let response = shop.order(4242, product, 1).await;
+    let body =
+        checks::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "unknown user").await;
+    assert_eq!(body["error"]["message"], "user 4242 does not exist");
+
+    let response = shop.order(user, 4343, 1).await;
+    let body = checks::assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown product",
+    )
+    .await;
+    assert_eq!(body["error"]["message"], "product 4343 does not exist");
+
+    let response = shop.order(user, product, 3).await;
+    let body = checks::assert_error(response, StatusCode::CONFLICT, "too many").await;
+    assert_eq!(body["error"]["code"], "out_of_stock");
+    assert_eq!(
+        body["error"]["message"],
+        format!("only 2 left of product {product}, 3 requested")
+    );
+
+    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("select count(*) from outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((orders, events), (0, 0), "a refused order writes nothing");
+}
+
+#[sqlx::test]
+async fn fifty_concurrent_orders_for_ten_units_confirm_exactly_ten(pool: PgPool) {
+    let shop = Shop::start(pool).await;
+    let user = shop.user("crowd@example.com").await;
+    let product = shop.product(10).await;
+
+    let responses = join_all((0..50).map(|_| shop.order(user, product, 1))).await;
+
+    let accepted = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::CREATED)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(accepted + refused, 50, "every answer is 201 or 409");
+    let statuses = shop.settled_statuses().await;
+    let count = |status: &str| {
+        statuses
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(count("CONFIRMED"), 10, "{statuses:?}");
+    assert_eq!(
+        count("REJECTED") + i64::try_from(refused).unwrap(),
+        40,
+        "{statuses:?}"
+    );
+    assert_eq!(shop.stock(product).await, 0);
+}
+
+#[sqlx::test]
+async fn malformed_orders_are_4xx_and_store_nothing(pool: PgPool) {
+    let shop = Shop::start(pool.clone()).await;
+    let cases = [
+        (
+            json!({"user_id": 1, "product_id": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 10_001}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": "abc", "product_id": 1, "quantity": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 0, "product_id": 1, "quantity": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 1, "coupon": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 1, "request_id": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (body, expected) in cases {
+        let response = shop.orders.client.post_json("/api/orders", &body).await;
+        checks::assert_error(response, expected, &body.to_string()).await;
+    }
+    checks::assert_bad_ids_rejected(&shop.orders.client, "/api/orders").await;
+    checks::assert_bad_paging_rejected(&shop.orders.client, "/api/orders").await;
+    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 0);
+}
