@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use microshop_events::Topology;
 use microshop_http_client::UpstreamMetrics;
 use microshop_messaging::consumer;
+use microshop_messaging::dlq::DlqMetrics;
 use microshop_messaging::outbox::Relay;
 use microshop_messaging::{Broker, Publisher};
 use microshop_web::{Health, HttpServer, Metrics};
@@ -33,6 +35,7 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     let metrics = Metrics::new(SERVICE);
     let order_metrics = OrderMetrics::register(metrics.registry())?;
     let upstream_metrics = UpstreamMetrics::register(metrics.registry())?;
+    let dlq_metrics = DlqMetrics::register(metrics.registry())?;
     let broker = Broker::new(config.amqp.url.clone(), SERVICE);
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(pool.clone()))
@@ -60,15 +63,25 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
 
     let topology = config.amqp.topology();
     let shutdown = server.shutdown_token();
-    server.spawn_background(consumer::run(
+    if config.amqp.consume {
+        server.spawn_background(consumer::run(
+            broker.clone(),
+            topology.clone(),
+            topology.order_product_events(),
+            config.amqp.prefetch,
+            ProductEventsHandler::new(pool.clone(), order_metrics),
+            shutdown.clone(),
+        ));
+    }
+    server.spawn_background(dlq_metrics.watch(
         broker.clone(),
-        topology.clone(),
-        topology.order_product_events(),
-        config.amqp.prefetch,
-        ProductEventsHandler::new(pool.clone(), order_metrics),
+        vec![Topology::dlq_of(&topology.order_product_events())],
         shutdown.clone(),
     ));
-    let relay = Relay::new(pool, Publisher::new(broker, topology.order_events()));
+    let relay = Relay::new(
+        pool,
+        Publisher::new(broker, topology.order_events()).declaring(topology),
+    );
     server.spawn_background(relay.run(shutdown));
     Ok(server)
 }

@@ -1,7 +1,9 @@
 //! Wiring: pool and migrations, routes, health checks, the HTTP server, and beside it the
 //! order-events consumer and the outbox relay.
 
+use microshop_events::Topology;
 use microshop_messaging::consumer;
+use microshop_messaging::dlq::DlqMetrics;
 use microshop_messaging::outbox::Relay;
 use microshop_messaging::{Broker, Publisher};
 use microshop_web::{Health, HttpServer, Metrics};
@@ -26,6 +28,8 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
 /// and starts the consumer and the relay, which connect to RabbitMQ on their own and keep
 /// retrying while it is down.
 pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<HttpServer> {
+    let metrics = Metrics::new(SERVICE);
+    let dlq_metrics = DlqMetrics::register(metrics.registry())?;
     let broker = Broker::new(config.amqp.url.clone(), SERVICE);
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(pool.clone()))
@@ -42,21 +46,31 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
         config.http_port,
         routes::router(AppState { pool: pool.clone() }),
         health,
-        Metrics::new(SERVICE),
+        metrics,
     )
     .await?;
 
     let topology = config.amqp.topology();
     let shutdown = server.shutdown_token();
-    server.spawn_background(consumer::run(
+    if config.amqp.consume {
+        server.spawn_background(consumer::run(
+            broker.clone(),
+            topology.clone(),
+            topology.product_order_events(),
+            config.amqp.prefetch,
+            OrderEventsHandler::new(pool.clone()),
+            shutdown.clone(),
+        ));
+    }
+    server.spawn_background(dlq_metrics.watch(
         broker.clone(),
-        topology.clone(),
-        topology.product_order_events(),
-        config.amqp.prefetch,
-        OrderEventsHandler::new(pool.clone()),
+        vec![Topology::dlq_of(&topology.product_order_events())],
         shutdown.clone(),
     ));
-    let relay = Relay::new(pool, Publisher::new(broker, topology.product_events()));
+    let relay = Relay::new(
+        pool,
+        Publisher::new(broker, topology.product_events()).declaring(topology),
+    );
     server.spawn_background(relay.run(shutdown));
     Ok(server)
 }

@@ -2,18 +2,22 @@
 
 use std::time::Duration;
 
-use microshop_testkit::{checks, json};
+use microshop_testkit::{TcpProxy, amqp_url, checks, json};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{Shop, start_users};
+use crate::helpers::{Options, Shop, start_users};
 
 #[sqlx::test]
 async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_recovers(
     pool: PgPool,
 ) {
     // A one-second cool-down keeps the test short; the default is three.
-    let mut shop = Shop::start_with(pool, &["--breaker-cool-down-ms", "1000"]).await;
+    let options = Options {
+        order_args: &["--breaker-cool-down-ms", "1000"],
+        ..Options::default()
+    };
+    let mut shop = Shop::start_with(pool, options).await;
     let user = shop.user("dora@example.com").await;
     let product = shop.product(50).await;
 
@@ -62,4 +66,86 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
         shop.settled(order["id"].as_i64().unwrap()).await["status"],
         "CONFIRMED"
     );
+}
+
+#[sqlx::test]
+async fn orders_taken_while_the_broker_is_unreachable_are_all_confirmed_when_it_returns(
+    pool: PgPool,
+) {
+    let proxy = TcpProxy::start(rabbitmq_addr()).await.unwrap();
+    let proxied = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
+    let options = Options {
+        order_amqp_url: Some(proxied),
+        ..Options::default()
+    };
+    let shop = Shop::start_with(pool, options).await;
+    let user = shop.user("offline@example.com").await;
+    let product = shop.product(20).await;
+    proxy.cut().await;
+
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        let response = shop.order(user, product, 1).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "orders are accepted without the broker"
+        );
+        ids.push(json(response).await["id"].as_i64().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in &ids {
+        let order = json(shop.orders.client.get(&format!("/api/orders/{id}")).await).await;
+        assert_eq!(
+            order["status"], "PENDING",
+            "nothing can be confirmed while the broker is away"
+        );
+    }
+
+    proxy.restore().await;
+    for id in ids {
+        assert_eq!(shop.settled(id).await["status"], "CONFIRMED");
+    }
+    assert_eq!(
+        shop.stock(product).await,
+        12,
+        "each order took its unit once"
+    );
+}
+
+#[sqlx::test]
+async fn orders_wait_while_no_product_consumer_runs_for_over_a_minute_then_all_apply(pool: PgPool) {
+    let options = Options {
+        product_args: &["--amqp-consume", "false"],
+        ..Options::default()
+    };
+    let shop = Shop::start_with(pool, options).await;
+    let user = shop.user("patient@example.com").await;
+    let product = shop.product(5).await;
+
+    let mut ids = Vec::new();
+    for _ in 0..7 {
+        let response = shop.order(user, product, 1).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(json(response).await["id"].as_i64().unwrap());
+    }
+    // Longer than a minute with nobody consuming: nothing may expire or be dropped.
+    tokio::time::sleep(Duration::from_secs(65)).await;
+    let pending: i64 = sqlx::query_scalar("select count(*) from orders where status = 'PENDING'")
+        .fetch_one(&shop.order_pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 7);
+
+    let _worker = shop.start_product_worker().await;
+    let statuses = shop.settled_statuses().await;
+    assert_eq!(
+        statuses,
+        [("CONFIRMED".to_owned(), 5), ("REJECTED".to_owned(), 2)]
+    );
+    assert_eq!(shop.stock(product).await, 0);
+}
+
+fn rabbitmq_addr() -> std::net::SocketAddr {
+    "127.0.0.1:5672".parse().unwrap()
 }

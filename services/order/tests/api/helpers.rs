@@ -16,16 +16,25 @@ pub struct Shop {
     pub order_pool: PgPool,
     pub user_db: TestDatabase,
     pub user_port: u16,
-    /// Held for its lifetime: dropping it drops the database.
-    _product_db: TestDatabase,
-    /// Held for its lifetime: the private topology.
-    _broker: TestBroker,
+    pub product_db: TestDatabase,
+    pub broker: TestBroker,
 }
 
-fn amqp_args(broker: &TestBroker) -> Vec<String> {
+/// What [`Shop::start_with`] changes.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Extra order-service arguments.
+    pub order_args: &'a [&'a str],
+    /// Extra product-service arguments.
+    pub product_args: &'a [&'a str],
+    /// The order service's broker URL (e.g. through a fault proxy).
+    pub order_amqp_url: Option<String>,
+}
+
+fn amqp_args(broker: &TestBroker, url: &str) -> Vec<String> {
     vec![
         "--amqp-url".into(),
-        amqp_url(),
+        url.to_owned(),
         "--amqp-topology-prefix".into(),
         broker.topology.prefix().into(),
         "--amqp-temporary-topology".into(),
@@ -58,11 +67,11 @@ pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
 impl Shop {
     /// Starts the shop with `order_pool` (from `#[sqlx::test]`) as the order database.
     pub async fn start(order_pool: PgPool) -> Self {
-        Self::start_with(order_pool, &[]).await
+        Self::start_with(order_pool, Options::default()).await
     }
 
-    /// Like [`start`](Self::start) with extra order-service arguments.
-    pub async fn start_with(order_pool: PgPool, order_args: &[&str]) -> Self {
+    /// Like [`start`](Self::start) with some parts changed.
+    pub async fn start_with(order_pool: PgPool, options: Options<'_>) -> Self {
         let broker = TestBroker::new().await;
         let user_db =
             TestDatabase::create(&order_pool, "users", &user_service::startup::MIGRATOR).await;
@@ -79,7 +88,8 @@ impl Shop {
             "--http-port".into(),
             "0".into(),
         ];
-        args.extend(amqp_args(&broker));
+        args.extend(amqp_args(&broker, &amqp_url()));
+        args.extend(options.product_args.iter().map(|a| (*a).to_owned()));
         let config = product_service::Config::try_parse_from(args).unwrap();
         let products = TestApp::start(
             product_service::startup::build_with_pool(config, product_db.pool.clone())
@@ -98,8 +108,9 @@ impl Shop {
             "--product-service-url".into(),
             products.client.base_url().to_owned(),
         ];
-        args.extend(amqp_args(&broker));
-        args.extend(order_args.iter().map(|a| (*a).to_owned()));
+        let order_amqp_url = options.order_amqp_url.unwrap_or_else(amqp_url);
+        args.extend(amqp_args(&broker, &order_amqp_url));
+        args.extend(options.order_args.iter().map(|a| (*a).to_owned()));
         let config = order_service::Config::try_parse_from(args).unwrap();
         let orders = TestApp::start(
             order_service::startup::build_with_pool(config, order_pool.clone())
@@ -113,9 +124,28 @@ impl Shop {
             order_pool,
             user_db,
             user_port,
-            _product_db: product_db,
-            _broker: broker,
+            product_db,
+            broker,
         }
+    }
+
+    /// Another product-service instance on the same database and topology, consuming (the
+    /// worker half of an API/worker split).
+    pub async fn start_product_worker(&self) -> TestApp {
+        let mut args = vec![
+            "product-service".to_owned(),
+            "--http-host".into(),
+            "127.0.0.1".into(),
+            "--http-port".into(),
+            "0".into(),
+        ];
+        args.extend(amqp_args(&self.broker, &amqp_url()));
+        let config = product_service::Config::try_parse_from(args).unwrap();
+        TestApp::start(
+            product_service::startup::build_with_pool(config, self.product_db.pool.clone())
+                .await
+                .unwrap(),
+        )
     }
 
     /// The user service's client (panics while it is stopped).

@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
 use microshop_messaging::{OutgoingMessage, Publisher};
-use microshop_testkit::{TestBroker, json};
-use sqlx::PgPool;
+use microshop_testkit::{ServiceProcess, TestBroker, json};
+use sqlx::{ConnectOptions, PgPool};
 
 use crate::helpers::spawn_app_with_broker;
 
@@ -191,4 +191,59 @@ async fn an_order_for_a_missing_product_is_rejected_with_a_reason(pool: PgPool) 
     };
     assert_eq!(rejected.reason, "product 4242 does not exist");
     assert_eq!(rejected.available, 0);
+}
+
+#[sqlx::test]
+async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPool) {
+    let broker = TestBroker::new().await;
+    let product = product_with_stock(&pool, 1000).await;
+    let url = pool.connect_options().to_url_lossy().to_string();
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("AMQP_TOPOLOGY_PREFIX", broker.topology.prefix()),
+    ];
+    let program = env!("CARGO_BIN_EXE_product-service");
+    let mut service = ServiceProcess::spawn(program, &envs).await;
+    let orders: Vec<_> = (1..=300).map(|id| order(id, product, 1)).collect();
+    for chunk in orders.chunks(50) {
+        publish(&broker, &chunk.iter().map(message).collect::<Vec<_>>()).await;
+    }
+
+    // Stop it in the middle of the stream, then start it again.
+    crate::helpers::eventually("some orders are applied", async || {
+        stock_of(&pool, product).await < 1000
+    })
+    .await;
+    service.terminate();
+    let status = service.wait().await;
+    assert!(status.success(), "graceful exit, got {status}");
+    let applied_before_restart = 1000 - stock_of(&pool, product).await;
+    let _restarted = ServiceProcess::spawn(program, &envs).await;
+
+    let replies = replies(&broker, 300).await;
+    let mut order_ids: Vec<i64> = replies
+        .iter()
+        .map(|event| match event {
+            Event::StockReserved(r) => r.order_id,
+            other => panic!("unexpected reply {other:?}"),
+        })
+        .collect();
+    order_ids.sort_unstable();
+    order_ids.dedup();
+    assert_eq!(order_ids.len(), 300, "every order answered exactly once");
+    assert_eq!(
+        stock_of(&pool, product).await,
+        700,
+        "each order took exactly one unit"
+    );
+    let dlq = Topology::dlq_of(&broker.topology.product_order_events());
+    assert_eq!(
+        broker.depth(&dlq).await,
+        0,
+        "a graceful stop dead-letters nothing"
+    );
+    assert!(
+        applied_before_restart < 300,
+        "the stop came in the middle of the stream"
+    );
 }

@@ -24,6 +24,10 @@ pub struct AmqpConfig {
         default_value = ""
     )]
     pub topology_prefix: String,
+    /// Run this instance's queue consumers; `false` makes an API-only replica (the outbox relay
+    /// still runs, so nothing it accepts waits).
+    #[arg(long = "amqp-consume", env = "AMQP_CONSUME", default_value_t = true, action = clap::ArgAction::Set)]
+    pub consume: bool,
     /// Declare the topology self-deleting (queues expire when unused); for tests only.
     #[arg(
         long = "amqp-temporary-topology",

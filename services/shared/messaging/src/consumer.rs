@@ -22,6 +22,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use microshop_events::{Envelope, Topology};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{Broker, MessagingError};
 
@@ -138,18 +139,36 @@ async fn process<H: Handler>(
             return dead_letter(&delivery).await;
         }
     };
-    let span = tracing::info_span!("message", %queue, event.id = %envelope.id, event.type = envelope.event.type_name());
-    let _entered = span.enter();
+    let span = tracing::info_span!(
+        "message",
+        %queue,
+        event.id = %envelope.id,
+        event.type = envelope.event.type_name()
+    );
+    // `instrument`, never `span.enter()`, across awaits: an entered guard would leak the span
+    // into whatever else runs on this thread.
+    settle(&delivery, &envelope, handler, shutdown)
+        .instrument(span)
+        .await
+}
+
+/// Applies `envelope` and acknowledges, dead-letters or (at shutdown) returns the delivery.
+async fn settle<H: Handler>(
+    delivery: &Delivery,
+    envelope: &Envelope,
+    handler: &H,
+    shutdown: &CancellationToken,
+) -> Result<(), MessagingError> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match handler.handle(&envelope).await {
+        match handler.handle(envelope).await {
             Ok(()) => {
                 delivery.acker.ack(BasicAckOptions::default()).await?;
                 return Ok(());
             }
             Err(HandlerError::Permanent(reason)) => {
                 tracing::warn!(%reason, "event cannot be applied; dead-lettering it");
-                return dead_letter(&delivery).await;
+                return dead_letter(delivery).await;
             }
             Err(HandlerError::Transient(reason)) => {
                 tracing::warn!(%reason, retry_in_ms = backoff.as_millis(), "event not applied yet; retrying");

@@ -5,11 +5,13 @@
 //! - [`Publisher`]: persistent messages with publisher confirms, a whole batch per round trip;
 //! - [`outbox`]: events written in the same transaction as the state change, and the relay that
 //!   publishes them;
-//! - [`inbox`] and [`consumer`]: exactly-once effects on top of at-least-once delivery.
+//! - [`inbox`] and [`consumer`]: exactly-once effects on top of at-least-once delivery;
+//! - [`dlq`]: dead-letter depth as a metric, and replay (the `microshopctl` binary).
 
 mod broker;
 mod config;
 pub mod consumer;
+pub mod dlq;
 pub mod inbox;
 pub mod outbox;
 mod publisher;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
+use microshop_events::Topology;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -31,6 +32,7 @@ pub struct OutgoingMessage {
 pub struct Publisher {
     broker: Broker,
     exchange: String,
+    topology: Option<Topology>,
     channel: Arc<Mutex<Option<Channel>>>,
 }
 
@@ -40,8 +42,17 @@ impl Publisher {
         Self {
             broker,
             exchange: exchange.into(),
+            topology: None,
             channel: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Declares `topology` whenever a channel is opened, so publishing works even before (or
+    /// without) a consumer in this process declared it.
+    #[must_use]
+    pub fn declaring(mut self, topology: Topology) -> Self {
+        self.topology = Some(topology);
+        self
     }
 
     /// Publishes `messages` in order and returns once the broker confirmed every one of them
@@ -53,6 +64,9 @@ impl Publisher {
             Some(channel) if channel.status().connected() => channel.clone(),
             _ => {
                 let channel = self.broker.channel().await?;
+                if let Some(topology) = &self.topology {
+                    crate::declare(&channel, topology).await?;
+                }
                 channel
                     .confirm_select(ConfirmSelectOptions::default())
                     .await?;

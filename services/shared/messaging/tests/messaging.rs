@@ -9,7 +9,7 @@ use std::time::Duration;
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
 use microshop_messaging::consumer::{self, Handler, HandlerError};
 use microshop_messaging::outbox::{self, Relay};
-use microshop_messaging::{OutgoingMessage, Publisher, declare, inbox};
+use microshop_messaging::{OutgoingMessage, Publisher, declare, dlq, inbox};
 use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -239,5 +239,60 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
         applied.load(Ordering::SeqCst),
         1,
         "the duplicate must not be applied again"
+    );
+}
+
+#[tokio::test]
+async fn dead_letters_are_counted_and_replayed_into_their_work_queue() {
+    let test = TestBroker::new().await;
+    let publisher = Publisher::new(test.broker.clone(), test.topology.order_events());
+    let queue = test.topology.product_order_events();
+    let dlq = Topology::dlq_of(&queue);
+    publisher
+        .publish(&[message(&order_created(1)), message(&order_created(2))])
+        .await
+        .unwrap();
+    // Dead-letter both, as a consumer does with a message it cannot apply.
+    let channel = test.broker.channel().await.unwrap();
+    for _ in 0..2 {
+        let message = channel
+            .basic_get(
+                queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
+            .await
+            .unwrap()
+            .expect("a message");
+        message
+            .delivery
+            .acker
+            .reject(lapin::options::BasicRejectOptions { requeue: false })
+            .await
+            .unwrap();
+    }
+    eventually("both are in the DLQ", async || test.depth(&dlq).await == 2).await;
+    let registry = prometheus::Registry::new();
+    let metrics = dlq::DlqMetrics::register(&registry).unwrap();
+    metrics
+        .refresh(&test.broker, std::slice::from_ref(&dlq))
+        .await
+        .unwrap();
+    let exposition = prometheus::TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    assert!(
+        exposition.contains(&format!("dlq_messages{{queue=\"{dlq}\"}} 2")),
+        "{exposition}"
+    );
+
+    let moved = dlq::replay(&test.broker, &queue, usize::MAX).await.unwrap();
+
+    assert_eq!(moved, 2);
+    assert_eq!(test.depth(&dlq).await, 0);
+    assert_eq!(test.depth(&queue).await, 2);
+    let replayed = test.take(&queue).await.expect("a replayed message");
+    assert_eq!(
+        Envelope::from_json(&replayed.delivery.data).unwrap().event,
+        order_created(1).event
     );
 }

@@ -22,19 +22,21 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    /// Starts `program` with `envs` on a free port and waits until it logs `listening`.
+    /// Starts `program` with `envs` (which win over the defaults) on a free port and waits until
+    /// it logs `listening`.
     pub async fn spawn(program: &str, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(program)
-            .envs(envs.iter().copied())
             .env("HTTP_HOST", "127.0.0.1")
             .env("HTTP_PORT", "0")
             .env("LOG_FORMAT", "json")
-            // Never touch the shared broker's real queues: a private, self-deleting topology.
+            // Never touch the shared broker's real queues: a private, self-deleting topology
+            // (unless `envs` names one).
             .env(
                 "AMQP_TOPOLOGY_PREFIX",
                 format!("test-{}.", uuid::Uuid::now_v7().simple()),
             )
             .env("AMQP_TEMPORARY_TOPOLOGY", "true")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

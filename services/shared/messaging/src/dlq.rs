@@ -1,0 +1,101 @@
+//! Dead-letter queues: their depth as a metric, and replay of their messages into the work queue
+//! once the cause is fixed (`microshopctl dlq replay <queue>`).
+
+use std::time::Duration;
+
+use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use microshop_events::Topology;
+use prometheus::{IntGaugeVec, Opts, Registry};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Broker, MessagingError, queue_depth};
+
+/// How often the DLQ depth is read.
+const POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+/// `dlq_messages{queue}`: messages waiting in each dead-letter queue.
+#[derive(Clone)]
+pub struct DlqMetrics {
+    depth: IntGaugeVec,
+}
+
+impl DlqMetrics {
+    /// Registers the gauge on the service's registry.
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let depth = IntGaugeVec::new(
+            Opts::new(
+                "dlq_messages",
+                "Messages waiting in a dead-letter queue; anything above 0 needs a person.",
+            ),
+            &["queue"],
+        )?;
+        registry.register(Box::new(depth.clone()))?;
+        Ok(Self { depth })
+    }
+
+    /// Reads the depth of `dlqs` every 15 s until `shutdown`.
+    pub async fn watch(self, broker: Broker, dlqs: Vec<String>, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.refresh(&broker, &dlqs).await {
+                tracing::debug!(%error, "cannot read dead-letter queue depth");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// Reads the depth of `dlqs` once.
+    pub async fn refresh(&self, broker: &Broker, dlqs: &[String]) -> Result<(), MessagingError> {
+        let channel = broker.channel().await?;
+        for dlq in dlqs {
+            let depth = queue_depth(&channel, dlq).await?;
+            self.depth.with_label_values(&[dlq]).set(i64::from(depth));
+        }
+        let _ = channel.close(200, "depth read".into()).await;
+        Ok(())
+    }
+}
+
+/// Moves up to `limit` messages from `<queue>.dlq` back to `queue` (through the default
+/// exchange, so only that queue gets them). Each is acknowledged in the DLQ only after the
+/// broker confirmed it in the work queue, so a crash mid-way duplicates at worst, and consumers
+/// drop duplicates. Returns how many moved.
+pub async fn replay(broker: &Broker, queue: &str, limit: usize) -> Result<usize, MessagingError> {
+    let dlq = Topology::dlq_of(queue);
+    let channel = broker.channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let mut moved = 0;
+    while moved < limit {
+        let Some(message) = channel
+            .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: false })
+            .await?
+        else {
+            break;
+        };
+        let delivery = message.delivery;
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                &delivery.data,
+                delivery.properties.clone(),
+            )
+            .await?
+            .await?;
+        if confirm.is_nack() {
+            return Err(MessagingError::Nacked {
+                message_id: format!("{:?}", delivery.properties.message_id()),
+            });
+        }
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+        moved += 1;
+    }
+    let _ = channel.close(200, "replay done".into()).await;
+    tracing::info!(%queue, moved, "dead letters replayed");
+    Ok(moved)
+}
