@@ -296,3 +296,52 @@ async fn dead_letters_are_counted_and_replayed_into_their_work_queue() {
         order_created(1).event
     );
 }
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit() {
+    let test = TestBroker::new().await;
+    let publisher = Publisher::new(test.broker.clone(), test.topology.order_events());
+    let queue = test.topology.product_order_events();
+    let dlq = Topology::dlq_of(&queue);
+    publisher
+        .publish(&[message(&order_created(1))])
+        .await
+        .unwrap();
+
+    // A consumer that crashes on the message returns it to the queue, again and again.
+    let channel = test.broker.channel().await.unwrap();
+    let mut deliveries = 0;
+    for _ in 0..200 {
+        if test.depth(&dlq).await == 1 {
+            break;
+        }
+        let got = channel
+            .basic_get(
+                queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
+            .await
+            .unwrap();
+        if let Some(message) = got {
+            deliveries += 1;
+            message
+                .delivery
+                .acker
+                .reject(lapin::options::BasicRejectOptions { requeue: true })
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(
+        test.depth(&dlq).await,
+        1,
+        "the broker dead-letters the crash loop"
+    );
+    assert_eq!(test.depth(&queue).await, 0);
+    assert!(
+        (5..=10).contains(&deliveries),
+        "delivered {deliveries} times before dead-lettering"
+    );
+}
