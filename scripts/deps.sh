@@ -56,7 +56,10 @@ rabbitmq() {
   if answers 5672; then echo "rabbitmq: already running"; return; fi
   command -v rabbitmq-server >/dev/null || install_packages rabbitmq-server
   if with_systemd; then as_root systemctl start rabbitmq-server
-  else as_root rabbitmq-server -detached; fi
+  else
+    # Quorum queues hold file descriptors; the 1,024 a shell session allows run out under tests.
+    as_root sh -c 'ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null; exec rabbitmq-server -detached'
+  fi
   wait_for rabbitmq 5672 /var/log/rabbitmq/
 }
 

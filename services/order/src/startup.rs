@@ -3,12 +3,8 @@
 
 use std::sync::Arc;
 
-use microshop_events::Topology;
 use microshop_http_client::UpstreamMetrics;
-use microshop_messaging::consumer;
-use microshop_messaging::dlq::DlqMetrics;
-use microshop_messaging::outbox::Relay;
-use microshop_messaging::{Broker, Publisher};
+use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -35,17 +31,10 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     let metrics = Metrics::new(SERVICE);
     let order_metrics = OrderMetrics::register(metrics.registry())?;
     let upstream_metrics = UpstreamMetrics::register(metrics.registry())?;
-    let dlq_metrics = DlqMetrics::register(metrics.registry())?;
-    let broker = Broker::new(config.amqp.url.clone(), SERVICE);
+    let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(pool.clone()))
-        .with_reported_check("broker", {
-            let broker = broker.clone();
-            move || {
-                let broker = broker.clone();
-                async move { broker.check().await }
-            }
-        });
+        .with_reported_check("broker", messaging.readiness_check());
     let state = AppState {
         pool: pool.clone(),
         upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
@@ -61,27 +50,14 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     )
     .await?;
 
-    let topology = config.amqp.topology();
-    let shutdown = server.shutdown_token();
-    if config.amqp.consume {
-        server.spawn_background(consumer::run(
-            broker.clone(),
-            topology.clone(),
-            topology.order_product_events(),
-            config.amqp.prefetch,
-            ProductEventsHandler::new(pool.clone(), order_metrics),
-            shutdown.clone(),
-        ));
+    let topology = messaging.topology();
+    let flows = Flows {
+        consumes: topology.order_product_events(),
+        handler: ProductEventsHandler::new(pool.clone(), order_metrics),
+        publishes_to: topology.order_events(),
+    };
+    for task in messaging.tasks(pool, flows, &server.shutdown_token()) {
+        server.spawn_background(task);
     }
-    server.spawn_background(dlq_metrics.watch(
-        broker.clone(),
-        vec![Topology::dlq_of(&topology.order_product_events())],
-        shutdown.clone(),
-    ));
-    let relay = Relay::new(
-        pool,
-        Publisher::new(broker, topology.order_events()).declaring(topology),
-    );
-    server.spawn_background(relay.run(shutdown));
     Ok(server)
 }

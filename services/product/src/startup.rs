@@ -1,11 +1,7 @@
 //! Wiring: pool and migrations, routes, health checks, the HTTP server, and beside it the
 //! order-events consumer and the outbox relay.
 
-use microshop_events::Topology;
-use microshop_messaging::consumer;
-use microshop_messaging::dlq::DlqMetrics;
-use microshop_messaging::outbox::Relay;
-use microshop_messaging::{Broker, Publisher};
+use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -29,17 +25,10 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
 /// retrying while it is down.
 pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<HttpServer> {
     let metrics = Metrics::new(SERVICE);
-    let dlq_metrics = DlqMetrics::register(metrics.registry())?;
-    let broker = Broker::new(config.amqp.url.clone(), SERVICE);
+    let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(pool.clone()))
-        .with_reported_check("broker", {
-            let broker = broker.clone();
-            move || {
-                let broker = broker.clone();
-                async move { broker.check().await }
-            }
-        });
+        .with_reported_check("broker", messaging.readiness_check());
     let server = HttpServer::bind(
         SERVICE,
         &config.server,
@@ -50,27 +39,14 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     )
     .await?;
 
-    let topology = config.amqp.topology();
-    let shutdown = server.shutdown_token();
-    if config.amqp.consume {
-        server.spawn_background(consumer::run(
-            broker.clone(),
-            topology.clone(),
-            topology.product_order_events(),
-            config.amqp.prefetch,
-            OrderEventsHandler::new(pool.clone()),
-            shutdown.clone(),
-        ));
+    let topology = messaging.topology();
+    let flows = Flows {
+        consumes: topology.product_order_events(),
+        handler: OrderEventsHandler::new(pool.clone()),
+        publishes_to: topology.product_events(),
+    };
+    for task in messaging.tasks(pool, flows, &server.shutdown_token()) {
+        server.spawn_background(task);
     }
-    server.spawn_background(dlq_metrics.watch(
-        broker.clone(),
-        vec![Topology::dlq_of(&topology.product_order_events())],
-        shutdown.clone(),
-    ));
-    let relay = Relay::new(
-        pool,
-        Publisher::new(broker, topology.product_events()).declaring(topology),
-    );
-    server.spawn_background(relay.run(shutdown));
     Ok(server)
 }

@@ -47,7 +47,7 @@ pub struct Queue {
 }
 
 /// How long an unused temporary queue lives before the broker deletes it.
-const TEMPORARY_QUEUE_EXPIRY_MS: i64 = 10 * 60 * 1000;
+const TEMPORARY_QUEUE_EXPIRY_MS: i64 = 5 * 60 * 1000;
 
 /// The whole topology under one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +70,10 @@ impl Topology {
         }
     }
 
-    /// A prefixed topology that cleans itself up: its queues expire after ten unused minutes
-    /// and its exchanges go with their last binding. For tests, which may die before cleanup.
+    /// A prefixed topology that cleans itself up: its queues expire after five unused minutes
+    /// and its exchanges go with their last binding. For tests, which may die before cleanup
+    /// (each quorum queue holds broker file descriptors, so leftovers must not pile up). Five
+    /// minutes outlasts the longest pause a test makes on purpose (65 s without consumers).
     pub fn temporary(prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),

@@ -6,7 +6,8 @@
 //! - [`outbox`]: events written in the same transaction as the state change, and the relay that
 //!   publishes them;
 //! - [`inbox`] and [`consumer`]: exactly-once effects on top of at-least-once delivery;
-//! - [`dlq`]: dead-letter depth as a metric, and replay (the `microshopctl` binary).
+//! - [`dlq`]: dead-letter depth as a metric, and replay (the `microshopctl` binary);
+//! - [`service`]: all of the above wired for one service.
 
 mod broker;
 mod config;
@@ -15,6 +16,7 @@ pub mod dlq;
 pub mod inbox;
 pub mod outbox;
 mod publisher;
+pub mod service;
 mod topology;
 
 pub use broker::{Broker, MessagingError};

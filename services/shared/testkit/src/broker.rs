@@ -11,12 +11,13 @@ pub fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
-/// A test's own topology on the shared broker.
+/// A test's own topology on the shared broker; deleted when dropped.
 pub struct TestBroker {
     /// Connection handle.
     pub broker: Broker,
     /// Names under this test's prefix.
     pub topology: Topology,
+    url: String,
 }
 
 impl TestBroker {
@@ -37,7 +38,11 @@ impl TestBroker {
         declare(&channel, &topology)
             .await
             .expect("topology declares");
-        Self { broker, topology }
+        Self {
+            broker,
+            topology,
+            url: url.to_owned(),
+        }
     }
 
     /// Messages ready in `queue`.
@@ -54,4 +59,50 @@ impl TestBroker {
             .await
             .expect("basic.get works")
     }
+}
+
+impl Drop for TestBroker {
+    /// Deletes the test's queues and exchanges at once: quorum queues hold broker file
+    /// descriptors, and hundreds of tests' leftovers waiting for `x-expires` exhaust them.
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let topology = self.topology.clone();
+        // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for cleanup");
+            runtime.block_on(delete(&url, &topology));
+        })
+        .join()
+        .ok();
+    }
+}
+
+async fn delete(url: &str, topology: &Topology) {
+    let Ok(connection) =
+        lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await
+    else {
+        return;
+    };
+    if let Ok(channel) = connection.create_channel().await {
+        for queue in topology.queues() {
+            let _ = channel
+                .queue_delete(
+                    queue.name.as_str().into(),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
+                .await;
+        }
+        for exchange in topology.exchanges() {
+            let _ = channel
+                .exchange_delete(
+                    exchange.name.as_str().into(),
+                    lapin::options::ExchangeDeleteOptions::default(),
+                )
+                .await;
+        }
+    }
+    let _ = connection.close(200, "test cleanup".into()).await;
 }

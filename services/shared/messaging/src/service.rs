@@ -1,0 +1,106 @@
+//! The messaging side of a service, wired once: the broker connection, its readiness check, and
+//! the background tasks every publishing and consuming service runs (one queue consumer, the
+//! dead-letter depth watcher, the outbox relay).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use microshop_events::Topology;
+use prometheus::Registry;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::{self, Handler};
+use crate::dlq::DlqMetrics;
+use crate::outbox::Relay;
+use crate::{AmqpConfig, Broker, Publisher};
+
+/// A background task to run beside the HTTP server.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a service consumes and where it publishes.
+pub struct Flows<H> {
+    /// The queue this service consumes.
+    pub consumes: String,
+    /// Applies each event from that queue.
+    pub handler: H,
+    /// The exchange its outbox is published to.
+    pub publishes_to: String,
+}
+
+/// A service's RabbitMQ: one connection, its topology and its metrics.
+pub struct ServiceMessaging {
+    broker: Broker,
+    config: AmqpConfig,
+    topology: Topology,
+    dlq_metrics: DlqMetrics,
+}
+
+impl ServiceMessaging {
+    /// Prepares the connection (opened on first use) and registers the DLQ gauge.
+    pub fn new(
+        service: &'static str,
+        config: &AmqpConfig,
+        registry: &Registry,
+    ) -> Result<Self, prometheus::Error> {
+        Ok(Self {
+            broker: Broker::new(config.url.clone(), service),
+            config: config.clone(),
+            topology: config.topology(),
+            dlq_metrics: DlqMetrics::register(registry)?,
+        })
+    }
+
+    /// The exchanges and queues, with this configuration's prefix.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// A readiness check for `microshop_web::Health` that reports the broker's state.
+    pub fn readiness_check(
+        &self,
+    ) -> impl Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static
+    {
+        let broker = self.broker.clone();
+        move || {
+            let broker = broker.clone();
+            Box::pin(async move { broker.check().await })
+        }
+    }
+
+    /// The tasks to run until `shutdown`: the consumer (unless `AMQP_CONSUME=false`), the DLQ
+    /// depth watcher and the outbox relay of `pool`.
+    pub fn tasks<H: Handler>(
+        self,
+        pool: PgPool,
+        flows: Flows<H>,
+        shutdown: &CancellationToken,
+    ) -> Vec<Task> {
+        let Self {
+            broker,
+            config,
+            topology,
+            dlq_metrics,
+        } = self;
+        let mut tasks: Vec<Task> = Vec::with_capacity(3);
+        let dlq = Topology::dlq_of(&flows.consumes);
+        if config.consume {
+            tasks.push(Box::pin(consumer::run(
+                broker.clone(),
+                topology.clone(),
+                flows.consumes,
+                config.prefetch,
+                flows.handler,
+                shutdown.clone(),
+            )));
+        }
+        tasks.push(Box::pin(dlq_metrics.watch(
+            broker.clone(),
+            vec![dlq],
+            shutdown.clone(),
+        )));
+        let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
+        tasks.push(Box::pin(Relay::new(pool, publisher).run(shutdown.clone())));
+        tasks
+    }
+}
