@@ -1,6 +1,5 @@
 //! The order service's errors and their one mapping to HTTP statuses.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use microshop_http_client::UpstreamError;
 use microshop_web::{ApiError, Id, ValidationError};
@@ -92,6 +91,3 @@ pub fn not_found_as(error: UpstreamError, missing: Error) -> Error {
         other => Error::Upstream(other),
     }
 }
-
-/// The status of a replayed idempotent response.
-pub const CREATED: StatusCode = StatusCode::CREATED;

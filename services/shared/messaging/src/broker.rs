@@ -73,14 +73,16 @@ impl Broker {
         Ok(channel)
     }
 
-    /// Whether the connection is up right now (for readiness); opens it if needed.
-    pub async fn check(&self) -> Result<(), String> {
-        match self.channel().await {
-            Ok(channel) => {
-                let _ = channel.close(200, "readiness check".into()).await;
-                Ok(())
-            }
-            Err(error) => Err(format!("broker unavailable: {error}")),
+    /// Whether the shared connection is up right now, for the readiness report. Never connects
+    /// and never waits: a probe must answer at once even while a reconnect is under way.
+    pub fn check(&self) -> Result<(), String> {
+        let Ok(guard) = self.connection.try_lock() else {
+            return Err("connecting to the broker".to_owned());
+        };
+        match guard.as_ref() {
+            Some(connection) if connection.status().connected() => Ok(()),
+            Some(_) => Err("broker connection lost; reconnecting".to_owned()),
+            None => Err("not connected to the broker yet".to_owned()),
         }
     }
 

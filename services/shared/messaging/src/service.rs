@@ -64,7 +64,7 @@ impl ServiceMessaging {
         let broker = self.broker.clone();
         move || {
             let broker = broker.clone();
-            Box::pin(async move { broker.check().await })
+            Box::pin(async move { broker.check() })
         }
     }
 
