@@ -1,0 +1,188 @@
+//! Closed- and open-loop load with HdrHistogram latencies.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::target::{Scenario, Target};
+
+/// Most requests an open loop keeps in flight before it stops issuing (the target is drowning).
+const MAX_IN_FLIGHT: usize = 20_000;
+
+/// One run's result.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    scenario: Scenario,
+    mode: &'static str,
+    /// Connections (closed loop) or requests per second asked for (open loop).
+    load: u64,
+    seconds: f64,
+    requests: u64,
+    rps: f64,
+    non_2xx: u64,
+    errors: u64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: u64,
+    non_2xx: u64,
+    errors: u64,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds are valid")
+}
+
+fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+async fn send(client: &reqwest::Client, target: &Target, tally: &mut Tally) {
+    tally.requests += 1;
+    match target.request(client).send().await {
+        Ok(response) => {
+            let ok = response.status().is_success();
+            // Read the body so the connection is reused.
+            let _ = response.bytes().await;
+            if !ok {
+                tally.non_2xx += 1;
+            }
+        }
+        Err(_) => tally.errors += 1,
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// `connections` workers each send, wait for the answer, and send again, for `duration`.
+pub async fn closed_loop(
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let client = client(connections)?;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = JoinSet::new();
+    for _ in 0..connections {
+        let (client, target) = (client.clone(), target.clone());
+        workers.spawn(async move {
+            let mut latencies = histogram();
+            let mut tally = Tally::default();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                send(&client, &target, &mut tally).await;
+                latencies.saturating_record(micros(sent.elapsed()));
+            }
+            (latencies, tally)
+        });
+    }
+    let mut latencies = histogram();
+    let mut tally = Tally::default();
+    while let Some(worker) = workers.join_next().await {
+        let (h, t) = worker?;
+        latencies.add(&h)?;
+        tally.requests += t.requests;
+        tally.non_2xx += t.non_2xx;
+        tally.errors += t.errors;
+    }
+    Ok(report(
+        target,
+        "closed",
+        connections as u64,
+        started.elapsed(),
+        &latencies,
+        &tally,
+    ))
+}
+
+/// `rate` requests per second at constant arrival for `duration`; each latency is measured from
+/// the request's scheduled start.
+pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Report> {
+    let client = client(256)?;
+    let latencies = Arc::new(Mutex::new(histogram()));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let interval = Duration::from_secs(1) / rate.max(1);
+    let total = u64::from(rate) * duration.as_secs();
+    let started = tokio::time::Instant::now();
+    let mut in_flight = JoinSet::new();
+    for i in 0..total {
+        let scheduled = started + interval * u32::try_from(i).unwrap_or(u32::MAX);
+        tokio::time::sleep_until(scheduled).await;
+        while in_flight.try_join_next().is_some() {}
+        if in_flight.len() >= MAX_IN_FLIGHT {
+            anyhow::bail!(
+                "{MAX_IN_FLIGHT} requests in flight: the target cannot keep up with {rate}/s"
+            );
+        }
+        let (client, target) = (client.clone(), target.clone());
+        let (latencies, tally) = (Arc::clone(&latencies), Arc::clone(&tally));
+        in_flight.spawn(async move {
+            let mut own = Tally::default();
+            send(&client, &target, &mut own).await;
+            let latency = micros(scheduled.elapsed());
+            latencies
+                .lock()
+                .expect("histogram lock")
+                .saturating_record(latency);
+            let mut total = tally.lock().expect("tally lock");
+            total.requests += own.requests;
+            total.non_2xx += own.non_2xx;
+            total.errors += own.errors;
+        });
+    }
+    while in_flight.join_next().await.is_some() {}
+    let latencies = latencies.lock().expect("histogram lock");
+    let tally = tally.lock().expect("tally lock");
+    Ok(report(
+        target,
+        "open",
+        u64::from(rate),
+        started.elapsed(),
+        &latencies,
+        &tally,
+    ))
+}
+
+#[allow(clippy::cast_precision_loss)] // counts and microseconds far below 2^52
+fn report(
+    target: &Target,
+    mode: &'static str,
+    load: u64,
+    elapsed: Duration,
+    latencies: &Histogram<u64>,
+    tally: &Tally,
+) -> Report {
+    let ms = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    let seconds = elapsed.as_secs_f64();
+    Report {
+        scenario: target.scenario,
+        mode,
+        load,
+        seconds,
+        requests: tally.requests,
+        rps: tally.requests as f64 / seconds,
+        non_2xx: tally.non_2xx,
+        errors: tally.errors,
+        p50_ms: ms(0.5),
+        p95_ms: ms(0.95),
+        p99_ms: ms(0.99),
+        max_ms: latencies.max() as f64 / 1000.0,
+    }
+}
