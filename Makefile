@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lint: ## formatting and clippy, warnings are errors
 
 fmt: ## format the code
 	cargo fmt --all
+
+bench: deps ## benchmarks against the running shop and the machine's ceilings, into docs/benchmarks.md
+	@scripts/bench.sh
 
 build: ## release binaries of every service
 	cargo build --release --workspace --bins

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
+# TLS to a database on the same machine only costs CPU (25 % of GET /api/products/{id} throughput,
+# docs/benchmarks.md); set PG_SSLMODE=require when PG_ADMIN_URL points elsewhere.
 
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r _ _ db <<<"$entry"
@@ -33,7 +35,7 @@ for entry in "${SERVICES[@]}"; do
   # instead of keeping them in its arenas: ~9 MiB instead of ~85 MiB after a burst of sign-ups.
   GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576} \
   HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
-    DATABASE_URL="$admin_url/$db" \
+    DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
     nohup "target/release/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
   echo "$name: started (pid $!)"

@@ -7,7 +7,7 @@ use order_service::{Config, SERVICE, startup};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    microshop_telemetry::init(SERVICE, &config.log)?;
+    let _logs = microshop_telemetry::init(SERVICE, &config.log)?;
     let server = startup::build(config).await?;
     microshop_web::shutdown::cancel_on_signal(server.shutdown_token());
     server.run().await?;

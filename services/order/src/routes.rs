@@ -5,6 +5,7 @@ mod orders;
 use std::sync::Arc;
 
 use axum::routing::post;
+use microshop_messaging::outbox::Outbox;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +19,8 @@ use crate::upstreams::Upstreams;
 pub struct AppState {
     /// `orders_db`.
     pub pool: PgPool,
+    /// Its outbox: orders and their `order.created` events are written together.
+    pub outbox: Outbox,
     /// The user and product services.
     pub upstreams: Arc<Upstreams>,
     /// `orders_total`.

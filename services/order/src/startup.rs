@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use microshop_http_client::UpstreamMetrics;
+use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use sqlx::PgPool;
@@ -35,8 +36,10 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(pool.clone()))
         .with_reported_check("broker", messaging.readiness_check());
+    let outbox = Outbox::new(pool.clone());
     let state = AppState {
         pool: pool.clone(),
+        outbox: outbox.clone(),
         upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
         metrics: order_metrics.clone(),
     };
@@ -56,7 +59,7 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
         handler: ProductEventsHandler::new(pool.clone(), order_metrics),
         publishes_to: topology.order_events(),
     };
-    for task in messaging.tasks(pool, flows, &server.shutdown_token()) {
+    for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
         server.spawn_background(task);
     }
     Ok(server)

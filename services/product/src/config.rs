@@ -17,7 +17,7 @@ pub struct Config {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/products_db",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/products_db?sslmode=disable",
         hide_env_values = true
     )]
     pub database_url: SecretString,

@@ -1,6 +1,7 @@
 //! Wiring: pool and migrations, routes, health checks, the HTTP server, and beside it the
 //! order-events consumer and the outbox relay.
 
+use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use sqlx::PgPool;
@@ -39,13 +40,14 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     )
     .await?;
 
+    let outbox = Outbox::new(pool);
     let topology = messaging.topology();
     let flows = Flows {
         consumes: topology.product_order_events(),
-        handler: OrderEventsHandler::new(pool.clone()),
+        handler: OrderEventsHandler::new(outbox.clone()),
         publishes_to: topology.product_events(),
     };
-    for task in messaging.tasks(pool, flows, &server.shutdown_token()) {
+    for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
         server.spawn_background(task);
     }
     Ok(server)

@@ -1,12 +1,16 @@
 //! `order.product-events`: moves each order to `CONFIRMED` or `REJECTED` as the product
-//! service's answer arrives, exactly once (inbox record and status change in one transaction).
+//! service's answer arrives, exactly once: inbox records and status changes of a whole batch in
+//! one transaction.
+
+use std::collections::HashSet;
 
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, HandlerError};
+use microshop_messaging::consumer::{Handler, Rejected, TransientError};
 use microshop_messaging::inbox;
 use sqlx::PgPool;
+use uuid::Uuid;
 
-use crate::db::orders::{self, Settled};
+use crate::db::orders::{self, Settlement};
 use crate::domain::OrderStatus;
 use crate::metrics::OrderMetrics;
 
@@ -24,38 +28,81 @@ impl ProductEventsHandler {
     }
 }
 
+/// The status change an event asks for, if it is a stock event.
+fn settlement(event: &Event) -> Option<Settlement> {
+    let (order_id, status, reason) = match event {
+        Event::StockReserved(r) => (r.order_id, OrderStatus::Confirmed, None),
+        Event::StockRejected(r) => (r.order_id, OrderStatus::Rejected, Some(r.reason.clone())),
+        Event::OrderCreated(_) => return None,
+    };
+    Some(Settlement {
+        order_id,
+        status,
+        reason,
+    })
+}
+
 impl Handler for ProductEventsHandler {
-    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
-        let (order_id, status, reason) = match &envelope.event {
-            Event::StockReserved(r) => (r.order_id, OrderStatus::Confirmed, None),
-            Event::StockRejected(r) => (r.order_id, OrderStatus::Rejected, Some(r.reason.as_str())),
-            Event::OrderCreated(_) => return Ok(()),
-        };
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
         let mut tx = self.pool.begin().await?;
-        if !inbox::first_delivery(&mut tx, envelope.id).await? {
-            tracing::info!(order.id = order_id, "duplicate delivery; already applied");
-            return Ok(());
-        }
-        match orders::settle(&mut tx, order_id, status, reason).await? {
-            Settled::Changed => {
-                tx.commit().await?;
-                self.metrics.entered(status);
+        let ids: Vec<Uuid> = batch.iter().map(|envelope| envelope.id).collect();
+        let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        let mut wanted: Vec<(Uuid, Settlement)> = Vec::with_capacity(batch.len());
+        for envelope in batch {
+            let Some(settlement) = settlement(&envelope.event) else {
+                continue;
+            };
+            if fresh.remove(&envelope.id) {
+                wanted.push((envelope.id, settlement));
+            } else {
                 tracing::info!(
-                    order.id = order_id,
-                    status = status.as_str(),
-                    reason,
-                    "order settled"
+                    event.id = %envelope.id,
+                    order.id = settlement.order_id,
+                    "duplicate delivery; already applied"
                 );
-                Ok(())
             }
-            Settled::AlreadySettled(current) => {
-                tx.commit().await?;
-                tracing::warn!(order.id = order_id, %current, wanted = status.as_str(), "order already settled; event ignored");
-                Ok(())
-            }
-            Settled::Missing => Err(HandlerError::Permanent(format!(
-                "order {order_id} does not exist in this order database"
-            ))),
         }
+        let settlements: Vec<Settlement> = wanted.iter().map(|(_, s)| s.clone()).collect();
+        let changed = orders::settle_all(&mut tx, &settlements).await?;
+        let unchanged: Vec<i64> = settlements
+            .iter()
+            .map(|s| s.order_id)
+            .filter(|id| !changed.contains(id))
+            .collect();
+        let current = orders::statuses(&mut tx, &unchanged).await?;
+
+        let mut settled_now = Vec::new();
+        let mut counted = HashSet::new();
+        let mut rejected = Vec::new();
+        for (event_id, settlement) in wanted {
+            let order_id = settlement.order_id;
+            if changed.contains(&order_id) && counted.insert(order_id) {
+                settled_now.push(settlement);
+            } else if let Some(now) = current.get(&order_id).map(String::as_str).or_else(|| {
+                changed
+                    .contains(&order_id)
+                    .then_some("settled by an earlier event of this batch")
+            }) {
+                tracing::warn!(event.id = %event_id, order.id = order_id, current = now, wanted = settlement.status.as_str(), "order already settled; event ignored");
+            } else {
+                rejected.push(Rejected {
+                    event_id,
+                    reason: format!("order {order_id} does not exist in this order database"),
+                });
+            }
+        }
+        let forgotten: Vec<Uuid> = rejected.iter().map(|r| r.event_id).collect();
+        inbox::forget(&mut tx, &forgotten).await?;
+        tx.commit().await?;
+        for settlement in settled_now {
+            self.metrics.entered(settlement.status);
+            tracing::info!(
+                order.id = settlement.order_id,
+                status = settlement.status.as_str(),
+                reason = settlement.reason,
+                "order settled"
+            );
+        }
+        Ok(rejected)
     }
 }

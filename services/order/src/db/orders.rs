@@ -1,5 +1,7 @@
 //! The `orders` table.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use microshop_web::{Id, Page};
 use sqlx::{PgConnection, PgExecutor};
@@ -85,38 +87,54 @@ pub async fn list(
     .await
 }
 
-/// How [`settle`] went.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Settled {
-    /// The order was `PENDING` and now has the new status.
-    Changed,
-    /// The order had already left `PENDING` (its status is given); nothing changed.
-    AlreadySettled(String),
-    /// No such order.
-    Missing,
+/// A status change asked for by a stock event.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    /// The order.
+    pub order_id: i64,
+    /// `CONFIRMED` or `REJECTED`.
+    pub status: OrderStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
 }
 
-/// Moves a `PENDING` order to `status` inside the caller's transaction.
-pub async fn settle(
+/// Moves every still `PENDING` order of `settlements` to its new status inside the caller's
+/// transaction, in one statement; returns the ids of the orders it changed. An order listed
+/// twice is changed once.
+pub async fn settle_all(
     conn: &mut PgConnection,
-    order_id: i64,
-    status: OrderStatus,
-    reason: Option<&str>,
-) -> Result<Settled, sqlx::Error> {
-    let changed = sqlx::query!(
-        "update orders set status = $2, reason = $3, updated_at = now()
-         where id = $1 and status = 'PENDING'",
-        order_id,
-        status.as_str(),
-        reason,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if changed.rows_affected() == 1 {
-        return Ok(Settled::Changed);
+    settlements: &[Settlement],
+) -> Result<HashSet<i64>, sqlx::Error> {
+    if settlements.is_empty() {
+        return Ok(HashSet::new());
     }
-    let current = sqlx::query_scalar!("select status from orders where id = $1", order_id)
-        .fetch_optional(&mut *conn)
+    let ids: Vec<i64> = settlements.iter().map(|s| s.order_id).collect();
+    let statuses: Vec<&str> = settlements.iter().map(|s| s.status.as_str()).collect();
+    let reasons: Vec<Option<String>> = settlements.iter().map(|s| s.reason.clone()).collect();
+    let changed = sqlx::query_scalar!(
+        "update orders o set status = v.status, reason = v.reason, updated_at = now()
+         from unnest($1::bigint[], $2::text[], $3::text[]) as v(id, status, reason)
+         where o.id = v.id and o.status = 'PENDING'
+         returning o.id",
+        &ids,
+        &statuses as &[&str],
+        &reasons as &[Option<String>],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(changed.into_iter().collect())
+}
+
+/// The current status of each order of `ids` that exists.
+pub async fn statuses(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query!("select id, status from orders where id = any($1)", ids)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(current.map_or(Settled::Missing, Settled::AlreadySettled))
+    Ok(rows.into_iter().map(|row| (row.id, row.status)).collect())
 }

@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use microshop_events::{Envelope, Event, OrderCreated};
-use microshop_messaging::outbox;
 use microshop_web::error::ErrorBody;
 use microshop_web::{Id, Json, Page, Path, Price, Query};
 use serde::{Deserialize, Serialize};
@@ -116,7 +115,7 @@ pub async fn create_order(
     }
     let unit_price = Price::from_decimal("price", product.price)?;
 
-    let mut tx = state.pool.begin().await?;
+    let mut tx = state.outbox.begin().await?;
     if let Some(key) = &key {
         if !idempotency::claim(&mut tx, key, &fingerprint).await? {
             // A concurrent duplicate committed first; answer what it answered.
@@ -135,7 +134,7 @@ pub async fn create_order(
         unit_price_cents: row.unit_price_cents,
         total_price_cents: row.total_price_cents,
     }));
-    outbox::enqueue(&mut tx, &event).await?;
+    tx.enqueue(std::slice::from_ref(&event)).await?;
     let body = OrderResponse::from(row);
     if let Some(key) = &key {
         let stored = serde_json::to_value(&body).expect("an order serializes");

@@ -1,12 +1,14 @@
 //! Placing orders and following them to CONFIRMED or REJECTED.
 
 use futures::future::join_all;
+use microshop_events::{Envelope, Event, StockRejected, StockReserved, Topology};
+use microshop_messaging::{OutgoingMessage, Publisher};
 use microshop_testkit::{checks, json};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::Shop;
+use crate::helpers::{Options, Shop};
 
 #[sqlx::test]
 async fn the_seed_walkthrough_confirms_the_order_and_takes_the_stock(pool: PgPool) {
@@ -166,4 +168,87 @@ async fn malformed_orders_are_4xx_and_store_nothing(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(orders, 0);
+}
+
+#[sqlx::test]
+async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neighbours_apply(
+    pool: PgPool,
+) {
+    // No product consumer: the test answers for the product service itself.
+    let shop = Shop::start_with(
+        pool,
+        Options {
+            product_args: &["--amqp-consume", "false"],
+            ..Options::default()
+        },
+    )
+    .await;
+    let user = shop.user("ann@example.com").await;
+    let product = shop.product(50).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let order = json(shop.order(user, product, 1).await).await;
+        ids.push(order["id"].as_i64().unwrap());
+    }
+    let reserved = |order_id| {
+        Envelope::new(Event::StockReserved(StockReserved {
+            order_id,
+            product_id: product,
+            quantity: 1,
+            remaining: 49,
+        }))
+    };
+    let unknown = reserved(999_999);
+    let replies = [
+        reserved(ids[0]),
+        unknown.clone(),
+        Envelope::new(Event::StockRejected(StockRejected {
+            order_id: ids[1],
+            product_id: product,
+            requested: 1,
+            available: 0,
+            reason: "only 0 left".into(),
+        })),
+    ];
+    let messages: Vec<_> = replies
+        .iter()
+        .map(|e| OutgoingMessage {
+            id: e.id,
+            event_type: e.event.type_name().to_owned(),
+            payload: e.to_json(),
+        })
+        .collect();
+
+    Publisher::new(
+        shop.broker.broker.clone(),
+        shop.broker.topology.product_events(),
+    )
+    .publish(&messages)
+    .await
+    .unwrap();
+
+    assert_eq!(shop.settled(ids[0]).await["status"], "CONFIRMED");
+    assert_eq!(shop.settled(ids[1]).await["status"], "REJECTED");
+    let dlq = Topology::dlq_of(&shop.broker.topology.order_product_events());
+    for _ in 0..200 {
+        if shop.broker.depth(&dlq).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        shop.broker.depth(&dlq).await,
+        1,
+        "the unknown order's event"
+    );
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from processed_events where event_id = $1")
+            .bind(unknown.id)
+            .fetch_one(&shop.order_pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded, 0,
+        "a dead-lettered event must apply when replayed"
+    );
 }

@@ -1,60 +1,73 @@
 //! `product.order-events`: reserves stock for every new order and answers with `stock.reserved`
-//! or `stock.rejected` through the outbox, all in one transaction with the inbox record.
+//! or `stock.rejected` through the outbox, a whole batch of orders in one transaction with their
+//! inbox records.
 
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, HandlerError};
-use microshop_messaging::{inbox, outbox};
-use sqlx::PgPool;
+use microshop_messaging::consumer::{Handler, Rejected, TransientError};
+use microshop_messaging::inbox;
+use microshop_messaging::outbox::Outbox;
 
 use crate::db::stock;
 
 /// Applies order events to stock.
 #[derive(Clone)]
 pub struct OrderEventsHandler {
-    pool: PgPool,
+    outbox: Outbox,
 }
 
 impl OrderEventsHandler {
-    /// A handler writing to `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// A handler writing to the database of `outbox`.
+    pub fn new(outbox: Outbox) -> Self {
+        Self { outbox }
     }
 }
 
 impl Handler for OrderEventsHandler {
-    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
-        let Event::OrderCreated(order) = &envelope.event else {
-            // Other order events (cancellations, ...) are not this consumer's business yet.
-            tracing::debug!("ignoring an event this consumer does not handle");
-            return Ok(());
-        };
-        let mut tx = self.pool.begin().await?;
-        if !inbox::first_delivery(&mut tx, envelope.id).await? {
-            tracing::info!(
-                order.id = order.order_id,
-                "duplicate delivery; already applied"
-            );
-            return Ok(());
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+        let mut tx = self.outbox.begin().await?;
+        let ids: Vec<_> = batch.iter().map(|envelope| envelope.id).collect();
+        let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut reserved = Vec::with_capacity(batch.len());
+        for envelope in batch {
+            let Event::OrderCreated(order) = &envelope.event else {
+                // Other order events (cancellations, ...) are not this consumer's business yet.
+                tracing::debug!(event.id = %envelope.id, "ignoring an event this consumer does not handle");
+                continue;
+            };
+            if !fresh.remove(&envelope.id) {
+                tracing::info!(
+                    event.id = %envelope.id,
+                    order.id = order.order_id,
+                    "duplicate delivery; already applied"
+                );
+                continue;
+            }
+            let reply = stock::reserve(&mut tx, order).await?;
+            match &reply {
+                Event::StockReserved(r) => {
+                    tracing::info!(
+                        order.id = r.order_id,
+                        product.id = r.product_id,
+                        quantity = r.quantity,
+                        remaining = r.remaining,
+                        "stock reserved"
+                    );
+                    reserved.push(r.clone());
+                }
+                Event::StockRejected(r) => tracing::info!(
+                    order.id = r.order_id,
+                    product.id = r.product_id,
+                    reason = %r.reason,
+                    "stock rejected"
+                ),
+                Event::OrderCreated(_) => {}
+            }
+            replies.push(Envelope::new(reply));
         }
-        let reply = stock::reserve(&mut tx, order).await?;
-        match &reply {
-            Event::StockReserved(r) => tracing::info!(
-                order.id = r.order_id,
-                product.id = r.product_id,
-                quantity = r.quantity,
-                remaining = r.remaining,
-                "stock reserved"
-            ),
-            Event::StockRejected(r) => tracing::info!(
-                order.id = r.order_id,
-                product.id = r.product_id,
-                reason = %r.reason,
-                "stock rejected"
-            ),
-            Event::OrderCreated(_) => {}
-        }
-        outbox::enqueue(&mut tx, &Envelope::new(reply)).await?;
+        stock::record_reservations(&mut tx, &reserved).await?;
+        tx.enqueue(&replies).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Vec::new())
     }
 }

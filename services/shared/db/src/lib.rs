@@ -59,6 +59,15 @@ pub fn pool(url: &SecretString, config: &DbConfig) -> Result<PgPool, DbError> {
     Ok(pool_with_options(options, config))
 }
 
+/// A connection idle for longer than this is pinged before it is handed out; busier ones are
+/// not. sqlx's default pings on every acquire, which doubled the PostgreSQL round trips of a
+/// primary-key read and halved `GET /api/products/{id}` throughput (docs/benchmarks.md).
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+
+/// Connections are replaced after this long, so a fail-over or a DNS change is picked up even
+/// by a pool that is never idle.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 /// Builds a pool from already parsed options (tests point these at a proxy).
 pub fn pool_with_options(options: PgConnectOptions, config: &DbConfig) -> PgPool {
     PgPoolOptions::new()
@@ -66,6 +75,16 @@ pub fn pool_with_options(options: PgConnectOptions, config: &DbConfig) -> PgPool
         .min_connections(0)
         .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
         .idle_timeout(Duration::from_secs(300))
+        .max_lifetime(MAX_LIFETIME)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options)
 }
 

@@ -1,11 +1,17 @@
-//! Consuming a queue with exactly-once effects:
+//! Consuming a queue with exactly-once effects, in batches:
 //!
+//! - the deliveries already received when the consumer is free form one batch (at most the
+//!   prefetch), which the handler applies in one transaction and the consumer acknowledges with
+//!   one frame: one commit per batch instead of one per event is what lets a consumer keep up
+//!   with thousands of events a second (docs/benchmarks.md);
 //! - a body that is not a known event is rejected at once and dead-lettered to the DLQ;
-//! - a handler's permanent error dead-letters the message too;
-//! - a transient error (database down) is retried in-process with backoff while the delivery is
-//!   held, so the broker never sees a redelivery storm;
+//! - an event the handler rejects is dead-lettered; the rest of its batch is applied;
+//! - a transient error (database down) is retried in-process with backoff while the deliveries
+//!   are held, so the broker never sees a redelivery storm; a batch that fails is retried one
+//!   event at a time, so one bad event cannot hold back the others;
 //! - a process that crashes on a message gets it redelivered, and the queue's delivery limit
-//!   dead-letters a crash loop;
+//!   dead-letters a crash loop. Redelivered messages are applied one at a time, so only the
+//!   message that crashes the process counts towards that limit, never its batch neighbours;
 //! - on shutdown the consumer is cancelled and every delivery already received is finished and
 //!   acknowledged before returning.
 //!
@@ -14,47 +20,60 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
 };
 use lapin::types::FieldTable;
+use lapin::{Channel, Consumer};
 use microshop_events::{Envelope, Topology};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::{Broker, MessagingError};
 
 /// Longest wait between retries of a transient failure, and between reconnects.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// How a handler failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// Retrying cannot help (the event contradicts our data): dead-letter it.
-    #[error("{0}")]
-    Permanent(String),
-    /// A dependency is down: retry the same delivery later.
-    #[error("{0}")]
-    Transient(String),
+/// An event of a batch that cannot be applied, ever (it contradicts our data): it is
+/// dead-lettered. None of its effects may be in the committed transaction, its inbox record
+/// included; the rest of the batch is applied and acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The event.
+    pub event_id: Uuid,
+    /// Why, for the log a person reads before replaying the DLQ.
+    pub reason: String,
 }
 
-impl From<sqlx::Error> for HandlerError {
-    /// Database errors are transient: the event itself was valid.
+/// A batch could not be applied now because a dependency is down; it is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransientError(pub String);
+
+impl From<sqlx::Error> for TransientError {
+    /// Database errors are transient: the events themselves were valid.
     fn from(error: sqlx::Error) -> Self {
-        Self::Transient(format!("database: {error}"))
+        Self(format!("database: {error}"))
     }
 }
 
-/// Applies one event.
+/// Applies events, a batch at a time.
 pub trait Handler: Send + Sync + 'static {
-    /// Applies `envelope`'s effects (idempotently).
-    fn handle(&self, envelope: &Envelope) -> impl Future<Output = Result<(), HandlerError>> + Send;
+    /// Applies `batch` in one transaction, idempotently (an event id may even appear twice in
+    /// one batch), and returns the events it rejected. On error nothing of the batch may be
+    /// committed.
+    fn handle(
+        &self,
+        batch: &[Envelope],
+    ) -> impl Future<Output = Result<Vec<Rejected>, TransientError>> + Send;
 }
 
 /// Consumes `queue` until `shutdown`, reconnecting after broker failures. The topology is
 /// declared on every (re)connect, so a broker that lost its definitions gets them back.
+/// `prefetch` bounds both the unacknowledged deliveries and the batch size.
 pub async fn run<H: Handler>(
     broker: Broker,
     topology: Topology,
@@ -80,6 +99,78 @@ pub async fn run<H: Handler>(
     tracing::info!(%queue, "consumer stopped");
 }
 
+/// One subscription to a queue.
+struct Subscription<'a> {
+    queue: &'a str,
+    channel: Channel,
+    consumer: Consumer,
+    tag: String,
+    shutdown: &'a CancellationToken,
+    cancelled: bool,
+    ended: bool,
+    carried: Option<Delivery>,
+}
+
+impl Subscription<'_> {
+    /// The next delivery; `None` once the subscription ended.
+    async fn next(&mut self) -> Result<Option<Delivery>, MessagingError> {
+        if let Some(delivery) = self.carried.take() {
+            return Ok(Some(delivery));
+        }
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            let next = if self.cancelled {
+                self.consumer.next().await
+            } else {
+                tokio::select! {
+                    next = self.consumer.next() => next,
+                    () = self.shutdown.cancelled() => {
+                        // Stop new deliveries, then finish the ones already received.
+                        self.channel
+                            .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
+                            .await?;
+                        self.cancelled = true;
+                        continue;
+                    }
+                }
+            };
+            return match next {
+                Some(delivery) => Ok(Some(delivery?)),
+                None if self.cancelled => Ok(None),
+                None => Err(MessagingError::ConsumerCancelled(self.queue.to_owned())),
+            };
+        }
+    }
+
+    /// The next batch: the next delivery plus those already received, up to `max`. A
+    /// redelivered message always travels alone.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, MessagingError> {
+        let Some(first) = self.next().await? else {
+            return Ok(Vec::new());
+        };
+        let alone = first.redelivered;
+        let mut batch = vec![first];
+        while !alone && batch.len() < max {
+            match self.consumer.next().now_or_never() {
+                Some(Some(Ok(delivery))) if delivery.redelivered => {
+                    self.carried = Some(delivery);
+                    break;
+                }
+                Some(Some(Ok(delivery))) => batch.push(delivery),
+                Some(Some(Err(error))) => return Err(error.into()),
+                Some(None) => {
+                    self.ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(batch)
+    }
+}
+
 async fn consume<H: Handler>(
     broker: &Broker,
     topology: &Topology,
@@ -94,7 +185,7 @@ async fn consume<H: Handler>(
         .basic_qos(prefetch, BasicQosOptions::default())
         .await?;
     let tag = format!("{queue}-{}", uuid::Uuid::now_v7());
-    let mut consumer = channel
+    let consumer = channel
         .basic_consume(
             queue.into(),
             tag.as_str().into(),
@@ -102,89 +193,134 @@ async fn consume<H: Handler>(
             FieldTable::default(),
         )
         .await?;
-    tracing::info!(%queue, "consuming");
-    let mut cancelled = false;
+    tracing::info!(%queue, prefetch, "consuming");
+    let mut subscription = Subscription {
+        queue,
+        channel,
+        consumer,
+        tag,
+        shutdown,
+        cancelled: false,
+        ended: false,
+        carried: None,
+    };
     loop {
-        let next = if cancelled {
-            consumer.next().await
-        } else {
-            tokio::select! {
-                next = consumer.next() => next,
-                () = shutdown.cancelled() => {
-                    // Stop new deliveries, then finish the ones already received.
-                    channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await?;
-                    cancelled = true;
-                    continue;
-                }
+        let deliveries = subscription
+            .next_batch(usize::from(prefetch.max(1)))
+            .await?;
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let span = tracing::info_span!("batch", %queue, batch.size = deliveries.len());
+        process(deliveries, handler, shutdown)
+            .instrument(span)
+            .await?;
+    }
+}
+
+/// Decodes a batch, dead-letters what is not an event, and applies the rest.
+async fn process<H: Handler>(
+    deliveries: Vec<Delivery>,
+    handler: &H,
+    shutdown: &CancellationToken,
+) -> Result<(), MessagingError> {
+    let mut events = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        match Envelope::from_json(&delivery.data) {
+            Ok(envelope) => events.push((delivery, envelope)),
+            Err(error) => {
+                tracing::warn!(%error, bytes = delivery.data.len(), "not a known event; dead-lettering it");
+                dead_letter(&delivery).await?;
             }
-        };
-        match next {
-            Some(delivery) => process(queue, delivery?, handler, shutdown).await?,
-            None if cancelled => return Ok(()),
-            None => return Err(MessagingError::ConsumerCancelled(queue.to_owned())),
+        }
+    }
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (deliveries, envelopes): (Vec<Delivery>, Vec<Envelope>) = events.into_iter().unzip();
+    match apply(&deliveries, &envelopes, handler, shutdown, false).await? {
+        Applied::Done => Ok(()),
+        Applied::Split => {
+            for (delivery, envelope) in deliveries.iter().zip(&envelopes) {
+                let one = std::slice::from_ref(delivery);
+                apply(one, std::slice::from_ref(envelope), handler, shutdown, true).await?;
+            }
+            Ok(())
         }
     }
 }
 
-async fn process<H: Handler>(
-    queue: &str,
-    delivery: Delivery,
-    handler: &H,
-    shutdown: &CancellationToken,
-) -> Result<(), MessagingError> {
-    let envelope = match Envelope::from_json(&delivery.data) {
-        Ok(envelope) => envelope,
-        Err(error) => {
-            tracing::warn!(%queue, %error, bytes = delivery.data.len(), "not a known event; dead-lettering it");
-            return dead_letter(&delivery).await;
-        }
-    };
-    let span = tracing::info_span!(
-        "message",
-        %queue,
-        event.id = %envelope.id,
-        event.type = envelope.event.type_name()
-    );
-    // `instrument`, never `span.enter()`, across awaits: an entered guard would leak the span
-    // into whatever else runs on this thread.
-    settle(&delivery, &envelope, handler, shutdown)
-        .instrument(span)
-        .await
+/// How [`apply`] ended.
+enum Applied {
+    /// Every delivery was acknowledged, dead-lettered or (at shutdown) returned to the queue.
+    Done,
+    /// The batch failed once; apply its events one at a time.
+    Split,
 }
 
-/// Applies `envelope` and acknowledges, dead-letters or (at shutdown) returns the delivery.
-async fn settle<H: Handler>(
-    delivery: &Delivery,
-    envelope: &Envelope,
+/// Applies `envelopes` and settles their deliveries. A transient failure is retried with
+/// backoff (unless `retry` is false and there is more than one event: then the caller splits).
+async fn apply<H: Handler>(
+    deliveries: &[Delivery],
+    envelopes: &[Envelope],
     handler: &H,
     shutdown: &CancellationToken,
-) -> Result<(), MessagingError> {
+    retry: bool,
+) -> Result<Applied, MessagingError> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match handler.handle(envelope).await {
-            Ok(()) => {
-                delivery.acker.ack(BasicAckOptions::default()).await?;
-                return Ok(());
+        let error = match handler.handle(envelopes).await {
+            Ok(rejected) => {
+                settle(deliveries, envelopes, &rejected).await?;
+                return Ok(Applied::Done);
             }
-            Err(HandlerError::Permanent(reason)) => {
-                tracing::warn!(%reason, "event cannot be applied; dead-lettering it");
-                return dead_letter(delivery).await;
+            Err(error) => error,
+        };
+        if !retry && deliveries.len() > 1 {
+            tracing::warn!(%error, "batch not applied; applying its events one at a time");
+            return Ok(Applied::Split);
+        }
+        tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "events not applied yet; retrying");
+        if shutdown.is_cancelled() {
+            // Give them back to the queue for the next process rather than hold shutdown.
+            for delivery in deliveries {
+                delivery
+                    .acker
+                    .reject(BasicRejectOptions { requeue: true })
+                    .await?;
             }
-            Err(HandlerError::Transient(reason)) => {
-                tracing::warn!(%reason, retry_in_ms = backoff.as_millis(), "event not applied yet; retrying");
-                if shutdown.is_cancelled() {
-                    // Give it back to the queue for the next process rather than hold shutdown.
-                    delivery
-                        .acker
-                        .reject(BasicRejectOptions { requeue: true })
-                        .await?;
-                    return Ok(());
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+            return Ok(Applied::Done);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Dead-letters the rejected deliveries, then acknowledges the rest with one frame.
+async fn settle(
+    deliveries: &[Delivery],
+    envelopes: &[Envelope],
+    rejected: &[Rejected],
+) -> Result<(), MessagingError> {
+    let mut last_applied = None;
+    for (delivery, envelope) in deliveries.iter().zip(envelopes) {
+        match rejected.iter().find(|r| r.event_id == envelope.id) {
+            None => last_applied = Some(delivery),
+            Some(Rejected { reason, .. }) => {
+                tracing::warn!(event.id = %envelope.id, event.type = envelope.event.type_name(), %reason, "event cannot be applied; dead-lettering it");
+                dead_letter(delivery).await?;
             }
         }
     }
+    // Every earlier delivery on this channel is already settled, so `multiple` acknowledges
+    // exactly this batch's applied deliveries.
+    if let Some(delivery) = last_applied {
+        delivery
+            .acker
+            .ack(BasicAckOptions { multiple: true })
+            .await?;
+    }
+    Ok(())
 }
 
 async fn dead_letter(delivery: &Delivery) -> Result<(), MessagingError> {

@@ -9,17 +9,36 @@
 //! );
 //! ```
 
+use std::collections::HashSet;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Records `event_id` inside the caller's transaction. `true` the first time; `false` when the
-/// event was processed before (then the caller applies nothing and acknowledges).
-pub async fn first_delivery(conn: &mut PgConnection, event_id: Uuid) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "insert into processed_events (event_id) values ($1) on conflict (event_id) do nothing",
+/// Records `event_ids` inside the caller's transaction (one statement) and returns those seen
+/// for the first time; the caller applies only these and acknowledges the rest unchanged.
+pub async fn first_deliveries(
+    conn: &mut PgConnection,
+    event_ids: &[Uuid],
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let fresh: Vec<Uuid> = sqlx::query_scalar(
+        "insert into processed_events (event_id) select unnest($1::uuid[])
+         on conflict (event_id) do nothing returning event_id",
     )
-    .bind(event_id)
-    .execute(conn)
+    .bind(event_ids)
+    .fetch_all(conn)
     .await?;
-    Ok(inserted.rows_affected() == 1)
+    Ok(fresh.into_iter().collect())
+}
+
+/// Takes `event_ids` back out of the inbox inside the caller's transaction: for events the
+/// caller could not apply and dead-letters, so that a replay from the DLQ is applied.
+pub async fn forget(conn: &mut PgConnection, event_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("delete from processed_events where event_id = any($1)")
+        .bind(event_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,8 +1,10 @@
-//! The transactional outbox. A service writes its state change and the event into `outbox` in one
-//! transaction ([`enqueue`]); the [`Relay`] publishes pending rows with publisher confirms and
-//! deletes them. If the broker is down rows simply wait: nothing is lost and the HTTP request that
-//! wrote them has already succeeded. Several replicas can relay at once (`FOR UPDATE SKIP LOCKED`).
-//! The table (in every publishing service's own migrations):
+//! The transactional outbox. A service writes its state change and its events into `outbox` in
+//! one transaction ([`Outbox::begin`], [`OutboxTransaction::enqueue`]); committing it wakes the
+//! [`Relay`] of the same process, which publishes pending rows with publisher confirms and
+//! deletes them. If the broker is down rows simply wait: nothing is lost and the HTTP request
+//! that wrote them has already succeeded. Several replicas can relay at once (`SKIP LOCKED`); a
+//! slow poll picks up rows whose writer died before its relay ran. The table (in every
+//! publishing service's own migrations):
 //!
 //! ```sql
 //! create table outbox (
@@ -12,49 +14,132 @@
 //!     payload jsonb not null,
 //!     created_at timestamptz not null default now()
 //! );
-//! -- wakes the relay at once instead of at its next poll
-//! create function notify_outbox() returns trigger language plpgsql as
-//!   $$ begin perform pg_notify('outbox', ''); return null; end $$;
-//! create trigger outbox_notify after insert on outbox
-//!   for each statement execute function notify_outbox();
 //! ```
+//!
+//! The relay is woken in-process rather than by `LISTEN/NOTIFY`: a transaction that notifies
+//! holds PostgreSQL's database-wide notify lock through its commit, which serialises every order
+//! commit behind one lock (docs/decisions.md).
 
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::Duration;
 
 use microshop_events::Envelope;
-use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::publisher::OutgoingMessage;
 use crate::{MessagingError, Publisher};
 
-/// The `NOTIFY` channel the outbox trigger signals.
-const CHANNEL: &str = "outbox";
-/// Rows published per transaction.
-const BATCH_SIZE: u16 = 256;
-/// Fallback poll when no notification arrives (lost listener, missed notify).
+/// Rows published per pass.
+const BATCH_SIZE: u16 = 512;
+/// Fallback poll: rows committed by a process that died before its relay ran.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest wait between attempts while the broker or database is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Writes `envelope` to the outbox inside the caller's transaction.
-pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into outbox (event_id, event_type, payload) values ($1, $2, $3::jsonb)")
-        .bind(envelope.id)
-        .bind(envelope.event.type_name())
-        .bind(String::from_utf8(envelope.to_json()).expect("serde_json writes UTF-8"))
-        .execute(conn)
-        .await?;
-    Ok(())
+/// One service's outbox: where its writers begin transactions and its relay reads. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Outbox {
+    pool: PgPool,
+    wake: Arc<Notify>,
 }
 
-/// Rows not yet published (for the `outbox_pending` metric and tests).
-pub async fn pending(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from outbox")
-        .fetch_one(pool)
-        .await
+impl Outbox {
+    /// The outbox table of `pool`'s database.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Begins a transaction whose events are published once it commits.
+    pub async fn begin(&self) -> Result<OutboxTransaction, sqlx::Error> {
+        Ok(OutboxTransaction {
+            tx: self.pool.begin().await?,
+            wake: Arc::clone(&self.wake),
+            enqueued: false,
+        })
+    }
+
+    /// The relay publishing this outbox through `publisher`.
+    pub fn relay(&self, publisher: Publisher) -> Relay {
+        Relay {
+            outbox: self.clone(),
+            publisher,
+        }
+    }
+
+    /// Rows not yet published (for the `outbox_pending` metric and tests).
+    pub async fn pending(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("select count(*) from outbox")
+            .fetch_one(&self.pool)
+            .await
+    }
+}
+
+/// A database transaction that may write events. Dereferences to the connection, so queries
+/// run on it as on any `sqlx` transaction.
+pub struct OutboxTransaction {
+    tx: Transaction<'static, Postgres>,
+    wake: Arc<Notify>,
+    enqueued: bool,
+}
+
+impl OutboxTransaction {
+    /// Writes `events` to the outbox, in order, inside this transaction (one statement).
+    pub async fn enqueue(&mut self, events: &[Envelope]) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event.type_name()).collect();
+        let payloads: Vec<String> = events
+            .iter()
+            .map(|e| String::from_utf8(e.to_json()).expect("serde_json writes UTF-8"))
+            .collect();
+        sqlx::query(
+            "insert into outbox (event_id, event_type, payload)
+             select id, type, payload::jsonb
+             from unnest($1::uuid[], $2::text[], $3::text[]) with ordinality
+                  as e(id, type, payload, position)
+             order by position",
+        )
+        .bind(&ids)
+        .bind(&types)
+        .bind(&payloads)
+        .execute(&mut *self.tx)
+        .await?;
+        self.enqueued = true;
+        Ok(())
+    }
+
+    /// Commits, then wakes the relay if events were written.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        if self.enqueued {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+impl Deref for OutboxTransaction {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for OutboxTransaction {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
 }
 
 /// Why one relay pass failed.
@@ -71,24 +156,17 @@ pub enum RelayError {
 /// Publishes the outbox of one database to one exchange.
 #[derive(Clone)]
 pub struct Relay {
-    pool: PgPool,
+    outbox: Outbox,
     publisher: Publisher,
 }
 
 impl Relay {
-    /// A relay from `pool`'s outbox through `publisher`.
-    pub fn new(pool: PgPool, publisher: Publisher) -> Self {
-        Self { pool, publisher }
-    }
-
     /// Publishes until `shutdown`, then makes one last pass so that nothing written before the
     /// shutdown waits for the next start.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = None;
         let mut backoff = Duration::from_millis(100);
         loop {
-            let result = self.publish_batch().await;
-            let wait = match result {
+            let wait = match self.publish_batch().await {
                 Ok(published) if published == usize::from(BATCH_SIZE) => Duration::ZERO,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
@@ -109,7 +187,8 @@ impl Relay {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = wait_for_notification(&self.pool, &mut listener, wait) => {}
+                () = self.outbox.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
         match self.publish_batch().await {
@@ -121,11 +200,15 @@ impl Relay {
     }
 
     /// Publishes one batch of pending rows and deletes them; returns how many.
+    ///
+    /// The rows are deleted first and the deletion committed only after the broker confirmed
+    /// them, so a failed publish rolls the rows back into the outbox.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
-            "select id, event_id, event_type, payload::text from outbox
-             order by id limit $1 for update skip locked",
+        let mut tx = self.outbox.pool.begin().await?;
+        let mut rows: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
+            "delete from outbox where id in (
+                 select id from outbox order by id limit $1 for update skip locked)
+             returning id, event_id, event_type, payload::text",
         )
         .bind(i64::from(BATCH_SIZE))
         .fetch_all(&mut *tx)
@@ -133,7 +216,7 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
+        rows.sort_unstable_by_key(|row| row.0);
         let messages: Vec<OutgoingMessage> = rows
             .into_iter()
             .map(|(_, id, event_type, payload)| OutgoingMessage {
@@ -142,44 +225,11 @@ impl Relay {
                 payload: payload.into_bytes(),
             })
             .collect();
-        // Published but not yet deleted if we crash here: the rows go out again and consumers
+        // Published but not yet committed if we crash here: the rows go out again and consumers
         // drop the duplicates by event id.
         self.publisher.publish(&messages).await?;
-        sqlx::query("delete from outbox where id = any($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        tracing::debug!(published = ids.len(), "outbox batch published");
-        Ok(ids.len())
-    }
-}
-
-/// Waits for an outbox notification or `timeout`, whichever is first. The listener is opened on
-/// first use and dropped on error (the poll keeps working without it).
-async fn wait_for_notification(
-    pool: &PgPool,
-    listener: &mut Option<PgListener>,
-    timeout: Duration,
-) {
-    if listener.is_none() {
-        match PgListener::connect_with(pool).await {
-            Ok(mut opened) => match opened.listen(CHANNEL).await {
-                Ok(()) => *listener = Some(opened),
-                Err(error) => tracing::debug!(%error, "cannot LISTEN for outbox notifications"),
-            },
-            Err(error) => tracing::debug!(%error, "cannot open an outbox listener"),
-        }
-    }
-    let Some(active) = listener.as_mut() else {
-        tokio::time::sleep(timeout).await;
-        return;
-    };
-    match tokio::time::timeout(timeout, active.recv()).await {
-        Ok(Ok(_)) | Err(_) => {}
-        Ok(Err(error)) => {
-            tracing::debug!(%error, "outbox listener failed; polling until it reconnects");
-            *listener = None;
-        }
+        tracing::debug!(published = messages.len(), "outbox batch published");
+        Ok(messages.len())
     }
 }

@@ -7,12 +7,11 @@ use std::pin::Pin;
 
 use microshop_events::Topology;
 use prometheus::Registry;
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::consumer::{self, Handler};
 use crate::dlq::DlqMetrics;
-use crate::outbox::Relay;
+use crate::outbox::Outbox;
 use crate::{AmqpConfig, Broker, Publisher};
 
 /// A background task to run beside the HTTP server.
@@ -69,10 +68,10 @@ impl ServiceMessaging {
     }
 
     /// The tasks to run until `shutdown`: the consumer (unless `AMQP_CONSUME=false`), the DLQ
-    /// depth watcher and the outbox relay of `pool`.
+    /// depth watcher and the relay of `outbox`.
     pub fn tasks<H: Handler>(
         self,
-        pool: PgPool,
+        outbox: &Outbox,
         flows: Flows<H>,
         shutdown: &CancellationToken,
     ) -> Vec<Task> {
@@ -100,7 +99,7 @@ impl ServiceMessaging {
             shutdown.clone(),
         )));
         let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
-        tasks.push(Box::pin(Relay::new(pool, publisher).run(shutdown.clone())));
+        tasks.push(Box::pin(outbox.relay(publisher).run(shutdown.clone())));
         tasks
     }
 }

@@ -2,13 +2,14 @@
 //! publishing, the outbox relay (also with the broker cut away), the inbox and the consumer's
 //! dead-lettering.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
-use microshop_messaging::consumer::{self, Handler, HandlerError};
-use microshop_messaging::outbox::{self, Relay};
+use microshop_messaging::consumer::{self, Handler, Rejected, TransientError};
+use microshop_messaging::outbox::Outbox;
 use microshop_messaging::{OutgoingMessage, Publisher, declare, dlq, inbox};
 use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
 use sqlx::PgPool;
@@ -88,24 +89,70 @@ async fn a_confirmed_batch_reaches_every_bound_queue_with_its_properties() {
 }
 
 #[sqlx::test(migrations = "tests/migrations")]
-async fn the_relay_publishes_outbox_rows_and_deletes_them(pool: PgPool) {
+async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool) {
     let test = TestBroker::new().await;
-    let mut tx = pool.begin().await.unwrap();
-    for order_id in 1..=5 {
-        outbox::enqueue(&mut tx, &order_created(order_id))
-            .await
-            .unwrap();
-    }
+    let outbox = Outbox::new(pool);
+    let envelopes: Vec<_> = (1..=5).map(order_created).collect();
+    let mut tx = outbox.begin().await.unwrap();
+    tx.enqueue(&envelopes[..2]).await.unwrap();
+    tx.enqueue(&envelopes[2..]).await.unwrap();
     tx.commit().await.unwrap();
-    let relay = Relay::new(
-        pool.clone(),
-        Publisher::new(test.broker.clone(), test.topology.order_events()),
-    );
+    let relay = outbox.relay(Publisher::new(
+        test.broker.clone(),
+        test.topology.order_events(),
+    ));
 
     assert_eq!(relay.publish_batch().await.unwrap(), 5);
 
-    assert_eq!(outbox::pending(&pool).await.unwrap(), 0);
-    assert_eq!(test.depth(&test.topology.product_order_events()).await, 5);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    let queue = test.topology.product_order_events();
+    assert_eq!(test.depth(&queue).await, 5);
+    for expected in &envelopes {
+        let got = test.take(&queue).await.expect("a message");
+        assert_eq!(&Envelope::from_json(&got.delivery.data).unwrap(), expected);
+    }
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox(pool: PgPool) {
+    let outbox = Outbox::new(pool);
+    let mut tx = outbox.begin().await.unwrap();
+    tx.enqueue(&[order_created(1)]).await.unwrap();
+    drop(tx);
+
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn a_running_relay_publishes_a_commit_without_waiting_for_its_poll(pool: PgPool) {
+    let test = TestBroker::new().await;
+    let outbox = Outbox::new(pool);
+    let relay = outbox.relay(Publisher::new(
+        test.broker.clone(),
+        test.topology.order_events(),
+    ));
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+    // Let the relay finish its first (empty) pass and start waiting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut tx = outbox.begin().await.unwrap();
+    tx.enqueue(&[order_created(1)]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The fallback poll is a second away; the commit's wake-up must beat it by far.
+    let queue = test.topology.product_order_events();
+    let mut published = false;
+    for _ in 0..40 {
+        if test.depth(&queue).await == 1 {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(published, "not published within 400 ms of the commit");
+    shutdown.cancel();
+    running.await.unwrap();
 }
 
 #[sqlx::test(migrations = "tests/migrations")]
@@ -116,24 +163,22 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
         .unwrap();
     let proxied_url = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
     let through_proxy = microshop_messaging::Broker::new(proxied_url.into(), "relay-under-test");
-    let relay = Relay::new(
-        pool.clone(),
-        Publisher::new(through_proxy, direct.topology.order_events()),
-    );
+    let outbox = Outbox::new(pool);
+    let relay = outbox.relay(Publisher::new(
+        through_proxy,
+        direct.topology.order_events(),
+    ));
     let shutdown = CancellationToken::new();
     proxy.cut().await;
     let running = tokio::spawn(relay.run(shutdown.clone()));
 
-    let mut tx = pool.begin().await.unwrap();
-    for order_id in 1..=4 {
-        outbox::enqueue(&mut tx, &order_created(order_id))
-            .await
-            .unwrap();
-    }
+    let mut tx = outbox.begin().await.unwrap();
+    let envelopes: Vec<_> = (1..=4).map(order_created).collect();
+    tx.enqueue(&envelopes).await.unwrap();
     tx.commit().await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        outbox::pending(&pool).await.unwrap(),
+        outbox.pending().await.unwrap(),
         4,
         "nothing may leave while the broker is down"
     );
@@ -145,7 +190,7 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
     })
     .await;
     eventually("the outbox is empty", async || {
-        outbox::pending(&pool).await.unwrap() == 0
+        outbox.pending().await.unwrap() == 0
     })
     .await;
     assert_eq!(
@@ -159,13 +204,32 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
 
 #[sqlx::test(migrations = "tests/migrations")]
 async fn the_inbox_recognises_a_redelivered_event(pool: PgPool) {
-    let event = order_created(1);
+    let (seen, new) = (order_created(1).id, order_created(2).id);
     let mut tx = pool.begin().await.unwrap();
-    assert!(inbox::first_delivery(&mut tx, event.id).await.unwrap());
+    let fresh = inbox::first_deliveries(&mut tx, &[seen]).await.unwrap();
+    assert_eq!(fresh, HashSet::from([seen]));
     tx.commit().await.unwrap();
 
     let mut tx = pool.begin().await.unwrap();
-    assert!(!inbox::first_delivery(&mut tx, event.id).await.unwrap());
+    let fresh = inbox::first_deliveries(&mut tx, &[seen, new, new])
+        .await
+        .unwrap();
+    assert_eq!(fresh, HashSet::from([new]), "only the unseen id, once");
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn a_forgotten_event_is_new_again(pool: PgPool) {
+    let id = order_created(1).id;
+    let mut tx = pool.begin().await.unwrap();
+    inbox::first_deliveries(&mut tx, &[id]).await.unwrap();
+    inbox::forget(&mut tx, &[id]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(
+        inbox::first_deliveries(&mut tx, &[id]).await.unwrap(),
+        HashSet::from([id])
+    );
 }
 
 /// Counts the events it applies, through the inbox.
@@ -176,13 +240,17 @@ struct CountingHandler {
 }
 
 impl Handler for CountingHandler {
-    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
         let mut tx = self.pool.begin().await?;
-        if inbox::first_delivery(&mut tx, envelope.id).await? {
-            self.applied.fetch_add(1, Ordering::SeqCst);
+        let ids: Vec<_> = batch.iter().map(|e| e.id).collect();
+        let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        for envelope in batch {
+            if fresh.remove(&envelope.id) {
+                self.applied.fetch_add(1, Ordering::SeqCst);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(Vec::new())
     }
 }
 
@@ -343,5 +411,163 @@ async fn a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(
     assert!(
         (5..=10).contains(&deliveries),
         "delivered {deliveries} times before dead-lettering"
+    );
+}
+
+/// Records every batch it is handed; can be slow on its first batch (so deliveries pile up)
+/// and fail its first batch (as if the database blinked).
+#[derive(Clone, Default)]
+struct RecordingHandler {
+    batches: Arc<std::sync::Mutex<Vec<Vec<uuid::Uuid>>>>,
+    calls: Arc<AtomicUsize>,
+    slow_first: bool,
+    fail_first: bool,
+}
+
+impl RecordingHandler {
+    fn batches(&self) -> Vec<Vec<uuid::Uuid>> {
+        self.batches.lock().expect("batches lock").clone()
+    }
+}
+
+impl Handler for RecordingHandler {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if call == 0 && self.slow_first {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        if call == 0 && self.fail_first {
+            return Err(TransientError("the database blinked".into()));
+        }
+        self.batches
+            .lock()
+            .expect("batches lock")
+            .push(batch.iter().map(|e| e.id).collect());
+        Ok(Vec::new())
+    }
+}
+
+async fn consume_until_drained(test: &TestBroker, handler: RecordingHandler, prefetch: u16) {
+    let shutdown = CancellationToken::new();
+    let queue = test.topology.product_order_events();
+    let running = tokio::spawn(consumer::run(
+        test.broker.clone(),
+        test.topology.clone(),
+        queue.clone(),
+        prefetch,
+        handler,
+        shutdown.clone(),
+    ));
+    eventually("the queue is drained and acknowledged", async || {
+        test.depth(&queue).await == 0
+    })
+    .await;
+    shutdown.cancel();
+    running.await.expect("the consumer stops cleanly");
+}
+
+#[tokio::test]
+async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch() {
+    let test = TestBroker::new().await;
+    let envelopes: Vec<_> = (1..=40).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&messages)
+        .await
+        .unwrap();
+    let handler = RecordingHandler {
+        slow_first: true,
+        ..RecordingHandler::default()
+    };
+
+    consume_until_drained(&test, handler.clone(), 16).await;
+
+    let batches = handler.batches();
+    let applied: Vec<_> = batches.iter().flatten().copied().collect();
+    let expected: Vec<_> = envelopes.iter().map(|e| e.id).collect();
+    assert_eq!(applied, expected, "every event once, in order");
+    assert!(
+        batches.iter().all(|b| b.len() <= 16),
+        "a batch exceeds the prefetch: {:?}",
+        batches.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    assert!(
+        batches.iter().any(|b| b.len() > 1),
+        "deliveries that waited were applied one by one"
+    );
+}
+
+#[tokio::test]
+async fn redelivered_messages_are_applied_one_at_a_time() {
+    let test = TestBroker::new().await;
+    let envelopes: Vec<_> = (1..=6).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&messages)
+        .await
+        .unwrap();
+    // A consumer that died holding the first two: the broker delivers them again, flagged.
+    let queue = test.topology.product_order_events();
+    let channel = test.broker.channel().await.unwrap();
+    let mut returned = Vec::new();
+    for _ in 0..2 {
+        let got = channel
+            .basic_get(
+                queue.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: false },
+            )
+            .await
+            .unwrap()
+            .expect("a message");
+        returned.push(Envelope::from_json(&got.delivery.data).unwrap().id);
+        got.delivery
+            .acker
+            .reject(lapin::options::BasicRejectOptions { requeue: true })
+            .await
+            .unwrap();
+    }
+    let handler = RecordingHandler {
+        slow_first: true,
+        ..RecordingHandler::default()
+    };
+
+    consume_until_drained(&test, handler.clone(), 16).await;
+
+    let batches = handler.batches();
+    for id in &returned {
+        let batch = batches.iter().find(|b| b.contains(id)).expect("applied");
+        assert_eq!(batch.len(), 1, "a redelivered message shares a batch");
+    }
+    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 6);
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
+    let test = TestBroker::new().await;
+    let envelopes: Vec<_> = (1..=10).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&messages)
+        .await
+        .unwrap();
+    let handler = RecordingHandler {
+        slow_first: true,
+        fail_first: true,
+        ..RecordingHandler::default()
+    };
+
+    consume_until_drained(&test, handler.clone(), 16).await;
+
+    let batches = handler.batches();
+    let mut applied: Vec<_> = batches.iter().flatten().copied().collect();
+    applied.sort();
+    let mut expected: Vec<_> = envelopes.iter().map(|e| e.id).collect();
+    expected.sort();
+    assert_eq!(applied, expected, "every event applied exactly once");
+    let dlq = Topology::dlq_of(&test.topology.product_order_events());
+    assert_eq!(
+        test.depth(&dlq).await,
+        0,
+        "a transient failure dead-letters nothing"
     );
 }

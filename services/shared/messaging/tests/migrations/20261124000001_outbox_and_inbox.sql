@@ -7,12 +7,6 @@ create table outbox (
     created_at timestamptz not null default now()
 );
 
-create function notify_outbox() returns trigger language plpgsql as
-$$ begin perform pg_notify('outbox', ''); return null; end $$;
-
-create trigger outbox_notify after insert on outbox
-    for each statement execute function notify_outbox();
-
 create table processed_events (
     event_id uuid primary key,
     processed_at timestamptz not null default now()
