@@ -2,6 +2,7 @@
 # Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports.
 # Idempotent: a server that already answers is never touched. A missing one is installed from
 # Debian's packages (as root or through sudo) and started; then we wait for its port.
+# `--bench-tools` also installs what `make bench` runs (wrk, pgbench).
 set -euo pipefail
 
 answers() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -72,6 +73,17 @@ redis() {
   wait_for redis 6379 /tmp/microshop-redis.log
 }
 
+# `make bench` also needs wrk and pgbench (and python3 for its report).
+bench_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v pgbench >/dev/null || missing+=(postgresql-client)
+  command -v python3 >/dev/null || missing+=(python3)
+  if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
+  echo "bench tools: wrk, pgbench, python3 present"
+}
+
 postgres
 rabbitmq
 redis
+if [ "${1:-}" = --bench-tools ]; then bench_tools; fi

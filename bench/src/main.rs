@@ -1,27 +1,29 @@
-//! `microshop-bench`: the load generator behind `make bench`.
+//! `microshop-bench`: the parts of `make bench` that wrk and pgbench cannot do.
 //!
-//! - `closed`: N connections, each sends its next request when the previous answered;
 //! - `open`: requests at a fixed rate whatever the answers, latency measured from each request's
 //!   scheduled start, so queueing is not hidden (no coordinated omission);
+//! - `drain`: the product service's consumer alone, working through a queue of events;
 //! - `hello`: a hello-world axum server, the reference ceiling for HTTP on this machine;
-//! - `seed`: users and products to run against.
+//! - `seed`: a user and products to run against.
 //!
-//! Every run prints one JSON object (rps, percentiles in ms, status counts) on stdout.
+//! Every measurement prints one JSON object on stdout; `scripts/bench.sh` gathers them.
 
+mod drain;
 mod load;
 mod target;
 
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use serde::Serialize;
 
-use crate::load::{Report, closed_loop, open_loop};
+use crate::drain::DrainArgs;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "microshop-bench",
-    about = "Load generator for Microshop's benchmarks"
+    about = "Load generator for Microshop's benchmarks (make bench)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,17 +32,6 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Closed loop: `connections` workers, each waiting for its answer before the next request.
-    Closed {
-        #[command(flatten)]
-        target: Target,
-        /// Concurrent connections.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-    },
     /// Open loop: `rate` requests per second at constant arrival.
     Open {
         #[command(flatten)]
@@ -52,13 +43,15 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// Queue order events, start a fresh product service, time how fast it answers them all.
+    Drain(DrainArgs),
     /// Serve `GET /` → "hello" on `port` (the HTTP reference ceiling).
     Hello {
         /// Port on 127.0.0.1.
         #[arg(long, default_value_t = 18080)]
         port: u16,
     },
-    /// Create `products` products (stock `stock` each) and one user; prints their ids as JSON.
+    /// Create `count` products (stock `stock` each) and one user; prints their ids as JSON.
     Seed {
         /// User service base URL.
         #[arg(long, default_value = "http://127.0.0.1:8001")]
@@ -78,28 +71,24 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Closed {
-            target,
-            connections,
-            seconds,
-        } => print(&closed_loop(&target, connections, Duration::from_secs(seconds)).await?),
         Command::Open {
             target,
             rate,
             seconds,
-        } => print(&open_loop(&target, rate, Duration::from_secs(seconds)).await?),
+        } => print(&load::open_loop(&target, rate, Duration::from_secs(seconds)).await?),
+        Command::Drain(args) => print(&drain::run(&args).await?),
         Command::Hello { port } => target::serve_hello(port).await?,
         Command::Seed {
             users,
             products,
             count,
             stock,
-        } => println!("{}", target::seed(&users, &products, count, stock).await?),
+        } => print(&target::seed(&users, &products, count, stock).await?),
     }
     Ok(())
 }
 
-fn print(report: &Report) {
+fn print(report: &impl Serialize) {
     println!(
         "{}",
         serde_json::to_string(report).expect("a report serializes")

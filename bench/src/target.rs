@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
-    /// `GET <url>` as given.
-    Get,
     /// `GET <url>/api/products/{random id}`.
     Product,
     /// `POST <url>/api/orders` for a random product, quantity 1.
@@ -23,7 +21,7 @@ pub struct Target {
     /// What to send.
     #[arg(long, value_enum)]
     pub scenario: Scenario,
-    /// Base URL (or the whole URL for `get`).
+    /// Base URL of the service.
     #[arg(long)]
     pub url: String,
     /// First product id of the seeded range.
@@ -42,7 +40,6 @@ impl Target {
     pub fn request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         let product = self.first_product + rand::rng().random_range(0..self.products.max(1));
         match self.scenario {
-            Scenario::Get => client.get(&self.url),
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
             Scenario::Order => client
                 .post(format!("{}/api/orders", self.url))

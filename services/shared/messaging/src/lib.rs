@@ -22,4 +22,4 @@ mod topology;
 pub use broker::{Broker, MessagingError};
 pub use config::AmqpConfig;
 pub use publisher::{OutgoingMessage, Publisher};
-pub use topology::{declare, queue_depth};
+pub use topology::{declare, delete, queue_depth};

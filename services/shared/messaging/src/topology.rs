@@ -2,7 +2,10 @@
 //! same arguments on an existing exchange or queue change nothing.
 
 use lapin::Channel;
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use microshop_events::{ExchangeKind, Topology};
 
@@ -83,4 +86,23 @@ pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<u32, Messagin
         .queue_declare(queue.into(), options, FieldTable::default())
         .await?;
     Ok(declared.message_count())
+}
+
+/// Deletes every queue and exchange of `topology`, messages included, ignoring those already
+/// gone: for tests and benchmarks that declared a private topology. Never point this at the
+/// production names.
+pub async fn delete(channel: &Channel, topology: &Topology) {
+    for queue in topology.queues() {
+        let _ = channel
+            .queue_delete(queue.name.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    for exchange in topology.exchanges() {
+        let _ = channel
+            .exchange_delete(
+                exchange.name.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
 }

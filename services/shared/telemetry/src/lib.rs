@@ -4,19 +4,15 @@
 //! Request spans (see `microshop-web`) carry the service name, route and request id, so lines from
 //! several services can be merged and still be read at 3 a.m.
 //!
-//! Lines are formatted on the thread that logs and written by a background thread through a
-//! buffer, one `write` per burst instead of one per line: synchronous line-by-line writes cost
-//! a quarter of the order service's throughput (docs/benchmarks.md).
+//! Lines are formatted on the thread that logs and written by a background thread in bursts
+//! ([`writer`]): synchronous line-by-line writes cost a quarter of the order service's
+//! throughput (docs/performance.md).
 
-use std::io::BufWriter;
+mod writer;
 
 use clap::ValueEnum;
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
-
-/// Bytes the log writer gathers before it writes; it also writes whenever it runs out of lines.
-const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,7 +42,7 @@ pub struct LogConfig {
 /// buffered.
 #[must_use = "logs written after the guard is dropped are lost"]
 pub struct LogGuard {
-    _writer: WorkerGuard,
+    _writer: writer::WriterGuard,
 }
 
 /// Installs the global subscriber for `service`, writing to standard output.
@@ -58,10 +54,11 @@ pub fn init(service: &'static str, config: &LogConfig) -> Result<LogGuard, InitE
         filter: config.filter.clone(),
         source,
     })?;
-    let (writer, guard) = tracing_appender::non_blocking(BufWriter::with_capacity(
-        WRITE_BUFFER_BYTES,
-        std::io::stdout(),
-    ));
+    let dropped_line = match config.format {
+        LogFormat::Json => dropped_json,
+        LogFormat::Pretty => dropped_text,
+    };
+    let (writer, guard) = writer::spawn(dropped_line).map_err(InitError::Writer)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -80,6 +77,16 @@ pub fn init(service: &'static str, config: &LogConfig) -> Result<LogGuard, InitE
     Ok(LogGuard { _writer: guard })
 }
 
+fn dropped_json(count: u64) -> String {
+    format!(
+        "{{\"level\":\"WARN\",\"message\":\"{count} log lines were dropped: the log output could not keep up\"}}\n"
+    )
+}
+
+fn dropped_text(count: u64) -> String {
+    format!("WARN {count} log lines were dropped: the log output could not keep up\n")
+}
+
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -91,6 +98,9 @@ pub enum InitError {
         /// What the parser said.
         source: tracing_subscriber::filter::ParseError,
     },
+    /// The writer thread could not be started.
+    #[error("cannot start the log writer thread: {0}")]
+    Writer(#[source] std::io::Error),
     /// Another subscriber was installed first.
     #[error("a global log subscriber is already installed: {0}")]
     AlreadyInstalled(Box<dyn std::error::Error + Send + Sync>),

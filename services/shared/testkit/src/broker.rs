@@ -87,22 +87,7 @@ async fn delete(url: &str, topology: &Topology) {
         return;
     };
     if let Ok(channel) = connection.create_channel().await {
-        for queue in topology.queues() {
-            let _ = channel
-                .queue_delete(
-                    queue.name.as_str().into(),
-                    lapin::options::QueueDeleteOptions::default(),
-                )
-                .await;
-        }
-        for exchange in topology.exchanges() {
-            let _ = channel
-                .exchange_delete(
-                    exchange.name.as_str().into(),
-                    lapin::options::ExchangeDeleteOptions::default(),
-                )
-                .await;
-        }
+        microshop_messaging::delete(&channel, topology).await;
     }
     let _ = connection.close(200, "test cleanup".into()).await;
 }

@@ -1,0 +1,204 @@
+//! The product service's order-events consumer alone: `events` `order.created` events are queued
+//! first, then a fresh `product-service` process starts and works through them. The rate is
+//! counted from the moment the queue starts to shrink until every reply (`stock.reserved`) has
+//! left the service's outbox, so it covers consuming, applying, the outbox and the relay.
+//!
+//! Everything is private to the run: a scratch database and a self-deleting topology under a
+//! unique prefix, both removed at the end; the shop's own queues are never touched.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use microshop_events::{Envelope, Event, OrderCreated, Topology};
+use microshop_messaging::{Broker, OutgoingMessage, Publisher, declare, delete, queue_depth};
+use serde::Serialize;
+use sqlx::{Connection, Executor, PgConnection};
+
+/// Events published per confirmed batch while filling the queue.
+const PUBLISH_BATCH: usize = 1_000;
+/// Products the events are spread over.
+const PRODUCTS: i64 = 1_000;
+/// Longest the run may take before it gives up.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Settings of one drain run.
+#[derive(Debug, clap::Args)]
+pub struct DrainArgs {
+    /// The `product-service` binary to start.
+    #[arg(long, default_value = "target/release/product-service")]
+    binary: String,
+    /// Events to queue.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// PostgreSQL server (no database); a scratch database is created on it.
+    #[arg(
+        long,
+        env = "PG_ADMIN_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432"
+    )]
+    pg_admin_url: String,
+    /// RabbitMQ.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    amqp_url: String,
+    /// Free port for the service's HTTP side.
+    #[arg(long, default_value_t = 18082)]
+    port: u16,
+}
+
+/// What a drain run measured.
+#[derive(Debug, Serialize)]
+pub struct DrainReport {
+    events: usize,
+    seconds: f64,
+    events_per_s: f64,
+    /// Reservations in the database afterwards: must equal `events` (each applied once).
+    reservations: i64,
+    prefetch: String,
+}
+
+/// Runs the drain measurement; cleans up whatever happens.
+pub async fn run(args: &DrainArgs) -> anyhow::Result<DrainReport> {
+    let nonce = format!("{:x}", rand::random::<u32>());
+    let database = format!("microshop_bench_drain_{nonce}");
+    let topology = Topology::temporary(format!("bench-{nonce}."));
+    let broker = Broker::new(args.amqp_url.clone().into(), "microshop-bench");
+    let result = measure(args, &database, &topology, &broker).await;
+    cleanup(args, &database, &topology, &broker).await;
+    result
+}
+
+async fn measure(
+    args: &DrainArgs,
+    database: &str,
+    topology: &Topology,
+    broker: &Broker,
+) -> anyhow::Result<DrainReport> {
+    let database_url = format!("{}/{database}?sslmode=disable", args.pg_admin_url);
+    let mut admin = PgConnection::connect(&format!("{}/postgres", args.pg_admin_url)).await?;
+    admin
+        .execute(format!("create database {database}").as_str())
+        .await?;
+    let mut db = PgConnection::connect(&database_url).await?;
+    product_service::startup::MIGRATOR.run(&mut db).await?;
+    let first: i64 = sqlx::query_scalar(
+        "insert into products (name, price_cents, stock)
+         select 'Drain ' || n, 1999, 1000000000 from generate_series(1, $1) n
+         returning id",
+    )
+    .bind(PRODUCTS)
+    .fetch_all(&mut db)
+    .await?
+    .into_iter()
+    .min()
+    .context("products were inserted")?;
+
+    let channel = broker.channel().await?;
+    declare(&channel, topology).await?;
+    let publisher = Publisher::new(broker.clone(), topology.order_events());
+    let events: Vec<OutgoingMessage> = (0..args.events)
+        .map(|i| {
+            let i = i64::try_from(i).expect("event counts fit in i64");
+            message(&Envelope::new(Event::OrderCreated(OrderCreated {
+                order_id: i + 1,
+                user_id: 1,
+                product_id: first + i % PRODUCTS,
+                quantity: 1,
+                unit_price_cents: 1999,
+                total_price_cents: 1999,
+            })))
+        })
+        .collect();
+    for batch in events.chunks(PUBLISH_BATCH) {
+        publisher.publish(batch).await?;
+    }
+    let queue = topology.product_order_events();
+    let replies = topology.order_product_events();
+    let total = u32::try_from(args.events)?;
+    anyhow::ensure!(
+        queue_depth(&channel, &queue).await? == total,
+        "the queue did not hold every event"
+    );
+
+    let mut service = spawn(args, &database_url, topology)?;
+    let outcome = watch(&channel, &queue, &replies, total, &mut service).await;
+    let _ = service.kill();
+    let _ = service.wait();
+    let seconds = outcome?;
+    let reservations: i64 = sqlx::query_scalar("select count(*) from stock_reservations")
+        .fetch_one(&mut db)
+        .await?;
+    Ok(DrainReport {
+        events: args.events,
+        seconds,
+        events_per_s: f64::from(total) / seconds,
+        reservations,
+        prefetch: std::env::var("AMQP_PREFETCH").unwrap_or_else(|_| "default".into()),
+    })
+}
+
+/// Waits until the service has answered every event; returns the seconds from the first
+/// consumed event to the last reply.
+async fn watch(
+    channel: &lapin::Channel,
+    queue: &str,
+    replies: &str,
+    total: u32,
+    service: &mut Child,
+) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut started = None;
+    loop {
+        anyhow::ensure!(Instant::now() < deadline, "the drain took over {TIMEOUT:?}");
+        if let Some(status) = service.try_wait()? {
+            anyhow::bail!("product-service exited with {status} during the drain");
+        }
+        if started.is_none() && queue_depth(channel, queue).await? < total {
+            started = Some(Instant::now());
+        }
+        if queue_depth(channel, replies).await? >= total {
+            let started = started.context("replies arrived before consumption was seen")?;
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn spawn(args: &DrainArgs, database_url: &str, topology: &Topology) -> anyhow::Result<Child> {
+    Command::new(&args.binary)
+        .env("HTTP_HOST", "127.0.0.1")
+        .env("HTTP_PORT", args.port.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("AMQP_URL", &args.amqp_url)
+        .env("AMQP_TOPOLOGY_PREFIX", topology.prefix())
+        .env("AMQP_TEMPORARY_TOPOLOGY", "true")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {} (run `make build` first)", args.binary))
+}
+
+fn message(envelope: &Envelope) -> OutgoingMessage {
+    OutgoingMessage {
+        id: envelope.id,
+        event_type: envelope.event.type_name().to_owned(),
+        payload: envelope.to_json(),
+    }
+}
+
+async fn cleanup(args: &DrainArgs, database: &str, topology: &Topology, broker: &Broker) {
+    if let Ok(channel) = broker.channel().await {
+        delete(&channel, topology).await;
+    }
+    broker.close().await;
+    if let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", args.pg_admin_url)).await {
+        let _ = admin
+            .execute(format!("drop database if exists {database} with (force)").as_str())
+            .await;
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Renders docs/benchmarks.md from the JSON files scripts/bench.sh wrote.
+
+Usage: bench_report.py RESULTS_DIR SECONDS
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+results, seconds = sys.argv[1], sys.argv[2]
+RATES = (250, 500, 1000)
+SERVICES = ("user-service", "product-service", "order-service")
+
+
+def load(name):
+    path = os.path.join(results, name + ".json")
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return {}
+    return json.loads(text) if text else {}
+
+
+def sh(cmd):
+    """A tool's answer, or empty when the tool is missing (the report still renders)."""
+    try:
+        done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30)
+        return (done.stdout or done.stderr).strip()
+    except Exception:
+        return ""
+
+
+def num(value, digits=2):
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+pg_simple, pg_prepared = load("pgbench_simple"), load("pgbench_prepared")
+hello, get = load("hello"), load("get_product")
+closed = {c: load(f"post_closed_{c}") for c in (16, 64)}
+open_runs = {r: (load(f"post_open_{r}"), load(f"saga_{r}")) for r in RATES}
+drain = load("drain")
+idle, after = load("rss_idle"), load("rss_after")
+with open(os.path.join(results, "commands.txt")) as f:
+    commands = [line.rstrip("\n") for line in f if line.strip()]
+
+cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
+with open("/proc/meminfo") as f:
+    mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+admin = os.environ.get("PG_ADMIN_URL", "postgres://postgres:postgres@127.0.0.1:5432")
+pg_version = sh(f"psql '{admin}/postgres' -qtAX -c 'show server_version'")
+rabbit = sh("rabbitmqctl version 2>/dev/null | tail -n 1")
+wrk_version = sh("wrk -v 2>&1 | head -n 1").split(" [")[0]
+
+out = []
+w = out.append
+w("# Benchmarks\n")
+w("Written by `make bench` (`scripts/bench.sh`). Every figure comes from one run on one machine;")
+w("because absolute numbers on a shared 2-core machine are noisy, the headline figures are ratios")
+w("to ceilings measured in the same run. Load generator, services, PostgreSQL and RabbitMQ all")
+w("share the same two cores. How the numbers were reached, and what each tuning step bought:")
+w("[docs/performance.md](performance.md).\n")
+w("| | |\n|---|---|")
+w(f"| commit | `{sh('git rev-parse --short HEAD')}`{' (with uncommitted changes)' if sh('git status --porcelain --untracked-files=no') else ''} |")
+w(f"| date | {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} |")
+w(f"| machine | {os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, {platform.system()} {platform.release()} |")
+w(f"| load average at the end | {' / '.join(f'{x:.2f}' for x in os.getloadavg())} (1 / 5 / 15 min) |")
+w(f"| tools | {sh('rustc --version')}; PostgreSQL {pg_version}; RabbitMQ {rabbit}; {wrk_version}; {sh('pgbench --version')} |")
+w(f"| run length | {seconds} s per measurement |\n")
+
+w("## Ceilings measured in the same run\n")
+w("| reference | result |\n|---|---|")
+w(f"| `pgbench -S` (one primary-key lookup per transaction, scale 10, 32 clients, no TLS like the services) | {num(pg_simple.get('tps'), 0)} tps |")
+w(f"| `pgbench -S -M prepared` (the same with prepared statements, as sqlx sends them) | {num(pg_prepared.get('tps'), 0)} tps |")
+w(f"| hello-world axum (`microshop-bench hello`), wrk, 64 connections | {num(hello.get('rps'), 0)} rps, p50 {num(hello.get('p50_ms'))} ms, p99 {num(hello.get('p99_ms'))} ms |\n")
+
+w("## The shop, closed loop (wrk)\n")
+w("Each connection sends its next request when the previous one is answered.\n")
+w("| measurement | rps | p50 ms | p90 ms | p99 ms | HTTP errors | socket errors |")
+w("|---|---|---|---|---|---|---|")
+
+
+def closed_row(label, r):
+    w(f"| {label} | {num(r.get('rps'), 0)} | {num(r.get('p50_ms'))} | {num(r.get('p90_ms'))} | {num(r.get('p99_ms'))} | {r.get('http_errors', '–')} | {r.get('socket_errors', '–')} |")
+
+
+closed_row("GET /api/products/{id}, 1,000 products, 64 connections", get)
+for c, r in closed.items():
+    closed_row(f"POST /api/orders, 1,000 products, {c} connections", r)
+w("")
+
+w("## The shop, open loop (`microshop-bench open`)\n")
+w("Orders leave at a constant rate whatever the answers, and each latency counts from the moment")
+w("the request was due, so queueing shows instead of hiding (no coordinated omission).")
+w("Accepted → CONFIRMED is read from each order's own timestamps (`updated_at - created_at`).")
+w("Lost = answered 201 but not in the database; stuck = still PENDING once the run settled.\n")
+w("| rate | POST p50 / p95 / p99 ms | accepted → CONFIRMED p50 / p95 / p99 ms | orders | confirmed | lost | stuck | non-2xx + errors |")
+w("|---|---|---|---|---|---|---|---|")
+lost_total = stuck_total = errors_total = 0
+for rate, (http, saga) in open_runs.items():
+    accepted = http.get("requests", 0) - http.get("non_2xx", 0) - http.get("errors", 0)
+    lost = accepted - (saga.get("orders") or 0)
+    errors = http.get("non_2xx", 0) + http.get("errors", 0)
+    lost_total += abs(lost)
+    stuck_total += saga.get("stuck") or 0
+    errors_total += errors
+    w(f"| {rate}/s | {num(http.get('p50_ms'))} / {num(http.get('p95_ms'))} / {num(http.get('p99_ms'))} | "
+      f"{num(saga.get('p50_ms'))} / {num(saga.get('p95_ms'))} / {num(saga.get('p99_ms'))} | {saga.get('orders')} | "
+      f"{saga.get('confirmed')} | {lost} | {saga.get('stuck')} | {errors} |")
+w("")
+
+w("## The product service's consumer alone (`microshop-bench drain`)\n")
+w("20,000 `order.created` events are queued, then a fresh product service starts and works")
+w("through them: consume, reserve stock, write the reply to its outbox, publish it with")
+w("confirms. Timed from the first consumed event to the last published reply.\n")
+w("| events | seconds | events/s | reservations afterwards |\n|---|---|---|---|")
+w(f"| {drain.get('events')} | {num(drain.get('seconds'))} | {num(drain.get('events_per_s'), 0)} | {drain.get('reservations')} |\n")
+
+w("## Resident memory\n")
+w("| service | idle, after start | after all the runs above |\n|---|---|---|")
+for svc in SERVICES:
+    w(f"| {svc} | {idle.get(svc, 0) / 1024:.1f} MiB | {after.get(svc, 0) / 1024:.1f} MiB |")
+w("")
+
+ratio = get.get("rps", 0) / pg_simple["tps"] if pg_simple.get("tps") else 0
+ratio_prepared = get.get("rps", 0) / pg_prepared["tps"] if pg_prepared.get("tps") else 0
+best_closed = max(r.get("rps", 0) for r in closed.values())
+closed_errors = sum(r.get("http_errors", 1) + r.get("socket_errors", 1) for r in closed.values())
+http1000, saga1000 = open_runs[1000]
+idle_max = max(idle.get(s, 0) for s in SERVICES) / 1024
+after_max = max(after.get(s, 0) for s in SERVICES) / 1024
+w("## Targets\n")
+w("| target | this run | |\n|---|---|---|")
+w(f"| GET product ≥ 50 % of `pgbench -S` | {ratio:.0%} ({ratio_prepared:.0%} of `-M prepared`) | {verdict(ratio >= 0.5)} |")
+w(f"| GET product p99 < 10 ms at 64 connections | {num(get.get('p99_ms'))} ms | {verdict((get.get('p99_ms') or 1e9) < 10)} |")
+w(f"| POST order closed loop ≥ 1,500/s, no errors | {best_closed:,.0f}/s, {closed_errors} errors | {verdict(best_closed >= 1500 and closed_errors == 0)} |")
+w(f"| open loop 1,000/s: POST p95 < 25 ms | {num(http1000.get('p95_ms'))} ms | {verdict((http1000.get('p95_ms') or 1e9) < 25)} |")
+w(f"| open loop 1,000/s: accepted → CONFIRMED p95 < 100 ms | {num(saga1000.get('p95_ms'))} ms | {verdict((saga1000.get('p95_ms') or 1e9) < 100)} |")
+w(f"| open loops: 0 errors, 0 lost, 0 stuck | {errors_total} errors, {lost_total} lost, {stuck_total} stuck | {verdict(errors_total == 0 and lost_total == 0 and stuck_total == 0 and bool(saga1000))} |")
+w(f"| consumer ≥ 5,000 events/s, each applied once | {num(drain.get('events_per_s'), 0)}/s, {drain.get('reservations')} reservations | {verdict((drain.get('events_per_s') or 0) >= 5000 and drain.get('reservations') == drain.get('events'))} |")
+w(f"| RSS < 20 MiB idle per service | {idle_max:.1f} MiB at most | {verdict(0 < idle_max < 20)} |")
+w(f"| RSS < 64 MiB after load per service | {after_max:.1f} MiB at most | {verdict(0 < after_max < 64)} |\n")
+
+w("## Against the Python shop it replaces\n")
+w("Measured by its authors on a machine of the same kind (2 cores), not in this run:\n")
+w("| | Python microshop | Microshop (this run) |\n|---|---|---|")
+w(f"| GET /api/products/{{id}} | 335–393 rps (32 connections), p99 161–233 ms | {num(get.get('rps'), 0)} rps (64 connections), p99 {num(get.get('p99_ms'))} ms |")
+w(f"| POST /api/orders | 33–38 rps (16 connections), p99 1.7–1.9 s | {num(closed[16].get('rps'), 0)} rps (16 connections), p99 {num(closed[16].get('p99_ms'))} ms |")
+w(f"| consumer | 82–134 events/s | {num(drain.get('events_per_s'), 0)} events/s |")
+w(f"| memory per service | 80–122 MiB | {idle_max:.0f}–{after_max:.0f} MiB |\n")
+
+w("## Exact commands\n")
+w("`make up && make bench` runs all of these (`BENCH_SECONDS` changes the length); U and F are")
+w("the seeded user and first product.\n")
+w("```sh")
+for command in commands:
+    w(command)
+w("```")
+print("\n".join(out))
