@@ -32,12 +32,13 @@ logs: ## follow the services' logs
 walkthrough: ## the seed scenario with curl against the running shop: user, product, order, CONFIRMED
 	@scripts/walkthrough.sh
 
-test: deps sqlx-check ## the whole test suite against the real PostgreSQL (what CI runs)
+test: deps sqlx-check ## the whole test suite against the real services, then the bench smoke test (what CI runs)
 ifeq ($(NEXTEST),yes)
 	DATABASE_URL=$(DATABASE_URL) cargo nextest run --workspace --no-fail-fast
 else
 	DATABASE_URL=$(DATABASE_URL) cargo test --workspace --no-fail-fast
 endif
+	scripts/bench-smoke.sh
 
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all --check
@@ -46,7 +47,7 @@ lint: ## formatting and clippy, warnings are errors
 fmt: ## format the code
 	cargo fmt --all
 
-bench: deps ## benchmarks against the running shop and the machine's ceilings, into docs/benchmarks.md
+bench: deps ## restart the shop from release builds, measure it and the machine's ceilings into docs/benchmarks.md
 	@scripts/bench.sh
 
 build: ## release binaries of every service

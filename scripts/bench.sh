@@ -4,14 +4,20 @@
 # docs/benchmarks.md. Every run sends traffic only to 127.0.0.1 and stops by itself.
 #
 #   BENCH_SECONDS  length of each measurement (30; the smoke test uses 1)
+#   BENCH_EVENTS   events the consumer drains (20000)
 #   BENCH_OUT      the report to write (docs/benchmarks.md)
 #   BENCH_RESULTS  keep the raw JSON results in this folder (a temporary one by default)
 #   PG_ADMIN_URL   the PostgreSQL server (postgres://postgres:postgres@127.0.0.1:5432)
+# and the SHOP_* settings of scripts/services.sh (the smoke test runs a private shop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/services.sh
 seconds=${BENCH_SECONDS:-30}
+events=${BENCH_EVENTS:-20000}
 out=${BENCH_OUT:-docs/benchmarks.md}
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
+orders_db=${SERVICES[2]##*:}
+hello_port=$((port_base + 80))
 products=1000
 if [ -n "${BENCH_RESULTS:-}" ]; then results=$BENCH_RESULTS; mkdir -p "$results"
 else results=$(mktemp -d); trap 'rm -rf "$results"' EXIT; fi
@@ -19,8 +25,9 @@ hello_pid=""
 trap 'if [ -n "$hello_pid" ]; then kill "$hello_pid" 2>/dev/null || true; fi' ERR INT TERM
 
 scripts/deps.sh --bench-tools >/dev/null
-cargo build --release --quiet -p microshop-bench
-bench=target/release/microshop-bench
+if [ "$PROFILE" = release ]; then cargo build --release --quiet -p microshop-bench
+else cargo build --quiet -p microshop-bench; fi
+bench=target/$PROFILE/microshop-bench
 commands=()
 step() { echo "bench: $*" >&2; }
 record() { commands+=("$1"); }
@@ -30,13 +37,13 @@ wrk_run() {
   record "env MODE=$mode $* wrk -t2 -c$connections -d${seconds}s -s bench/wrk/shop.lua $url"
   env MODE="$mode" "$@" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/wrk/shop.lua "$url" | tail -n 1
 }
-sql() { psql "$admin_url/orders_db" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+sql() { psql "$admin_url/$orders_db" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 rss_json() {
   local svc first=1
   printf '{'
   for svc in user-service product-service order-service; do
     [ $first = 1 ] || printf ', '; first=0
-    printf '"%s": %s' "$svc" "$(ps -o rss= -p "$(cat ".run/$svc.pid")" | tr -d ' ')"
+    printf '"%s": %s' "$svc" "$(ps -o rss= -p "$(cat "$RUN_DIR/$svc.pid")" | tr -d ' ')"
   done
   printf '}\n'
 }
@@ -68,33 +75,34 @@ for mode in simple prepared; do
 done
 
 step "reference: hello-world axum, 64 connections"
-record "$bench hello --port 18080"
-"$bench" hello --port 18080 & hello_pid=$!
+record "$bench hello --port $hello_port"
+"$bench" hello --port "$hello_port" & hello_pid=$!
 sleep 0.5
-wrk_run plain 64 http://127.0.0.1:18080/ >"$results/hello.json"
+wrk_run plain 64 "http://127.0.0.1:$hello_port/" >"$results/hello.json"
 kill "$hello_pid"; wait "$hello_pid" 2>/dev/null || true; hello_pid=""
 
 step "seeding a user and $products products"
-seed=$("$bench" seed --count "$products")
+seed=$("$bench" seed --users "$USERS_URL" --products "$PRODUCTS_URL" --count "$products")
 user=$(sed -E 's/.*"user":([0-9]+).*/\1/' <<<"$seed")
 first=$(sed -E 's/.*"first_product":([0-9]+).*/\1/' <<<"$seed")
 ids=(FIRST="$first" COUNT="$products" USER_ID="$user")
 
 step "GET /api/products/{id}, 64 connections"
-wrk_run get-product 64 http://127.0.0.1:8002 "${ids[@]}" >"$results/get_product.json"
+wrk_run get-product 64 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product.json"
 
 for connections in 16 64; do
   step "POST /api/orders, closed loop, $connections connections"
-  wrk_run post-order "$connections" http://127.0.0.1:8003 "${ids[@]}" >"$results/post_closed_$connections.json"
+  wrk_run post-order "$connections" "$ORDERS_URL" "${ids[@]}" >"$results/post_closed_$connections.json"
   wait_for_saga
 done
 
 for rate in 250 500 1000; do
   step "POST /api/orders, open loop, $rate/s"
   since=$(sql "select now()")
-  record "$bench open --scenario order --url http://127.0.0.1:8003 --user U --first-product F --products $products --rate $rate --seconds $seconds"
-  "$bench" open --scenario order --url http://127.0.0.1:8003 --user "$user" --first-product "$first" \
-    --products "$products" --rate "$rate" --seconds "$seconds" >"$results/post_open_$rate.json"
+  open=("$bench" open --scenario order --url "$ORDERS_URL" --user "$user" --first-product "$first"
+    --products "$products" --rate "$rate" --seconds "$seconds")
+  record "${open[*]}"
+  "${open[@]}" >"$results/post_open_$rate.json"
   wait_for_saga
   # accepted -> CONFIRMED from the order's own timestamps: created_at is set when the order is
   # written, updated_at when its status changes.
@@ -108,9 +116,10 @@ for rate in 250 500 1000; do
     from orders where created_at >= '$since'" >"$results/saga_$rate.json"
 done
 
-step "consumer alone: 20,000 queued order.created events"
-record "$bench drain --events 20000"
-"$bench" drain --events 20000 >"$results/drain.json"
+step "consumer alone: $events queued order.created events"
+drain=("$bench" drain --events "$events" --binary "target/$PROFILE/product-service" --port "$((port_base + 82))")
+record "${drain[*]}"
+"${drain[@]}" >"$results/drain.json"
 
 rss_json >"$results/rss_after.json"
 printf '%s\n' "${commands[@]}" >"$results/commands.txt"

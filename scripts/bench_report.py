@@ -117,7 +117,7 @@ for rate, (http, saga) in open_runs.items():
 w("")
 
 w("## The product service's consumer alone (`microshop-bench drain`)\n")
-w("20,000 `order.created` events are queued, then a fresh product service starts and works")
+w(f"{drain.get('events', 20000):,} `order.created` events are queued, then a fresh product service starts and works")
 w("through them: consume, reserve stock, write the reply to its outbox, publish it with")
 w("confirms. Timed from the first consumed event to the last published reply.\n")
 w("| events | seconds | events/s | reservations afterwards |\n|---|---|---|---|")
@@ -157,8 +157,8 @@ w(f"| consumer | 82–134 events/s | {num(drain.get('events_per_s'), 0)} events/
 w(f"| memory per service | 80–122 MiB | {idle_max:.0f}–{after_max:.0f} MiB |\n")
 
 w("## Exact commands\n")
-w("`make up && make bench` runs all of these (`BENCH_SECONDS` changes the length); U and F are")
-w("the seeded user and first product.\n")
+w("`make bench` runs all of these (`BENCH_SECONDS` changes the length), after restarting the")
+w("shop from fresh release builds and seeding a user and 1,000 products.\n")
 w("```sh")
 for command in commands:
     w(command)

@@ -1,8 +1,23 @@
-# The services `make up` runs locally: name, port, database. Sourced by up.sh and down.sh.
+# The services `make up` runs locally: name, port, database. Sourced by up.sh, down.sh and bench.sh.
+# A second, private shop (the benchmark smoke test in `make test`) overrides SHOP_PORT_BASE,
+# SHOP_DB_SUFFIX, SHOP_RUN_DIR, SHOP_PROFILE and SHOP_TOPOLOGY_PREFIX (its own, self-deleting
+# RabbitMQ exchanges and queues), so it never touches the one `make up` started.
 # shellcheck shell=bash
+port_base=${SHOP_PORT_BASE:-8000}
+db_suffix=${SHOP_DB_SUFFIX:-}
 SERVICES=(
-  "user-service:8001:users_db"
-  "product-service:8002:products_db"
-  "order-service:8003:orders_db"
+  "user-service:$((port_base + 1)):users_db$db_suffix"
+  "product-service:$((port_base + 2)):products_db$db_suffix"
+  "order-service:$((port_base + 3)):orders_db$db_suffix"
 )
-RUN_DIR=.run
+RUN_DIR=${SHOP_RUN_DIR:-.run}
+# release (make up, make bench) or debug (the smoke test reuses the test build)
+PROFILE=${SHOP_PROFILE:-release}
+# shellcheck disable=SC2034 # used by the scripts that source this file
+TOPOLOGY_PREFIX=${SHOP_TOPOLOGY_PREFIX:-}
+# shellcheck disable=SC2034
+USERS_URL=http://127.0.0.1:$((port_base + 1))
+# shellcheck disable=SC2034
+PRODUCTS_URL=http://127.0.0.1:$((port_base + 2))
+# shellcheck disable=SC2034
+ORDERS_URL=http://127.0.0.1:$((port_base + 3))

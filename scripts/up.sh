@@ -18,7 +18,11 @@ done
 
 packages=()
 for entry in "${SERVICES[@]}"; do packages+=(-p "${entry%%:*}"); done
-SQLX_OFFLINE=true cargo build --release --bins --quiet "${packages[@]}"
+if [ "$PROFILE" = release ]; then
+  SQLX_OFFLINE=true cargo build --release --bins --quiet "${packages[@]}"
+else
+  SQLX_OFFLINE=true cargo build --bins --quiet "${packages[@]}"
+fi
 
 mkdir -p "$RUN_DIR"
 running() { # name -> prints the pid when that service runs from our pid file
@@ -36,7 +40,9 @@ for entry in "${SERVICES[@]}"; do
   GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576} \
   HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
-    nohup "target/release/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+    USER_SERVICE_URL="$USERS_URL" PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
+    AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
+    nohup "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
   echo "$name: started (pid $!)"
 done

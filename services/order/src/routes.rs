@@ -5,8 +5,8 @@ mod orders;
 use std::sync::Arc;
 
 use axum::routing::post;
+use microshop_db::Db;
 use microshop_messaging::outbox::Outbox;
-use sqlx::PgPool;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,7 +18,7 @@ use crate::upstreams::Upstreams;
 #[derive(Clone)]
 pub struct AppState {
     /// `orders_db`.
-    pub pool: PgPool,
+    pub db: Db,
     /// Its outbox: orders and their `order.created` events are written together.
     pub outbox: Outbox,
     /// The user and product services.

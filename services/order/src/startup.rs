@@ -1,13 +1,13 @@
-//! Wiring: pool and migrations, upstream clients, routes, health checks, the HTTP server, and
+//! Wiring: database and migrations, upstream clients, routes, health checks, the HTTP server, and
 //! beside it the product-events consumer and the outbox relay.
 
 use std::sync::Arc;
 
+use microshop_db::Db;
 use microshop_http_client::UpstreamMetrics;
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::consumers::product_events::ProductEventsHandler;
@@ -21,24 +21,24 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens the database, applies migrations and binds the HTTP port.
 pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
-    let pool = microshop_db::pool(&config.database_url, &config.db)?;
-    microshop_db::migrate(&pool, &MIGRATOR).await?;
-    build_with_pool(config, pool).await
+    let db = microshop_db::connect_lazy(&config.database_url, &config.db)?;
+    microshop_db::migrate(&db, &MIGRATOR).await?;
+    build_with_db(config, db).await
 }
 
-/// Binds the HTTP port around an existing, migrated pool and starts the consumer and the relay,
+/// Binds the HTTP port around an existing, migrated database and starts the consumer and the relay,
 /// which connect to RabbitMQ on their own and keep retrying while it is down.
-pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<HttpServer> {
+pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer> {
     let metrics = Metrics::new(SERVICE);
     let order_metrics = OrderMetrics::register(metrics.registry())?;
     let upstream_metrics = UpstreamMetrics::register(metrics.registry())?;
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
     let health = Health::new(CancellationToken::new())
-        .with_check("database", microshop_db::readiness_check(pool.clone()))
+        .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());
-    let outbox = Outbox::new(pool.clone());
+    let outbox = Outbox::new(db.clone());
     let state = AppState {
-        pool: pool.clone(),
+        db: db.clone(),
         outbox: outbox.clone(),
         upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
         metrics: order_metrics.clone(),
@@ -56,7 +56,7 @@ pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Htt
     let topology = messaging.topology();
     let flows = Flows {
         consumes: topology.order_product_events(),
-        handler: ProductEventsHandler::new(pool.clone(), order_metrics),
+        handler: ProductEventsHandler::new(db.clone(), order_metrics),
         publishes_to: topology.order_events(),
     };
     for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {

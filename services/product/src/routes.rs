@@ -3,7 +3,7 @@
 mod products;
 
 use axum::routing::post;
-use sqlx::PgPool;
+use microshop_db::Db;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 #[derive(Clone)]
 pub struct AppState {
     /// `products_db`.
-    pub pool: PgPool,
+    pub db: Db,
 }
 
 #[derive(OpenApi)]

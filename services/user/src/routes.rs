@@ -3,7 +3,7 @@
 mod users;
 
 use axum::routing::post;
-use sqlx::PgPool;
+use microshop_db::Db;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,7 +14,7 @@ use crate::hasher::Hasher;
 #[derive(Clone)]
 pub struct AppState {
     /// `users_db`.
-    pub pool: PgPool,
+    pub db: Db,
     /// Bounded argon2id worker.
     pub hasher: Hasher,
 }

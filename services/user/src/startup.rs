@@ -1,7 +1,7 @@
-//! Wiring: pool and migrations, routes, health checks and the HTTP server.
+//! Wiring: database and migrations, routes, health checks and the HTTP server.
 
+use microshop_db::Db;
 use microshop_web::{Health, HttpServer, Metrics};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::hasher::Hasher;
@@ -13,17 +13,17 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens the database, applies migrations and binds the HTTP port.
 pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
-    let pool = microshop_db::pool(&config.database_url, &config.db)?;
-    microshop_db::migrate(&pool, &MIGRATOR).await?;
-    build_with_pool(config, pool).await
+    let db = microshop_db::connect_lazy(&config.database_url, &config.db)?;
+    microshop_db::migrate(&db, &MIGRATOR).await?;
+    build_with_db(config, db).await
 }
 
-/// Binds the HTTP port around an existing, migrated pool (tests pass a fresh database's pool).
-pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<HttpServer> {
+/// Binds the HTTP port around an existing, migrated database (tests pass a fresh database).
+pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer> {
     let health = Health::new(CancellationToken::new())
-        .with_check("database", microshop_db::readiness_check(pool.clone()));
+        .with_check("database", microshop_db::readiness_check(db.clone()));
     let state = AppState {
-        pool,
+        db,
         hasher: Hasher::new(config.password_hash_concurrency),
     };
     let server = HttpServer::bind(

@@ -4,10 +4,10 @@
 
 use std::collections::HashSet;
 
+use microshop_db::Db;
 use microshop_events::{Envelope, Event};
 use microshop_messaging::consumer::{Handler, Rejected, TransientError};
 use microshop_messaging::inbox;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::orders::{self, Settlement};
@@ -17,14 +17,14 @@ use crate::metrics::OrderMetrics;
 /// Applies stock events to orders.
 #[derive(Clone)]
 pub struct ProductEventsHandler {
-    pool: PgPool,
+    db: Db,
     metrics: OrderMetrics,
 }
 
 impl ProductEventsHandler {
-    /// A handler writing to `pool`.
-    pub fn new(pool: PgPool, metrics: OrderMetrics) -> Self {
-        Self { pool, metrics }
+    /// A handler writing to `db`.
+    pub fn new(db: Db, metrics: OrderMetrics) -> Self {
+        Self { db, metrics }
     }
 }
 
@@ -44,7 +44,7 @@ fn settlement(event: &Event) -> Option<Settlement> {
 
 impl Handler for ProductEventsHandler {
     async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let ids: Vec<Uuid> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
         let mut wanted: Vec<(Uuid, Settlement)> = Vec::with_capacity(batch.len());

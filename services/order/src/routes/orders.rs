@@ -95,7 +95,7 @@ pub async fn create_order(
     let key = idempotency_key(&headers, request.request_id.as_deref())?;
     let fingerprint = order.fingerprint();
     if let Some(key) = &key {
-        if let Some(stored) = idempotency::find(&state.pool, key).await? {
+        if let Some(stored) = idempotency::find(&state.db, key).await? {
             return replay(key, &stored, &fingerprint);
         }
     }
@@ -120,7 +120,7 @@ pub async fn create_order(
         if !idempotency::claim(&mut tx, key, &fingerprint).await? {
             // A concurrent duplicate committed first; answer what it answered.
             drop(tx);
-            let stored = idempotency::find(&state.pool, key).await?;
+            let stored = idempotency::find(&state.db, key).await?;
             let stored = stored.ok_or_else(|| Error::IdempotencyKeyReused(key.clone()))?;
             return replay(key, &stored, &fingerprint);
         }
@@ -188,7 +188,7 @@ pub async fn get_order(
     State(state): State<AppState>,
     Path(id): Path<Id>,
 ) -> Result<Json<OrderResponse>, Error> {
-    let row = orders::find(&state.pool, id)
+    let row = orders::find(&state.db, id)
         .await?
         .ok_or(Error::OrderNotFound(id))?;
     Ok(Json(row.into()))
@@ -220,6 +220,6 @@ pub async fn list_orders(
     Query(query): Query<ListOrdersQuery>,
 ) -> Result<Json<Vec<OrderResponse>>, Error> {
     let page = Page::new(query.limit, query.offset)?;
-    let rows = orders::list(&state.pool, query.user_id, page).await?;
+    let rows = orders::list(&state.db, query.user_id, page).await?;
     Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
 }

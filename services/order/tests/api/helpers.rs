@@ -54,7 +54,7 @@ pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
     .unwrap();
     let mut last_error = None;
     for _ in 0..100 {
-        match user_service::startup::build_with_pool(config.clone(), db.pool.clone()).await {
+        match user_service::startup::build_with_db(config.clone(), db.db()).await {
             Ok(server) => return TestApp::start(server),
             // The previous instance on this port may still be letting go of it.
             Err(error) => last_error = Some(error),
@@ -92,7 +92,7 @@ impl Shop {
         args.extend(options.product_args.iter().map(|a| (*a).to_owned()));
         let config = product_service::Config::try_parse_from(args).unwrap();
         let products = TestApp::start(
-            product_service::startup::build_with_pool(config, product_db.pool.clone())
+            product_service::startup::build_with_db(config, product_db.db())
                 .await
                 .unwrap(),
         );
@@ -113,7 +113,7 @@ impl Shop {
         args.extend(options.order_args.iter().map(|a| (*a).to_owned()));
         let config = order_service::Config::try_parse_from(args).unwrap();
         let orders = TestApp::start(
-            order_service::startup::build_with_pool(config, order_pool.clone())
+            order_service::startup::build_with_db(config, microshop_testkit::db(&order_pool))
                 .await
                 .unwrap(),
         );
@@ -142,7 +142,7 @@ impl Shop {
         args.extend(amqp_args(&self.broker, &amqp_url()));
         let config = product_service::Config::try_parse_from(args).unwrap();
         TestApp::start(
-            product_service::startup::build_with_pool(config, self.product_db.pool.clone())
+            product_service::startup::build_with_db(config, self.product_db.db())
                 .await
                 .unwrap(),
         )

@@ -83,7 +83,7 @@ pub async fn create_product(
         request.price,
         request.stock,
     )?;
-    let row = products::insert(&state.pool, &product).await?;
+    let row = products::insert(&state.db, &product).await?;
     tracing::info!(product.id = row.id, "product added");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -100,7 +100,7 @@ pub async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<Id>,
 ) -> Result<Json<ProductResponse>, Error> {
-    let row = products::find(&state.pool, id)
+    let row = products::find(&state.db, id)
         .await?
         .ok_or(Error::ProductNotFound(id))?;
     Ok(Json(row.into()))
@@ -117,6 +117,6 @@ pub async fn list_products(
     State(state): State<AppState>,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Vec<ProductResponse>>, Error> {
-    let rows = products::list(&state.pool, query.page()?).await?;
+    let rows = products::list(&state.db, query.page()?).await?;
     Ok(Json(rows.into_iter().map(ProductResponse::from).collect()))
 }

@@ -1,6 +1,7 @@
 //! Starting the product service for a test.
 
 use clap::Parser;
+use microshop_db::Db;
 use microshop_testkit::{TestApp, TestBroker, amqp_url};
 use product_service::{Config, startup};
 use serde_json::{Value, json};
@@ -28,10 +29,19 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with_broker(pool).await.0
 }
 
+/// The product service on a free port, using `db` (e.g. one behind a fault proxy).
+pub async fn spawn_app_on(db: Db) -> TestApp {
+    spawn_on(db).await.0
+}
+
 /// The product service and the test's handle on its private RabbitMQ topology.
 pub async fn spawn_app_with_broker(pool: PgPool) -> (TestApp, TestBroker) {
+    spawn_on(microshop_testkit::db(&pool)).await
+}
+
+async fn spawn_on(db: Db) -> (TestApp, TestBroker) {
     let broker = TestBroker::new().await;
-    let server = startup::build_with_pool(test_config(&broker), pool)
+    let server = startup::build_with_db(test_config(&broker), db)
         .await
         .expect("product service starts");
     (TestApp::start(server), broker)

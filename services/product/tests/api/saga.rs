@@ -196,7 +196,7 @@ async fn an_order_for_a_missing_product_is_rejected_with_a_reason(pool: PgPool) 
 #[sqlx::test]
 async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPool) {
     let broker = TestBroker::new().await;
-    let product = product_with_stock(&pool, 1000).await;
+    let product = product_with_stock(&pool, 10_000).await;
     let url = pool.connect_options().to_url_lossy().to_string();
     let envs = [
         ("DATABASE_URL", url.as_str()),
@@ -204,23 +204,24 @@ async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPoo
     ];
     let program = env!("CARGO_BIN_EXE_product-service");
     let mut service = ServiceProcess::spawn(program, &envs).await;
-    let orders: Vec<_> = (1..=300).map(|id| order(id, product, 1)).collect();
-    for chunk in orders.chunks(50) {
+    // Enough that a consumer applying batches is still busy when the signal arrives.
+    let orders: Vec<_> = (1..=3000).map(|id| order(id, product, 1)).collect();
+    for chunk in orders.chunks(500) {
         publish(&broker, &chunk.iter().map(message).collect::<Vec<_>>()).await;
     }
 
     // Stop it in the middle of the stream, then start it again.
     crate::helpers::eventually("some orders are applied", async || {
-        stock_of(&pool, product).await < 1000
+        stock_of(&pool, product).await < 10_000
     })
     .await;
     service.terminate();
     let status = service.wait().await;
     assert!(status.success(), "graceful exit, got {status}");
-    let applied_before_restart = 1000 - stock_of(&pool, product).await;
+    let applied_before_restart = 10_000 - stock_of(&pool, product).await;
     let _restarted = ServiceProcess::spawn(program, &envs).await;
 
-    let replies = replies(&broker, 300).await;
+    let replies = replies(&broker, 3000).await;
     let mut order_ids: Vec<i64> = replies
         .iter()
         .map(|event| match event {
@@ -230,10 +231,10 @@ async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPoo
         .collect();
     order_ids.sort_unstable();
     order_ids.dedup();
-    assert_eq!(order_ids.len(), 300, "every order answered exactly once");
+    assert_eq!(order_ids.len(), 3000, "every order answered exactly once");
     assert_eq!(
         stock_of(&pool, product).await,
-        700,
+        7_000,
         "each order took exactly one unit"
     );
     let dlq = Topology::dlq_of(&broker.topology.product_order_events());
@@ -243,7 +244,7 @@ async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPoo
         "a graceful stop dead-letters nothing"
     );
     assert!(
-        applied_before_restart < 300,
+        applied_before_restart < 3000,
         "the stop came in the middle of the stream"
     );
 }

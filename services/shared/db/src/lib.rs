@@ -1,14 +1,21 @@
-//! PostgreSQL for the Microshop services: typed settings, the connection pool, migrations run under
-//! sqlx's advisory lock, a cheap readiness ping and helpers that turn constraint violations into
-//! domain errors at the query site.
+//! PostgreSQL for the Microshop services: typed settings, the connection pool ([`Db`]) and its
+//! transactions, migrations run under sqlx's advisory lock, a cheap readiness ping and helpers
+//! that turn constraint violations into domain errors at the query site.
+
+mod executor;
+mod pool;
+mod transaction;
 
 use std::pin::Pin;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::postgres::PgConnectOptions;
+
+pub use pool::{Db, IDLE_TIMEOUT, MAX_LIFETIME, PooledConnection, VERIFY_AFTER};
+pub use transaction::Transaction;
 
 /// Database settings, read from the environment by each service's `Config`.
 ///
@@ -54,38 +61,8 @@ pub enum DbError {
 ///
 /// Connections are opened on first use, so a service can start, report itself not ready and
 /// recover on its own when PostgreSQL comes back.
-pub fn pool(url: &SecretString, config: &DbConfig) -> Result<PgPool, DbError> {
-    let options = connect_options(url)?;
-    Ok(pool_with_options(options, config))
-}
-
-/// A connection idle for longer than this is pinged before it is handed out; busier ones are
-/// not. sqlx's default pings on every acquire, which doubled the PostgreSQL round trips of a
-/// primary-key read and halved `GET /api/products/{id}` throughput (docs/benchmarks.md).
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
-
-/// Connections are replaced after this long, so a fail-over or a DNS change is picked up even
-/// by a pool that is never idle.
-const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
-
-/// Builds a pool from already parsed options (tests point these at a proxy).
-pub fn pool_with_options(options: PgConnectOptions, config: &DbConfig) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(config.max_connections)
-        .min_connections(0)
-        .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
-        .idle_timeout(Duration::from_secs(300))
-        .max_lifetime(MAX_LIFETIME)
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > PING_IF_IDLE_FOR {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
-        .connect_lazy_with(options)
+pub fn connect_lazy(url: &SecretString, config: &DbConfig) -> Result<Db, DbError> {
+    Ok(Db::new(connect_options(url)?, config))
 }
 
 /// Parses `url` and turns down per-statement logging, which would flood INFO logs.
@@ -96,20 +73,19 @@ pub fn connect_options(url: &SecretString) -> Result<PgConnectOptions, DbError> 
         .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
 }
 
-/// Runs `migrator` against `pool`, holding sqlx's advisory lock so that several replicas starting
+/// Runs `migrator` against `db`, holding sqlx's advisory lock so that several replicas starting
 /// at once apply each migration exactly once.
-pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> Result<(), DbError> {
+pub async fn migrate(db: &Db, migrator: &Migrator) -> Result<(), DbError> {
     // Acquire first so that "server down" gets its own clear message instead of a migrate error.
-    let conn = pool.acquire().await.map_err(|source| {
-        let options = pool.connect_options();
+    let mut conn = db.acquire().await.map_err(|source| {
+        let options = db.connect_options();
         DbError::Unreachable {
             host: options.get_host().to_owned(),
             port: options.get_port(),
             source,
         }
     })?;
-    drop(conn);
-    migrator.run(pool).await?;
+    migrator.run(&mut *conn).await?;
     tracing::info!(
         migrations = migrator.iter().count(),
         "database schema is up to date"
@@ -118,13 +94,10 @@ pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> Result<(), DbError> 
 }
 
 /// Checks that a connection can be had and answers within `timeout`.
-pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
-    let check = async {
-        let mut conn = pool.acquire().await?;
-        sqlx::Connection::ping(&mut *conn).await
-    };
+pub async fn ping(db: &Db, timeout: Duration) -> Result<(), String> {
+    let check = sqlx::Executor::execute(db, "select 1");
     match tokio::time::timeout(timeout, check).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => Err(format!("database unavailable: {error}")),
         Err(_) => Err(format!(
             "database did not answer within {} ms",
@@ -135,11 +108,11 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
 
 /// A readiness check for `microshop_web::Health`: [`ping`] with a one-second budget.
 pub fn readiness_check(
-    pool: PgPool,
+    db: Db,
 ) -> impl Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
     move || {
-        let pool = pool.clone();
-        Box::pin(async move { ping(&pool, Duration::from_secs(1)).await })
+        let db = db.clone();
+        Box::pin(async move { ping(&db, Duration::from_secs(1)).await })
     }
 }
 
@@ -156,6 +129,7 @@ pub fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool {
 
 /// True when `error` means "the database cannot be reached right now" (connection refused or
 /// lost, pool exhausted or closed) rather than a bad query: callers answer 503, not 500.
+/// The pool closes a connection whose operation failed this way.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     matches!(
         error,

@@ -14,8 +14,9 @@ pub struct AmqpConfig {
         hide_env_values = true
     )]
     pub url: SecretString,
-    /// Unacknowledged deliveries a consumer holds at once.
-    #[arg(long = "amqp-prefetch", env = "AMQP_PREFETCH", default_value_t = 64)]
+    /// Unacknowledged deliveries a consumer holds at once, and so its largest batch. 128 drained
+    /// queued events 10 % faster than 64; 256 only 4 % more (docs/performance.md).
+    #[arg(long = "amqp-prefetch", env = "AMQP_PREFETCH", default_value_t = 128)]
     pub prefetch: u16,
     /// Prefix of every exchange and queue name; empty in production, unique per test.
     #[arg(

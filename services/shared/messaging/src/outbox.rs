@@ -24,8 +24,9 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
+use microshop_db::{Db, Transaction};
 use microshop_events::Envelope;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::PgConnection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -44,15 +45,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// clone.
 #[derive(Clone)]
 pub struct Outbox {
-    pool: PgPool,
+    db: Db,
     wake: Arc<Notify>,
 }
 
 impl Outbox {
-    /// The outbox table of `pool`'s database.
-    pub fn new(pool: PgPool) -> Self {
+    /// The outbox table of `db`.
+    pub fn new(db: Db) -> Self {
         Self {
-            pool,
+            db,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -60,7 +61,7 @@ impl Outbox {
     /// Begins a transaction whose events are published once it commits.
     pub async fn begin(&self) -> Result<OutboxTransaction, sqlx::Error> {
         Ok(OutboxTransaction {
-            tx: self.pool.begin().await?,
+            tx: self.db.begin().await?,
             wake: Arc::clone(&self.wake),
             enqueued: false,
         })
@@ -77,7 +78,7 @@ impl Outbox {
     /// Rows not yet published (for the `outbox_pending` metric and tests).
     pub async fn pending(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("select count(*) from outbox")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db)
             .await
     }
 }
@@ -85,7 +86,7 @@ impl Outbox {
 /// A database transaction that may write events. Dereferences to the connection, so queries
 /// run on it as on any `sqlx` transaction.
 pub struct OutboxTransaction {
-    tx: Transaction<'static, Postgres>,
+    tx: Transaction,
     wake: Arc<Notify>,
     enqueued: bool,
 }
@@ -204,7 +205,7 @@ impl Relay {
     /// The rows are deleted first and the deletion committed only after the broker confirmed
     /// them, so a failed publish rolls the rows back into the outbox.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
-        let mut tx = self.outbox.pool.begin().await?;
+        let mut tx = self.outbox.db.begin().await?;
         let mut rows: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
             "delete from outbox where id in (
                  select id from outbox order by id limit $1 for update skip locked)

@@ -91,7 +91,7 @@ async fn a_confirmed_batch_reaches_every_bound_queue_with_its_properties() {
 #[sqlx::test(migrations = "tests/migrations")]
 async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool) {
     let test = TestBroker::new().await;
-    let outbox = Outbox::new(pool);
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
     let envelopes: Vec<_> = (1..=5).map(order_created).collect();
     let mut tx = outbox.begin().await.unwrap();
     tx.enqueue(&envelopes[..2]).await.unwrap();
@@ -115,7 +115,7 @@ async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool)
 
 #[sqlx::test(migrations = "tests/migrations")]
 async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox(pool: PgPool) {
-    let outbox = Outbox::new(pool);
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
     let mut tx = outbox.begin().await.unwrap();
     tx.enqueue(&[order_created(1)]).await.unwrap();
     drop(tx);
@@ -126,7 +126,7 @@ async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox(pool: PgPool) {
 #[sqlx::test(migrations = "tests/migrations")]
 async fn a_running_relay_publishes_a_commit_without_waiting_for_its_poll(pool: PgPool) {
     let test = TestBroker::new().await;
-    let outbox = Outbox::new(pool);
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
     let relay = outbox.relay(Publisher::new(
         test.broker.clone(),
         test.topology.order_events(),
@@ -163,7 +163,7 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
         .unwrap();
     let proxied_url = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
     let through_proxy = microshop_messaging::Broker::new(proxied_url.into(), "relay-under-test");
-    let outbox = Outbox::new(pool);
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
     let relay = outbox.relay(Publisher::new(
         through_proxy,
         direct.topology.order_events(),

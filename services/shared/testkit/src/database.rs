@@ -1,9 +1,21 @@
 //! An extra, throw-away database on the shared PostgreSQL, for tests that run several services
 //! (each owns a database) while `#[sqlx::test]` provides only one.
 
+use microshop_db::{Db, DbConfig};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+/// Pool settings of services under test: small, and quick to give up.
+const TEST_POOL: DbConfig = DbConfig {
+    max_connections: 8,
+    acquire_timeout_ms: 3_000,
+};
+
+/// A service pool ([`Db`]) on the database of `pool` (e.g. the one `#[sqlx::test]` made).
+pub fn db(pool: &PgPool) -> Db {
+    Db::new((*pool.connect_options()).clone(), &TEST_POOL)
+}
 
 /// A uniquely named database, migrated, dropped when this value is dropped.
 pub struct TestDatabase {
@@ -31,6 +43,11 @@ impl TestDatabase {
             .expect("connect to the test database");
         migrator.run(&pool).await.expect("migrations apply");
         Self { pool, name, admin }
+    }
+
+    /// A service pool on the database.
+    pub fn db(&self) -> Db {
+        db(&self.pool)
     }
 
     /// The URL of the database, for a service started as a process.

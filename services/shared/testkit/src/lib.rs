@@ -22,6 +22,6 @@ pub mod scenarios;
 pub use app::TestApp;
 pub use broker::{TestBroker, amqp_url};
 pub use client::{Client, json};
-pub use database::TestDatabase;
+pub use database::{TestDatabase, db};
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;

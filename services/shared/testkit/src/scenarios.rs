@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use microshop_db::Db;
 use reqwest::StatusCode;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
@@ -12,9 +13,9 @@ use tokio::net::TcpStream;
 
 use crate::{ServiceProcess, TcpProxy, TestApp, json};
 
-/// The database of `pool` behind a fresh [`TcpProxy`]: returns the proxy and a pool that
-/// connects through it.
-pub async fn proxied_pool(pool: &PgPool) -> (TcpProxy, PgPool) {
+/// The database of `pool` behind a fresh [`TcpProxy`]: returns the proxy and a service pool
+/// that connects through it.
+pub async fn proxied_db(pool: &PgPool) -> (TcpProxy, Db) {
     let options = pool.connect_options();
     let upstream = resolve(options.get_host(), options.get_port()).await;
     let proxy = TcpProxy::start(upstream).await.expect("proxy starts");
@@ -26,10 +27,7 @@ pub async fn proxied_pool(pool: &PgPool) -> (TcpProxy, PgPool) {
         max_connections: 4,
         acquire_timeout_ms: 500,
     };
-    (
-        proxy,
-        microshop_db::pool_with_options(through_proxy, &config),
-    )
+    (proxy, Db::new(through_proxy, &config))
 }
 
 /// Readiness is 200, turns 503 while the database is unreachable (and `probe_path`, a route

@@ -79,7 +79,7 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<UserResponse>), Error> {
     let user = NewUser::parse(&request.email, &request.name, request.password)?;
     let hash = state.hasher.hash(user.password.clone()).await?;
-    let row = users::insert(&state.pool, &user, &hash).await?;
+    let row = users::insert(&state.db, &user, &hash).await?;
     tracing::info!(user.id = row.id, "user registered");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -96,7 +96,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<Id>,
 ) -> Result<Json<UserResponse>, Error> {
-    let row = users::find(&state.pool, id)
+    let row = users::find(&state.db, id)
         .await?
         .ok_or(Error::UserNotFound(id))?;
     Ok(Json(row.into()))
@@ -113,7 +113,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Vec<UserResponse>>, Error> {
-    let rows = users::list(&state.pool, query.page()?).await?;
+    let rows = users::list(&state.db, query.page()?).await?;
     Ok(Json(rows.into_iter().map(UserResponse::from).collect()))
 }
 
@@ -132,7 +132,7 @@ pub async fn login(
     if request.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(Error::InvalidCredentials);
     }
-    let row = users::find_by_email(&state.pool, email.as_str()).await?;
+    let row = users::find_by_email(&state.db, email.as_str()).await?;
     let stored = row.as_ref().map(|r| r.password_hash.clone());
     let matches = state
         .hasher

@@ -4,12 +4,12 @@ use microshop_testkit::scenarios;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{spawn_app, user_count};
+use crate::helpers::{spawn_app_on, user_count};
 
 #[sqlx::test]
 async fn readiness_is_503_while_the_database_is_unreachable_and_recovers(pool: PgPool) {
-    let (proxy, proxied) = scenarios::proxied_pool(&pool).await;
-    let app = spawn_app(proxied).await;
+    let (proxy, proxied) = scenarios::proxied_db(&pool).await;
+    let app = spawn_app_on(proxied).await;
 
     scenarios::assert_readiness_follows_database(&app, &proxy, "/api/users/1").await;
 }

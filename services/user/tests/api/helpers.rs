@@ -1,6 +1,7 @@
 //! Starting the user service for a test.
 
 use clap::Parser;
+use microshop_db::Db;
 use microshop_testkit::TestApp;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -20,7 +21,12 @@ pub fn test_config() -> Config {
 
 /// The user service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    let server = startup::build_with_pool(test_config(), pool)
+    spawn_app_on(microshop_testkit::db(&pool)).await
+}
+
+/// The user service on a free port, using `db` (e.g. one behind a fault proxy).
+pub async fn spawn_app_on(db: Db) -> TestApp {
+    let server = startup::build_with_db(test_config(), db)
         .await
         .expect("user service starts");
     TestApp::start(server)

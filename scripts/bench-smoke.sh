@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The benchmark pipeline of `make bench` end to end in a few seconds, without thresholds: part of
+# `make test`, so that `make bench` cannot rot. It runs a private shop (debug builds, ports
+# 18101-18103, its own databases, RabbitMQ topology and run folder), checks that every measurement produced
+# numbers, and removes the shop afterwards. It never touches the shop `make up` started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SHOP_PORT_BASE=18100 SHOP_DB_SUFFIX=_bench_smoke SHOP_RUN_DIR=.run/bench-smoke SHOP_PROFILE=debug \
+  SHOP_TOPOLOGY_PREFIX="bench-smoke-$$."
+export BENCH_SECONDS=1 BENCH_EVENTS=300
+source scripts/services.sh
+admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
+work=$(mktemp -d)
+cleanup() {
+  scripts/down.sh >/dev/null 2>&1 || true
+  for entry in "${SERVICES[@]}"; do
+    psql "$admin_url/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work" "$RUN_DIR"
+}
+trap cleanup EXIT
+
+BENCH_OUT="$work/benchmarks.md" BENCH_RESULTS="$work/results" scripts/bench.sh
+python3 - "$work/results" <<'PY'
+import json, os, sys
+results = sys.argv[1]
+expected = {
+    "pgbench_simple": "tps", "pgbench_prepared": "tps", "hello": "rps", "get_product": "rps",
+    "post_closed_16": "rps", "post_closed_64": "rps", "post_open_250": "rps",
+    "post_open_500": "rps", "post_open_1000": "rps", "saga_250": "orders", "saga_1000": "orders",
+    "drain": "events_per_s", "rss_idle": "order-service", "rss_after": "order-service",
+}
+missing = []
+for name, key in expected.items():
+    try:
+        with open(os.path.join(results, name + ".json")) as f:
+            value = json.load(f).get(key)
+    except (OSError, ValueError) as error:
+        value = None
+    if not value:
+        missing.append(f"{name}.{key}")
+if missing:
+    sys.exit("bench smoke: no number for " + ", ".join(missing))
+PY
+grep -q '^## Targets' "$work/benchmarks.md"
+echo "bench smoke: every measurement of make bench ran and reported numbers"

@@ -1,0 +1,305 @@
+//! The connection pool of every service: [`Db`].
+//!
+//! sqlx's own pool pings a connection (a round trip) every time it goes back to the pool, and
+//! that cannot be turned off: for `GET /api/products/{id}` that was one of the two round trips
+//! of every request, and without it the request rate rose by a quarter (docs/performance.md).
+//! This pool keeps sqlx's connections and query API and replaces only the bookkeeping:
+//!
+//! - a connection is handed out as it was left; one not verified (pinged) for [`VERIFY_AFTER`]
+//!   is pinged first, so a connection that broke while idle is found before it is used;
+//! - a connection whose query failed because the connection itself failed is closed, never
+//!   reused: every query through `&Db` and every [`Transaction`](crate::Transaction) commit
+//!   reports its outcome;
+//! - a transaction dropped before it finished (an error, a cancelled request) is rolled back
+//!   at once in the background, so its locks never outlive the request, and a query cancelled
+//!   mid-flight is drained before its connection is reused;
+//! - connections are replaced after [`MAX_LIFETIME`] and closed after [`IDLE_TIMEOUT`] unused.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::{DbConfig, is_unavailable};
+
+/// A connection last verified longer ago than this is pinged before it is handed out.
+pub const VERIFY_AFTER: Duration = Duration::from_secs(1);
+/// Connections are replaced after this long, so a fail-over or a DNS change is picked up even
+/// by a pool that is never idle.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// Connections unused for this long are closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// A pool of PostgreSQL connections; cheap to clone. Queries run on `&Db` directly (each takes
+/// a connection for its duration), or on a [`Transaction`](crate::Transaction) from
+/// [`Db::begin`]. Connections are opened on first use.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: PgConnectOptions,
+    acquire_timeout: Duration,
+    slots: Arc<Semaphore>,
+    /// Most recently used last: hot connections stay hot and surplus ones age out.
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    conn: PgConnection,
+    created_at: Instant,
+    verified_at: Instant,
+    released_at: Instant,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("host", &self.inner.options.get_host())
+            .field("port", &self.inner.options.get_port())
+            .field("database", &self.inner.options.get_database())
+            .field("idle", &self.inner.idle().len())
+            .field("free_slots", &self.inner.slots.available_permits())
+            .finish()
+    }
+}
+
+impl Db {
+    /// A pool for `options`; nothing is opened until the first query.
+    pub fn new(options: PgConnectOptions, config: &DbConfig) -> Self {
+        let slots = usize::try_from(config.max_connections.max(1)).unwrap_or(usize::MAX);
+        Self {
+            inner: Arc::new(Inner {
+                options,
+                acquire_timeout: Duration::from_millis(config.acquire_timeout_ms),
+                slots: Arc::new(Semaphore::new(slots)),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Where the connections go.
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.inner.options
+    }
+
+    /// A connection for the caller alone until the returned guard is dropped. Waits at most the
+    /// acquire timeout for a free slot (then [`sqlx::Error::PoolTimedOut`]); a connection
+    /// that cannot be opened fails at once.
+    pub async fn acquire(&self) -> Result<PooledConnection, sqlx::Error> {
+        let inner = &self.inner;
+        tokio::time::timeout(inner.acquire_timeout, async {
+            let permit = Arc::clone(&inner.slots)
+                .acquire_owned()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            while let Some(mut idle) = inner.pop_idle() {
+                if idle.verified_at.elapsed() > VERIFY_AFTER {
+                    if idle.conn.ping().await.is_err() {
+                        // Broke while idle; its socket closes as it drops.
+                        continue;
+                    }
+                    idle.verified_at = Instant::now();
+                }
+                return Ok(PooledConnection::new(
+                    idle.conn,
+                    idle.created_at,
+                    idle.verified_at,
+                    permit,
+                    Arc::clone(inner),
+                ));
+            }
+            let conn = PgConnection::connect_with(&inner.options).await?;
+            let now = Instant::now();
+            Ok(PooledConnection::new(
+                conn,
+                now,
+                now,
+                permit,
+                Arc::clone(inner),
+            ))
+        })
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+}
+
+impl Inner {
+    fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
+        // Pushing or popping cannot leave the vector half-changed, so a poisoned lock is safe.
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The most recently used idle connection that is still young enough, closing the others.
+    fn pop_idle(&self) -> Option<Idle> {
+        loop {
+            let idle = self.idle().pop()?;
+            if idle.created_at.elapsed() < MAX_LIFETIME {
+                return Some(idle);
+            }
+            close_in_background(idle.conn);
+        }
+    }
+
+    fn push_idle(&self, conn: PgConnection, created_at: Instant, verified_at: Instant) {
+        let now = Instant::now();
+        let mut idle = self.idle();
+        // The oldest entry is the least recently used one.
+        if idle
+            .first()
+            .is_some_and(|oldest| now.duration_since(oldest.released_at) > IDLE_TIMEOUT)
+        {
+            close_in_background(idle.remove(0).conn);
+        }
+        idle.push(Idle {
+            conn,
+            created_at,
+            verified_at,
+            released_at: now,
+        });
+    }
+}
+
+/// Ends a healthy connection politely (Terminate) without making anyone wait for it.
+fn close_in_background(conn: PgConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = conn.close().await;
+        });
+    }
+}
+
+/// What must happen to a connection before it can be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Ready for the next user.
+    Clean,
+    /// A query was running when its future was dropped: drain its answer first.
+    Busy,
+    /// A transaction is open: roll it back first.
+    InTransaction,
+    /// The connection failed: close it.
+    Broken,
+}
+
+/// A connection taken from a [`Db`]; goes back when dropped. Dereferences to the sqlx
+/// connection.
+pub struct PooledConnection {
+    conn: Option<PgConnection>,
+    state: State,
+    created_at: Instant,
+    verified_at: Instant,
+    permit: Option<OwnedSemaphorePermit>,
+    pool: Arc<Inner>,
+}
+
+impl PooledConnection {
+    fn new(
+        conn: PgConnection,
+        created_at: Instant,
+        verified_at: Instant,
+        permit: OwnedSemaphorePermit,
+        pool: Arc<Inner>,
+    ) -> Self {
+        Self {
+            conn: Some(conn),
+            state: State::Clean,
+            created_at,
+            verified_at,
+            permit: Some(permit),
+            pool,
+        }
+    }
+
+    /// The sqlx connection.
+    pub(crate) fn raw(&mut self) -> &mut PgConnection {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection holds its connection until dropped")
+    }
+
+    pub(crate) fn set_state(&mut self, state: State) {
+        self.state = state;
+    }
+
+    /// Records how an operation on this connection ended: a connection-level failure means the
+    /// connection must not be reused.
+    pub(crate) fn settle<T>(&mut self, result: &Result<T, sqlx::Error>, after: State) {
+        self.state = match result {
+            Err(error) if is_unavailable(error) || matches!(error, sqlx::Error::Protocol(_)) => {
+                State::Broken
+            }
+            _ => after,
+        };
+    }
+
+    /// Runs `sql` (a simple statement such as `commit`) and records the outcome.
+    pub(crate) async fn execute_simple(
+        &mut self,
+        sql: &'static str,
+        after: State,
+    ) -> Result<(), sqlx::Error> {
+        self.state = State::Busy;
+        let result = self.raw().execute(sql).await.map(|_| ());
+        self.settle(&result, after);
+        result
+    }
+}
+
+impl std::ops::Deref for PooledConnection {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection holds its connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.raw()
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let permit = self.permit.take();
+        let (pool, created_at, verified_at) =
+            (Arc::clone(&self.pool), self.created_at, self.verified_at);
+        match self.state {
+            State::Clean => pool.push_idle(conn, created_at, verified_at),
+            State::Broken => drop(conn),
+            State::Busy | State::InTransaction => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                let rollback = self.state == State::InTransaction;
+                runtime.spawn(async move {
+                    // Either waits for the abandoned query's answer first, then confirms the
+                    // connection is in sync again.
+                    let cleaned = if rollback {
+                        conn.execute("rollback").await.map(|_| ())
+                    } else {
+                        conn.ping().await
+                    };
+                    if cleaned.is_ok() {
+                        pool.push_idle(conn, created_at, Instant::now());
+                    }
+                    drop(permit);
+                });
+                return;
+            }
+        }
+        drop(permit);
+    }
+}
