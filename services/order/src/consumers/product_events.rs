@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use microshop_db::Db;
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, Rejected, TransientError};
+use microshop_messaging::consumer::{Handler, HandlerError, Rejected};
 use microshop_messaging::inbox;
 use uuid::Uuid;
 
@@ -43,7 +43,7 @@ fn settlement(event: &Event) -> Option<Settlement> {
 }
 
 impl Handler for ProductEventsHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
         let mut tx = self.db.begin().await?;
         let ids: Vec<Uuid> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
@@ -62,7 +62,9 @@ impl Handler for ProductEventsHandler {
                 );
             }
         }
-        let settlements: Vec<Settlement> = wanted.iter().map(|(_, s)| s.clone()).collect();
+        let mut settlements: Vec<Settlement> = wanted.iter().map(|(_, s)| s.clone()).collect();
+        // Rows are locked in id order, so replicas working on overlapping batches cannot deadlock.
+        settlements.sort_by_key(|s| s.order_id);
         let changed = orders::settle_all(&mut tx, &settlements).await?;
         let unchanged: Vec<i64> = settlements
             .iter()

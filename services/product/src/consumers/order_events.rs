@@ -3,7 +3,7 @@
 //! inbox records.
 
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, Rejected, TransientError};
+use microshop_messaging::consumer::{Handler, HandlerError, Rejected};
 use microshop_messaging::inbox;
 use microshop_messaging::outbox::Outbox;
 
@@ -23,26 +23,33 @@ impl OrderEventsHandler {
 }
 
 impl Handler for OrderEventsHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
         let mut tx = self.outbox.begin().await?;
         let ids: Vec<_> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut reserved = Vec::with_capacity(batch.len());
+        let mut orders = Vec::with_capacity(batch.len());
         for envelope in batch {
             let Event::OrderCreated(order) = &envelope.event else {
                 // Other order events (cancellations, ...) are not this consumer's business yet.
                 tracing::debug!(event.id = %envelope.id, "ignoring an event this consumer does not handle");
                 continue;
             };
-            if !fresh.remove(&envelope.id) {
+            if fresh.remove(&envelope.id) {
+                orders.push(order);
+            } else {
                 tracing::info!(
                     event.id = %envelope.id,
                     order.id = order.order_id,
                     "duplicate delivery; already applied"
                 );
-                continue;
             }
+        }
+        // Rows are locked in product order, so two replicas working on overlapping batches
+        // cannot deadlock; orders for the same product keep their arrival order.
+        orders.sort_by_key(|order| order.product_id);
+        let mut replies = Vec::with_capacity(orders.len());
+        let mut reserved = Vec::with_capacity(orders.len());
+        for order in orders {
             let reply = stock::reserve(&mut tx, order).await?;
             match &reply {
                 Event::StockReserved(r) => {

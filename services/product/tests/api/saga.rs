@@ -114,6 +114,40 @@ async fn the_same_order_event_delivered_twice_takes_stock_once(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_second_event_for_an_order_already_reserved_is_dead_lettered_not_retried_forever(
+    pool: PgPool,
+) {
+    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let product = product_with_stock(&pool, 10).await;
+    // Order 1 twice under different event ids (a foreign publisher, a bug upstream): the
+    // second would take stock again; its reservation row collides and it must go to the DLQ
+    // instead of blocking the queue in a retry loop.
+    let first = order(1, product, 2);
+    let conflicting = order(1, product, 2);
+    let behind: Vec<_> = (2..=4).map(|id| order(id, product, 1)).collect();
+    let mut messages = vec![message(&first), message(&conflicting)];
+    messages.extend(behind.iter().map(message));
+
+    publish(&broker, &messages).await;
+
+    let events = replies(&broker, 4).await;
+    assert!(
+        events.iter().all(|e| matches!(e, Event::StockReserved(_))),
+        "{events:?}"
+    );
+    assert_eq!(
+        stock_of(&pool, product).await,
+        10 - 2 - 3,
+        "order 1 took stock once"
+    );
+    let dlq = Topology::dlq_of(&broker.topology.product_order_events());
+    crate::helpers::eventually("the conflicting event is dead-lettered", async || {
+        broker.depth(&dlq).await == 1
+    })
+    .await;
+}
+
+#[sqlx::test]
 async fn fifty_orders_for_ten_units_reserve_exactly_ten(pool: PgPool) {
     let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;

@@ -140,3 +140,24 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
             | sqlx::Error::WorkerCrashed
     )
 }
+
+/// True when retrying the same operation later may succeed: the database is unreachable
+/// ([`is_unavailable`]), or PostgreSQL gave up on this attempt (deadlock, serialization failure,
+/// too many connections, shutting down). False for errors that the same input will hit again
+/// (a constraint violation, bad data, a bug in a query): consumers dead-letter such an event
+/// instead of retrying it forever.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    if is_unavailable(error) || matches!(error, sqlx::Error::Protocol(_)) {
+        return true;
+    }
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    // SQLSTATE classes: 08 connection exception, 40 transaction rollback (deadlock,
+    // serialization), 53 insufficient resources, 57 operator intervention (shutdown).
+    db.code().is_some_and(|code| {
+        ["08", "40", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class))
+    })
+}

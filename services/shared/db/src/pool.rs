@@ -239,13 +239,16 @@ impl PooledConnection {
         };
     }
 
-    /// Runs `sql` (a simple statement such as `commit`) and records the outcome.
-    pub(crate) async fn execute_simple(
+    /// Runs a transaction-control statement (`begin`, `commit`, `rollback`) and records the
+    /// outcome. While it runs the connection counts as in a transaction: if the caller is
+    /// cancelled half-way, a `begin` may still reach the server, and the cleanup's rollback
+    /// (harmless when no transaction is open) makes sure none stays open.
+    pub(crate) async fn transaction_control(
         &mut self,
         sql: &'static str,
         after: State,
     ) -> Result<(), sqlx::Error> {
-        self.state = State::Busy;
+        self.state = State::InTransaction;
         let result = self.raw().execute(sql).await.map(|_| ());
         self.settle(&result, after);
         result

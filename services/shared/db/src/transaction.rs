@@ -17,7 +17,8 @@ impl Db {
     /// Begins a transaction on a connection of its own.
     pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
         let mut conn = self.acquire().await?;
-        conn.execute_simple("begin", State::InTransaction).await?;
+        conn.transaction_control("begin", State::InTransaction)
+            .await?;
         Ok(Transaction { conn })
     }
 }
@@ -25,12 +26,14 @@ impl Db {
 impl Transaction {
     /// Commits; the connection goes back to the pool.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.conn.execute_simple("commit", State::Clean).await
+        self.conn.transaction_control("commit", State::Clean).await
     }
 
     /// Rolls back now (dropping the transaction does the same in the background).
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        self.conn.execute_simple("rollback", State::Clean).await
+        self.conn
+            .transaction_control("rollback", State::Clean)
+            .await
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::future::join_all;
 use microshop_db::{Db, DbConfig, VERIFY_AFTER};
 use microshop_testkit::TcpProxy;
@@ -201,4 +202,45 @@ async fn a_full_pool_answers_pool_timed_out_after_the_acquire_timeout(pool: PgPo
     assert!(matches!(error, sqlx::Error::PoolTimedOut), "{error:?}");
     assert!(microshop_db::is_unavailable(&error));
     drop(held);
+}
+
+/// Whether the next statements on `db`'s (single) connection run inside a transaction that
+/// was left open: `now()` is the transaction's start, so it only stands still inside one.
+async fn transaction_left_open(db: &Db) -> bool {
+    let mut conn = db.acquire().await.unwrap();
+    let first: String = sqlx::query_scalar("select now()::text")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second: String = sqlx::query_scalar("select now()::text")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    first == second
+}
+
+#[sqlx::test]
+async fn a_begin_cancelled_half_way_leaves_no_transaction_open(pool: PgPool) {
+    let db = db_on(&pool, 1);
+    backend_pid(&db).await; // one verified idle connection: acquiring it does not wait
+
+    // Poll `begin` once and drop it: BEGIN is on its way, its answer never read. (When the
+    // answer happens to arrive within that one poll, finish that transaction and try again.)
+    let mut cut_off = false;
+    for _ in 0..100 {
+        match db.begin().now_or_never() {
+            None => {
+                cut_off = true;
+                break;
+            }
+            Some(begun) => begun.unwrap().commit().await.unwrap(),
+        }
+    }
+    assert!(cut_off, "a begin could not be cut off half-way");
+
+    assert!(
+        !transaction_left_open(&db).await,
+        "a connection went back to the pool inside a transaction"
+    );
 }

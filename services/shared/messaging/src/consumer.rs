@@ -6,9 +6,10 @@
 //!   with thousands of events a second (docs/benchmarks.md);
 //! - a body that is not a known event is rejected at once and dead-lettered to the DLQ;
 //! - an event the handler rejects is dead-lettered; the rest of its batch is applied;
-//! - a transient error (database down) is retried in-process with backoff while the deliveries
-//!   are held, so the broker never sees a redelivery storm; a batch that fails is retried one
-//!   event at a time, so one bad event cannot hold back the others;
+//! - a batch that fails is retried one event at a time, so one bad event cannot hold back the
+//!   others; then a transient error (database down, deadlock) is retried in-process with
+//!   backoff while the delivery is held, so the broker never sees a redelivery storm, and a
+//!   permanent one (a constraint violation: the same event fails every time) dead-letters it;
 //! - a process that crashes on a message gets it redelivered, and the queue's delivery limit
 //!   dead-letters a crash loop. Redelivered messages are applied one at a time, so only the
 //!   message that crashes the process counts towards that limit, never its batch neighbours;
@@ -48,15 +49,26 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// A batch could not be applied now because a dependency is down; it is retried.
+/// Why a batch could not be applied; nothing of it may have been committed.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TransientError(pub String);
+pub enum HandlerError {
+    /// A dependency is down or gave up on this attempt (the database is unreachable, a
+    /// deadlock): the same events are retried with backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// The same input fails again every time (a constraint violation, bad data): the batch is
+    /// retried one event at a time, and the event that still fails is dead-lettered.
+    #[error("{0}")]
+    Permanent(String),
+}
 
-impl From<sqlx::Error> for TransientError {
-    /// Database errors are transient: the events themselves were valid.
+impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
-        Self(format!("database: {error}"))
+        if microshop_db::is_transient(&error) {
+            Self::Transient(format!("database: {error}"))
+        } else {
+            Self::Permanent(format!("database: {error}"))
+        }
     }
 }
 
@@ -68,7 +80,7 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(
         &self,
         batch: &[Envelope],
-    ) -> impl Future<Output = Result<Vec<Rejected>, TransientError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Rejected>, HandlerError>> + Send;
 }
 
 /// Consumes `queue` until `shutdown`, reconnecting after broker failures. The topology is
@@ -258,14 +270,15 @@ enum Applied {
     Split,
 }
 
-/// Applies `envelopes` and settles their deliveries. A transient failure is retried with
-/// backoff (unless `retry` is false and there is more than one event: then the caller splits).
+/// Applies `envelopes` and settles their deliveries. A transient failure of a single event is
+/// retried with backoff; a permanent one dead-letters it. A batch of several events that fails
+/// once is handed back to be split (unless `alone` says it already is one event).
 async fn apply<H: Handler>(
     deliveries: &[Delivery],
     envelopes: &[Envelope],
     handler: &H,
     shutdown: &CancellationToken,
-    retry: bool,
+    alone: bool,
 ) -> Result<Applied, MessagingError> {
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -276,9 +289,20 @@ async fn apply<H: Handler>(
             }
             Err(error) => error,
         };
-        if !retry && deliveries.len() > 1 {
+        if !alone && deliveries.len() > 1 {
             tracing::warn!(%error, "batch not applied; applying its events one at a time");
             return Ok(Applied::Split);
+        }
+        if let HandlerError::Permanent(reason) = error {
+            let rejected: Vec<Rejected> = envelopes
+                .iter()
+                .map(|envelope| Rejected {
+                    event_id: envelope.id,
+                    reason: reason.clone(),
+                })
+                .collect();
+            settle(deliveries, envelopes, &rejected).await?;
+            return Ok(Applied::Done);
         }
         tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "events not applied yet; retrying");
         if shutdown.is_cancelled() {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
-use microshop_messaging::consumer::{self, Handler, Rejected, TransientError};
+use microshop_messaging::consumer::{self, Handler, HandlerError, Rejected};
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::{OutgoingMessage, Publisher, declare, dlq, inbox};
 use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
@@ -240,7 +240,7 @@ struct CountingHandler {
 }
 
 impl Handler for CountingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<_> = batch.iter().map(|e| e.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
@@ -422,6 +422,8 @@ struct RecordingHandler {
     calls: Arc<AtomicUsize>,
     slow_first: bool,
     fail_first: bool,
+    /// Every batch holding this event fails as a constraint violation would.
+    poison: Option<uuid::Uuid>,
 }
 
 impl RecordingHandler {
@@ -431,13 +433,16 @@ impl RecordingHandler {
 }
 
 impl Handler for RecordingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, TransientError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call == 0 && self.slow_first {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         if call == 0 && self.fail_first {
-            return Err(TransientError("the database blinked".into()));
+            return Err(HandlerError::Transient("the database blinked".into()));
+        }
+        if batch.iter().any(|e| Some(e.id) == self.poison) {
+            return Err(HandlerError::Permanent("duplicate key value".into()));
         }
         self.batches
             .lock()
@@ -577,4 +582,32 @@ async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
         0,
         "a transient failure dead-letters nothing"
     );
+}
+
+#[tokio::test]
+async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply() {
+    let test = TestBroker::new().await;
+    let envelopes: Vec<_> = (1..=10).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&messages)
+        .await
+        .unwrap();
+    let poison = envelopes[3].id;
+    let handler = RecordingHandler {
+        slow_first: true,
+        poison: Some(poison),
+        ..RecordingHandler::default()
+    };
+
+    consume_until_applied(&test, handler.clone(), 16, 9).await;
+
+    let applied: Vec<_> = handler.batches().into_iter().flatten().collect();
+    assert_eq!(applied.len(), 9, "every other event, once");
+    assert!(!applied.contains(&poison));
+    let dlq = Topology::dlq_of(&test.topology.product_order_events());
+    eventually("the poison event is in the DLQ", async || {
+        test.depth(&dlq).await == 1
+    })
+    .await;
 }
