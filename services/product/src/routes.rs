@@ -3,7 +3,9 @@
 mod products;
 
 use axum::routing::post;
-use microshop_db::Db;
+use microshop_db::{Db, Lookup};
+
+use crate::db::products::ProductRow;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +15,8 @@ use utoipa_axum::routes;
 pub struct AppState {
     /// `products_db`.
     pub db: Db,
+    /// Reads of single products, coalesced.
+    pub products: Lookup<ProductRow>,
 }
 
 #[derive(OpenApi)]

@@ -1,13 +1,14 @@
 //! Wiring: database and migrations, routes, health checks, the HTTP server, and beside it the
 //! order-events consumer and the outbox relay.
 
-use microshop_db::Db;
+use microshop_db::{Db, Lookup};
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
 
 use crate::consumers::order_events::OrderEventsHandler;
+use crate::db::products::{self, ProductRow};
 use crate::routes::{self, AppState};
 use crate::{Config, SERVICE};
 
@@ -34,7 +35,14 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(AppState { db: db.clone() }),
+        routes::router(AppState {
+            db: db.clone(),
+            products: Lookup::new(
+                db.clone(),
+                |row: &ProductRow| row.id,
+                |db, ids| async move { products::find_many(&db, &ids).await },
+            ),
+        }),
         health,
         metrics,
     )

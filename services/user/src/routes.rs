@@ -3,11 +3,12 @@
 mod users;
 
 use axum::routing::post;
-use microshop_db::Db;
+use microshop_db::{Db, Lookup};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::db::users::UserRow;
 use crate::hasher::Hasher;
 
 /// What every handler can reach.
@@ -15,6 +16,8 @@ use crate::hasher::Hasher;
 pub struct AppState {
     /// `users_db`.
     pub db: Db,
+    /// Reads of single users, coalesced (the order service asks for one per order).
+    pub users: Lookup<UserRow>,
     /// Bounded argon2id worker.
     pub hasher: Hasher,
 }

@@ -1,9 +1,10 @@
 //! Wiring: database and migrations, routes, health checks and the HTTP server.
 
-use microshop_db::Db;
+use microshop_db::{Db, Lookup};
 use microshop_web::{Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
 
+use crate::db::users::{self, UserRow};
 use crate::hasher::Hasher;
 use crate::routes::{self, AppState};
 use crate::{Config, SERVICE};
@@ -23,6 +24,11 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()));
     let state = AppState {
+        users: Lookup::new(
+            db.clone(),
+            |row: &UserRow| row.id,
+            |db, ids| async move { users::find_many(&db, &ids).await },
+        ),
         db,
         hasher: Hasher::new(config.password_hash_concurrency),
     };

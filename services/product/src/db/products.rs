@@ -1,13 +1,13 @@
 //! The `products` table.
 
 use chrono::{DateTime, Utc};
-use microshop_web::{Id, Page};
+use microshop_web::Page;
 use sqlx::PgExecutor;
 
 use crate::domain::NewProduct;
 
 /// A stored product.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProductRow {
     /// Primary key.
     pub id: i64,
@@ -43,15 +43,19 @@ pub async fn insert(
     .await
 }
 
-/// The product with `id`, if any.
-pub async fn find(db: impl PgExecutor<'_>, id: Id) -> Result<Option<ProductRow>, sqlx::Error> {
+/// The products with these ids (those that exist, in any order): what
+/// [`microshop_db::Lookup`] asks for when reads of single products arrive together.
+pub async fn find_many(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<Vec<ProductRow>, sqlx::Error> {
     sqlx::query_as!(
         ProductRow,
         "select id, name, description, price_cents, stock, created_at, updated_at
-         from products where id = $1",
-        id.get(),
+         from products where id = any($1)",
+        ids,
     )
-    .fetch_optional(db)
+    .fetch_all(db)
     .await
 }
 

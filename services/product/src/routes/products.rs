@@ -100,7 +100,9 @@ pub async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<Id>,
 ) -> Result<Json<ProductResponse>, Error> {
-    let row = products::find(&state.db, id)
+    let row = state
+        .products
+        .get(id.get())
         .await?
         .ok_or(Error::ProductNotFound(id))?;
     Ok(Json(row.into()))

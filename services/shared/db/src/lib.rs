@@ -1,8 +1,9 @@
 //! PostgreSQL for the Microshop services: typed settings, the connection pool ([`Db`]) and its
-//! transactions, migrations run under sqlx's advisory lock, a cheap readiness ping and helpers
+//! transactions, coalesced reads by id ([`Lookup`]), migrations run under sqlx's advisory lock, a cheap readiness ping and helpers
 //! that turn constraint violations into domain errors at the query site.
 
 mod executor;
+mod lookup;
 mod pool;
 mod transaction;
 
@@ -14,6 +15,7 @@ use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
 
+pub use lookup::{Lookup, MAX_BATCH};
 pub use pool::{Db, IDLE_TIMEOUT, MAX_LIFETIME, PooledConnection, VERIFY_AFTER};
 pub use transaction::Transaction;
 

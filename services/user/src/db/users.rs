@@ -1,14 +1,14 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
-use microshop_web::{Id, Page};
+use microshop_web::Page;
 use sqlx::PgExecutor;
 
 use crate::Error;
 use crate::domain::NewUser;
 
 /// A stored user, hash included: never serialise this type.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     /// Primary key.
     pub id: i64,
@@ -47,14 +47,15 @@ pub async fn insert(
     })
 }
 
-/// The user with `id`, if any.
-pub async fn find(db: impl PgExecutor<'_>, id: Id) -> Result<Option<UserRow>, sqlx::Error> {
+/// The users with these ids (those that exist, in any order): what [`microshop_db::Lookup`]
+/// asks for when reads of single users arrive together.
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<Vec<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "select id, email, name, password_hash, created_at from users where id = $1",
-        id.get(),
+        "select id, email, name, password_hash, created_at from users where id = any($1)",
+        ids,
     )
-    .fetch_optional(db)
+    .fetch_all(db)
     .await
 }
 

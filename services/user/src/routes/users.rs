@@ -96,7 +96,9 @@ pub async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<Id>,
 ) -> Result<Json<UserResponse>, Error> {
-    let row = users::find(&state.db, id)
+    let row = state
+        .users
+        .get(id.get())
         .await?
         .ok_or(Error::UserNotFound(id))?;
     Ok(Json(row.into()))
