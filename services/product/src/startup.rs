@@ -40,6 +40,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
             products: Lookup::new(
                 db.clone(),
                 |row: &ProductRow| row.id,
+                |db, id| async move { products::find(&db, id).await },
                 |db, ids| async move { products::find_many(&db, &ids).await },
             ),
         }),

@@ -27,6 +27,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         users: Lookup::new(
             db.clone(),
             |row: &UserRow| row.id,
+            |db, id| async move { users::find(&db, id).await },
             |db, ids| async move { users::find_many(&db, &ids).await },
         ),
         db,

@@ -43,6 +43,18 @@ pub async fn insert(
     .await
 }
 
+/// The product with `id`, if any.
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ProductRow,
+        "select id, name, description, price_cents, stock, created_at, updated_at
+         from products where id = $1",
+        id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The products with these ids (those that exist, in any order): what
 /// [`microshop_db::Lookup`] asks for when reads of single products arrive together.
 pub async fn find_many(

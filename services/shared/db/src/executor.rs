@@ -11,6 +11,22 @@ use sqlx::{Describe, Either, Execute, Executor, Postgres};
 
 use crate::pool::{Db, State};
 
+/// Runs `$op` (an expression using the connection `$conn`) on a connection of `$db`, marking
+/// the connection busy meanwhile and recording how the operation ended.
+macro_rules! on_connection {
+    ($db:expr, |$conn:ident| $op:expr) => {{
+        let db = $db.clone();
+        async move {
+            let mut pooled = db.acquire().await?;
+            pooled.set_state(State::Busy);
+            let $conn = pooled.raw();
+            let result = $op.await;
+            pooled.settle(&result, State::Clean);
+            result
+        }
+    }};
+}
+
 impl<'c> Executor<'c> for &Db {
     type Database = Postgres;
 
@@ -22,18 +38,11 @@ impl<'c> Executor<'c> for &Db {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let db = self.clone();
-        futures::stream::once(async move {
-            let mut conn = db.acquire().await?;
-            conn.set_state(State::Busy);
-            let result: Result<Vec<_>, sqlx::Error> =
-                conn.raw().fetch_many(query).try_collect().await;
-            conn.settle(&result, State::Clean);
-            result
-        })
-        .map_ok(|items| futures::stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+        let all = on_connection!(self, |conn| conn.fetch_many(query).try_collect::<Vec<_>>());
+        futures::stream::once(all)
+            .map_ok(|items| futures::stream::iter(items.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -44,14 +53,7 @@ impl<'c> Executor<'c> for &Db {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let db = self.clone();
-        Box::pin(async move {
-            let mut conn = db.acquire().await?;
-            conn.set_state(State::Busy);
-            let result = conn.raw().fetch_optional(query).await;
-            conn.settle(&result, State::Clean);
-            result
-        })
+        Box::pin(on_connection!(self, |conn| conn.fetch_optional(query)))
     }
 
     fn prepare_with<'e, 'q: 'e>(
@@ -62,14 +64,7 @@ impl<'c> Executor<'c> for &Db {
     where
         'c: 'e,
     {
-        let db = self.clone();
-        Box::pin(async move {
-            let mut conn = db.acquire().await?;
-            conn.set_state(State::Busy);
-            let result = conn.raw().prepare_with(sql, parameters).await;
-            conn.settle(&result, State::Clean);
-            result
-        })
+        Box::pin(on_connection!(self, |conn| conn.prepare_with(sql, parameters)))
     }
 
     fn describe<'e, 'q: 'e>(
@@ -79,13 +74,6 @@ impl<'c> Executor<'c> for &Db {
     where
         'c: 'e,
     {
-        let db = self.clone();
-        Box::pin(async move {
-            let mut conn = db.acquire().await?;
-            conn.set_state(State::Busy);
-            let result = conn.raw().describe(sql).await;
-            conn.settle(&result, State::Clean);
-            result
-        })
+        Box::pin(on_connection!(self, |conn| conn.describe(sql)))
     }
 }

@@ -35,14 +35,24 @@ async fn items(pool: &PgPool, count: i64) -> Db {
     )
 }
 
-/// A lookup on `items` that counts its queries, and fails those holding `fail_with` if set.
+/// A lookup on `items` that counts its queries, and fails those for several ids if
+/// `fail_batches`.
 fn lookup(db: &Db, queries: &Arc<AtomicUsize>, fail_batches: bool) -> Lookup<Item> {
-    let queries = Arc::clone(queries);
+    let (one_queries, many_queries) = (Arc::clone(queries), Arc::clone(queries));
     Lookup::new(
         db.clone(),
         |item: &Item| item.id,
+        move |db, id| {
+            one_queries.fetch_add(1, Ordering::SeqCst);
+            async move {
+                sqlx::query_as::<_, Item>("select id, label from items where id = $1")
+                    .bind(id)
+                    .fetch_optional(&db)
+                    .await
+            }
+        },
         move |db, ids| {
-            queries.fetch_add(1, Ordering::SeqCst);
+            many_queries.fetch_add(1, Ordering::SeqCst);
             async move {
                 if fail_batches && ids.len() > 1 {
                     // As if the batch's connection died mid-query.
@@ -85,7 +95,11 @@ async fn concurrent_reads_share_queries_and_each_gets_its_own_row(pool: PgPool) 
         }
     }
     let queries = queries.load(Ordering::SeqCst);
-    assert!(queries < ids.len() / 2, "{queries} queries for {} reads", ids.len());
+    assert!(
+        queries < ids.len() / 2,
+        "{queries} queries for {} reads",
+        ids.len()
+    );
 }
 
 #[sqlx::test]
@@ -103,7 +117,11 @@ async fn a_lone_read_goes_out_at_once_and_sees_what_was_just_written(pool: PgPoo
         .unwrap();
     assert_eq!(lookup.get(4).await.unwrap().unwrap().label, "fresh");
 
-    assert_eq!(queries.load(Ordering::SeqCst), 4, "one query per sequential read");
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        4,
+        "one query per sequential read"
+    );
 }
 
 #[sqlx::test]

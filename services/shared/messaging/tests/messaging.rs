@@ -281,16 +281,8 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
         pool,
         applied: applied.clone(),
     };
-    let shutdown = CancellationToken::new();
     let queue = test.topology.product_order_events();
-    let running = tokio::spawn(consumer::run(
-        test.broker.clone(),
-        test.topology.clone(),
-        queue.clone(),
-        16,
-        handler,
-        shutdown.clone(),
-    ));
+    let (running, shutdown) = spawn_consumer(&test, handler, 16);
 
     let dlq = Topology::dlq_of(&queue);
     eventually("both poison messages are in the DLQ", async || {
@@ -321,22 +313,10 @@ async fn dead_letters_are_counted_and_replayed_into_their_work_queue() {
         .await
         .unwrap();
     // Dead-letter both, as a consumer does with a message it cannot apply.
-    let channel = test.broker.channel().await.unwrap();
     for _ in 0..2 {
-        let message = channel
-            .basic_get(
-                queue.as_str().into(),
-                lapin::options::BasicGetOptions { no_ack: false },
-            )
+        take_and_reject(&test, &queue, false)
             .await
-            .unwrap()
             .expect("a message");
-        message
-            .delivery
-            .acker
-            .reject(lapin::options::BasicRejectOptions { requeue: false })
-            .await
-            .unwrap();
     }
     eventually("both are in the DLQ", async || test.depth(&dlq).await == 2).await;
     let registry = prometheus::Registry::new();
@@ -377,27 +357,13 @@ async fn a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(
         .unwrap();
 
     // A consumer that crashes on the message returns it to the queue, again and again.
-    let channel = test.broker.channel().await.unwrap();
     let mut deliveries = 0;
     for _ in 0..200 {
         if test.depth(&dlq).await == 1 {
             break;
         }
-        let got = channel
-            .basic_get(
-                queue.as_str().into(),
-                lapin::options::BasicGetOptions { no_ack: false },
-            )
-            .await
-            .unwrap();
-        if let Some(message) = got {
+        if take_and_reject(&test, &queue, true).await.is_some() {
             deliveries += 1;
-            message
-                .delivery
-                .acker
-                .reject(lapin::options::BasicRejectOptions { requeue: true })
-                .await
-                .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -452,6 +418,55 @@ impl Handler for RecordingHandler {
     }
 }
 
+/// Takes the next message of `queue` without acknowledging it and hands it back: to the queue
+/// (`requeue`, as a consumer that crashed holding it would) or to the DLQ. `None` when the
+/// queue is empty.
+async fn take_and_reject(test: &TestBroker, queue: &str, requeue: bool) -> Option<Envelope> {
+    let channel = test.broker.channel().await.expect("a channel");
+    let got = channel
+        .basic_get(
+            queue.into(),
+            lapin::options::BasicGetOptions { no_ack: false },
+        )
+        .await
+        .expect("basic.get works")?;
+    got.delivery
+        .acker
+        .reject(lapin::options::BasicRejectOptions { requeue })
+        .await
+        .expect("the reject is accepted");
+    Some(Envelope::from_json(&got.delivery.data).expect("an event"))
+}
+
+/// Runs `handler` on the test's order-events queue until the returned token is cancelled.
+fn spawn_consumer<H: Handler>(
+    test: &TestBroker,
+    handler: H,
+    prefetch: u16,
+) -> (tokio::task::JoinHandle<()>, CancellationToken) {
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(consumer::run(
+        test.broker.clone(),
+        test.topology.clone(),
+        test.topology.product_order_events(),
+        prefetch,
+        handler,
+        shutdown.clone(),
+    ));
+    (running, shutdown)
+}
+
+/// Publishes `order.created` for orders 1 to `count` on the test's topology.
+async fn publish_orders(test: &TestBroker, count: i64) -> Vec<Envelope> {
+    let envelopes: Vec<_> = (1..=count).map(order_created).collect();
+    let messages: Vec<_> = envelopes.iter().map(message).collect();
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&messages)
+        .await
+        .expect("the broker confirms");
+    envelopes
+}
+
 /// Runs a consumer until `handler` has applied `events` events and the queue is empty.
 async fn consume_until_applied(
     test: &TestBroker,
@@ -459,16 +474,8 @@ async fn consume_until_applied(
     prefetch: u16,
     events: usize,
 ) {
-    let shutdown = CancellationToken::new();
     let queue = test.topology.product_order_events();
-    let running = tokio::spawn(consumer::run(
-        test.broker.clone(),
-        test.topology.clone(),
-        queue.clone(),
-        prefetch,
-        handler.clone(),
-        shutdown.clone(),
-    ));
+    let (running, shutdown) = spawn_consumer(test, handler.clone(), prefetch);
     eventually("every event is applied", async || {
         handler.batches().iter().map(Vec::len).sum::<usize>() >= events
     })
@@ -481,12 +488,7 @@ async fn consume_until_applied(
 #[tokio::test]
 async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch() {
     let test = TestBroker::new().await;
-    let envelopes: Vec<_> = (1..=40).map(order_created).collect();
-    let messages: Vec<_> = envelopes.iter().map(message).collect();
-    Publisher::new(test.broker.clone(), test.topology.order_events())
-        .publish(&messages)
-        .await
-        .unwrap();
+    let envelopes = publish_orders(&test, 40).await;
     let handler = RecordingHandler {
         slow_first: true,
         ..RecordingHandler::default()
@@ -512,31 +514,15 @@ async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch()
 #[tokio::test]
 async fn redelivered_messages_are_applied_one_at_a_time() {
     let test = TestBroker::new().await;
-    let envelopes: Vec<_> = (1..=6).map(order_created).collect();
-    let messages: Vec<_> = envelopes.iter().map(message).collect();
-    Publisher::new(test.broker.clone(), test.topology.order_events())
-        .publish(&messages)
-        .await
-        .unwrap();
+    publish_orders(&test, 6).await;
     // A consumer that died holding the first two: the broker delivers them again, flagged.
     let queue = test.topology.product_order_events();
-    let channel = test.broker.channel().await.unwrap();
     let mut returned = Vec::new();
     for _ in 0..2 {
-        let got = channel
-            .basic_get(
-                queue.as_str().into(),
-                lapin::options::BasicGetOptions { no_ack: false },
-            )
+        let envelope = take_and_reject(&test, &queue, true)
             .await
-            .unwrap()
             .expect("a message");
-        returned.push(Envelope::from_json(&got.delivery.data).unwrap().id);
-        got.delivery
-            .acker
-            .reject(lapin::options::BasicRejectOptions { requeue: true })
-            .await
-            .unwrap();
+        returned.push(envelope.id);
     }
     let handler = RecordingHandler {
         slow_first: true,
@@ -556,12 +542,7 @@ async fn redelivered_messages_are_applied_one_at_a_time() {
 #[tokio::test]
 async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
     let test = TestBroker::new().await;
-    let envelopes: Vec<_> = (1..=10).map(order_created).collect();
-    let messages: Vec<_> = envelopes.iter().map(message).collect();
-    Publisher::new(test.broker.clone(), test.topology.order_events())
-        .publish(&messages)
-        .await
-        .unwrap();
+    let envelopes = publish_orders(&test, 10).await;
     let handler = RecordingHandler {
         slow_first: true,
         fail_first: true,
@@ -587,12 +568,7 @@ async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
 #[tokio::test]
 async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply() {
     let test = TestBroker::new().await;
-    let envelopes: Vec<_> = (1..=10).map(order_created).collect();
-    let messages: Vec<_> = envelopes.iter().map(message).collect();
-    Publisher::new(test.broker.clone(), test.topology.order_events())
-        .publish(&messages)
-        .await
-        .unwrap();
+    let envelopes = publish_orders(&test, 10).await;
     let poison = envelopes[3].id;
     let handler = RecordingHandler {
         slow_first: true,

@@ -47,6 +47,17 @@ pub async fn insert(
     })
 }
 
+/// The user with `id`, if any.
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, name, password_hash, created_at from users where id = $1",
+        id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The users with these ids (those that exist, in any order): what [`microshop_db::Lookup`]
 /// asks for when reads of single users arrive together.
 pub async fn find_many(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<Vec<UserRow>, sqlx::Error> {
