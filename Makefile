@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench crd operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -52,6 +52,14 @@ bench: deps ## restart the shop from release builds, measure it and the machine'
 
 build: ## release binaries of every service
 	cargo build --release --workspace --bins
+
+crd: ## regenerate the Microshop CRD YAML (k8s/crd/, charts/microshop-operator/crds/) from the Rust types
+	@mkdir -p k8s/crd charts/microshop-operator/crds
+	cargo run --quiet -p microshop-operator --bin crdgen > k8s/crd/microshop.yaml
+	cp k8s/crd/microshop.yaml charts/microshop-operator/crds/microshop.yaml
+
+operator: ## run the operator against the current kubectl context (install the CRD first: kubectl apply -f k8s/crd/)
+	cargo run -p microshop-operator --bin microshop-operator
 
 sqlx-prepare: $(SQLX) ## regenerate .sqlx/ after changing a query or a migration
 	SQLX=$(SQLX) scripts/sqlx-prepare.sh

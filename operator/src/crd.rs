@@ -1,0 +1,374 @@
+//! The `Microshop` custom resource (DESIGN §8): what a user asks for, and what the operator
+//! reports back. `crdgen` prints the CRD from these types; nothing else writes its YAML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One shop: its three services, their databases and the RabbitMQ topology between them.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "microshop.dev",
+    version = "v1alpha1",
+    kind = "Microshop",
+    namespaced,
+    shortname = "shop",
+    status = "MicroshopStatus",
+    derive = "PartialEq",
+    doc = "A Microshop: user, product and order services with their databases and RabbitMQ topology",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        description = "Whether every database, the topology and every workload is ready",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Replicas",
+        type_ = "string",
+        description = "Ready / desired pods over all services",
+        json_path = ".status.replicas"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("size(self.metadata.name) <= 40").message(
+        "metadata.name must be at most 40 characters: it prefixes the names of the shop's Services"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct MicroshopSpec {
+    /// The `microshop` image holding every service binary.
+    #[serde(default)]
+    pub image: ImageSpec,
+    /// The PostgreSQL server the services' databases live on.
+    pub postgres: PostgresSpec,
+    /// The RabbitMQ broker carrying the shop's events.
+    pub rabbitmq: RabbitMqSpec,
+    /// Per-service settings.
+    #[serde(default)]
+    pub services: ServicesSpec,
+    /// What deleting the Microshop does to its databases, roles, queues and their Secrets.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    /// While true the operator changes nothing (it still reports status).
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// Which image the pods run.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// Image repository, without the tag.
+    #[serde(default = "default_repository")]
+    #[schemars(length(min = 1, max = 255))]
+    pub repository: String,
+    /// Image tag.
+    #[serde(default = "default_tag")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
+    pub tag: String,
+    /// When the kubelet pulls the image.
+    #[serde(default)]
+    pub pull_policy: PullPolicy,
+}
+
+impl Default for ImageSpec {
+    fn default() -> Self {
+        Self {
+            repository: default_repository(),
+            tag: default_tag(),
+            pull_policy: PullPolicy::default(),
+        }
+    }
+}
+
+impl ImageSpec {
+    /// `repository:tag`.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+fn default_repository() -> String {
+    "microshop".into()
+}
+
+fn default_tag() -> String {
+    "latest".into()
+}
+
+/// Kubernetes' image pull policies.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pull on every start.
+    Always,
+    /// Pull when the node does not have it (kind and minikube load images this way).
+    #[default]
+    IfNotPresent,
+    /// Never pull.
+    Never,
+}
+
+impl fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        })
+    }
+}
+
+/// A key of a Secret in the Microshop's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// The key inside it.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Where the databases are created.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self == oldSelf").message(
+    "postgres cannot change: the shop's databases live on that server; create a new Microshop to move them"
+))]
+pub struct PostgresSpec {
+    /// A `postgres://` URI of a role that may create roles and databases.
+    pub admin_secret_ref: SecretKeyRef,
+}
+
+/// Where the events flow.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(
+    "self.vhost == oldSelf.vhost && has(self.topologyPrefix) == has(oldSelf.topologyPrefix) && (!has(self.topologyPrefix) || self.topologyPrefix == oldSelf.topologyPrefix)"
+).message(
+    "rabbitmq.vhost and rabbitmq.topologyPrefix cannot change: queued events would be left behind; create a new Microshop instead"
+))]
+pub struct RabbitMqSpec {
+    /// An `amqp://` URI (its vhost is replaced by `vhost`).
+    pub secret_ref: SecretKeyRef,
+    /// The vhost the topology is declared in; it must exist.
+    #[serde(default = "default_vhost")]
+    #[schemars(length(min = 1, max = 255))]
+    pub vhost: String,
+    /// Prefix of every exchange and queue name. Unset: `<namespace>.<name>.`, so shops sharing
+    /// a vhost never see each other's events; `""` gives the plain names of DESIGN §5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{0,100}$"))]
+    pub topology_prefix: Option<String>,
+}
+
+fn default_vhost() -> String {
+    "/".into()
+}
+
+/// Settings of each service.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ServicesSpec {
+    /// user-service.
+    #[serde(default)]
+    pub user: ServiceSpec,
+    /// product-service.
+    #[serde(default)]
+    pub product: ServiceSpec,
+    /// order-service.
+    #[serde(default)]
+    pub order: ServiceSpec,
+}
+
+impl ServicesSpec {
+    /// The settings of `service`.
+    pub fn get(&self, service: Service) -> &ServiceSpec {
+        match service {
+            Service::User => &self.user,
+            Service::Product => &self.product,
+            Service::Order => &self.order,
+        }
+    }
+}
+
+/// How one service runs.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// Pods, when autoscaling is off.
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: i32,
+    /// CPU and memory requests and limits (defaults suit a laptop cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// A `HorizontalPodAutoscaler` instead of a fixed replica count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+}
+
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        Self {
+            replicas: default_replicas(),
+            resources: None,
+            autoscaling: None,
+        }
+    }
+}
+
+impl ServiceSpec {
+    /// The autoscaling settings, when autoscaling is on.
+    pub fn autoscaling(&self) -> Option<&AutoscalingSpec> {
+        self.autoscaling.as_ref().filter(|a| a.enabled)
+    }
+}
+
+fn default_replicas() -> i32 {
+    1
+}
+
+/// Horizontal pod autoscaling on CPU.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.maxReplicas >= self.minReplicas")
+    .message("autoscaling.maxReplicas must be at least minReplicas"))]
+pub struct AutoscalingSpec {
+    /// Whether the HPA exists.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Fewest pods.
+    #[serde(default = "default_min_replicas")]
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: i32,
+    /// Most pods.
+    #[serde(default = "default_max_replicas")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: i32,
+    /// Average CPU use, in percent of the request, that the HPA aims for.
+    #[serde(default = "default_target_cpu", rename = "targetCPU")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu: i32,
+}
+
+fn default_min_replicas() -> i32 {
+    1
+}
+
+fn default_max_replicas() -> i32 {
+    3
+}
+
+fn default_target_cpu() -> i32 {
+    70
+}
+
+/// What deletion does to the data.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletionPolicy {
+    /// Keep databases, roles, queues and their Secrets (workloads are always removed).
+    #[default]
+    Retain,
+    /// Drop databases, roles and queues, and delete their Secrets.
+    Delete,
+}
+
+/// What the operator last saw and did.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MicroshopStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `DatabasesReady`, `MessagingReady`, `WorkloadsReady` and `Ready`.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Desired and ready pods per service.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceStatus>,
+    /// The database of each service and the Secret holding its URL.
+    #[serde(default)]
+    pub databases: Vec<DatabaseStatus>,
+    /// `ready/desired` pods over all services (the REPLICAS column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<String>,
+}
+
+/// Pods of one service.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceStatus {
+    /// Pods asked for.
+    pub desired: i32,
+    /// Pods ready.
+    pub ready: i32,
+}
+
+/// A service's database.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseStatus {
+    /// `user`, `product` or `order`.
+    pub service: String,
+    /// Database (and role) name.
+    pub database: String,
+    /// The Secret holding `DATABASE_URL`.
+    pub secret_name: String,
+}
+
+/// The shop's services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// Users and log-in.
+    User,
+    /// Products and stock.
+    Product,
+    /// Orders and the saga.
+    Order,
+}
+
+impl Service {
+    /// Every service, in start order.
+    pub const ALL: [Self; 3] = [Self::User, Self::Product, Self::Order];
+
+    /// Short name used in object names and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Product => "product",
+            Self::Order => "order",
+        }
+    }
+
+    /// The binary in the `microshop` image.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::User => "user-service",
+            Self::Product => "product-service",
+            Self::Order => "order-service",
+        }
+    }
+
+    /// The HTTP port (the seed's ports).
+    pub fn port(self) -> i32 {
+        match self {
+            Self::User => 8001,
+            Self::Product => 8002,
+            Self::Order => 8003,
+        }
+    }
+
+    /// Whether it talks to RabbitMQ.
+    pub fn uses_amqp(self) -> bool {
+        !matches!(self, Self::User)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

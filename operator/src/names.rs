@@ -1,0 +1,96 @@
+//! Names of everything the operator creates, derived from the Microshop's namespace and name.
+//! One place, so the reconciler, the cleanup and the tests never disagree.
+
+use crate::crd::Service;
+
+/// Longest Microshop name: `<name>-product` must stay a 63-character DNS label (the CRD
+/// enforces it with a CEL rule).
+pub const MAX_SHOP_NAME: usize = 40;
+
+/// PostgreSQL identifiers are at most 63 bytes.
+const MAX_IDENTIFIER: usize = 63;
+
+/// The finalizer the operator puts on every Microshop.
+pub const FINALIZER: &str = "microshop.dev/cleanup";
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "microshop-operator";
+
+/// Label naming the Microshop an object belongs to.
+pub const SHOP_LABEL: &str = "microshop.dev/shop";
+
+/// The Deployment, Service, HPA and PDB of `service`.
+pub fn workload(shop: &str, service: Service) -> String {
+    format!("{shop}-{service}")
+}
+
+/// The Secret holding `service`'s `DATABASE_URL`.
+pub fn database_secret(shop: &str, service: Service) -> String {
+    format!("{shop}-{service}-db")
+}
+
+/// The Secret holding the services' `AMQP_URL` (the user's URI with the shop's vhost).
+pub fn amqp_secret(shop: &str) -> String {
+    format!("{shop}-amqp")
+}
+
+/// The database and role of `service`: `<namespace>_<shop>_<service>`, `-` and `.` turned into
+/// `_`; when that is longer than PostgreSQL allows, cut and suffixed with a hash of the whole,
+/// so two shops never share one.
+pub fn database(namespace: &str, shop: &str, service: Service) -> String {
+    let full: String = format!("{namespace}_{shop}_{service}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if full.len() <= MAX_IDENTIFIER {
+        return full;
+    }
+    let hash = format!("{:016x}", fnv1a(full.as_bytes()));
+    format!("{}_{}", &full[..MAX_IDENTIFIER - 9], &hash[..8])
+}
+
+/// The prefix of the shop's exchange and queue names: the one in the spec, else
+/// `<namespace>.<shop>.`.
+pub fn topology_prefix(namespace: &str, shop: &str, configured: Option<&str>) -> String {
+    configured.map_or_else(|| format!("{namespace}.{shop}."), str::to_owned)
+}
+
+/// FNV-1a, 64 bits: a stable hash (std's is randomised per process).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_postgres_identifiers() {
+        assert_eq!(
+            database("team-a", "my-shop", Service::Order),
+            "team_a_my_shop_order"
+        );
+    }
+
+    #[test]
+    fn long_database_names_are_cut_and_stay_distinct() {
+        let namespace = "n".repeat(63);
+        let a = database(&namespace, "shop-a", Service::Product);
+        let b = database(&namespace, "shop-b", Service::Product);
+        assert_eq!(a.len(), MAX_IDENTIFIER);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            database(&namespace, "shop-a", Service::Product),
+            "stable"
+        );
+    }
+
+    #[test]
+    fn the_topology_prefix_defaults_to_namespace_and_name() {
+        assert_eq!(topology_prefix("ns", "shop", None), "ns.shop.");
+        assert_eq!(topology_prefix("ns", "shop", Some("")), "");
+    }
+}

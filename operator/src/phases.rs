@@ -1,0 +1,6 @@
+//! The steps of a pass: databases, messaging, workloads; and the cleanup on deletion.
+
+pub mod cleanup;
+pub mod databases;
+pub mod messaging;
+pub mod workloads;

@@ -1,0 +1,30 @@
+//! Phase 2: the RabbitMQ topology of DESIGN §5 under the shop's prefix, and the Secret with
+//! the services' `AMQP_URL`.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client};
+use microshop_events::Topology;
+
+use crate::apply::{ensure, secret_value};
+use crate::error::Error;
+use crate::provision::rabbitmq;
+use crate::resources::Shop;
+
+/// What the RabbitMQ Secret must hold.
+pub const AMQP_URI: &str = "RabbitMQ URI (amqp://user:password@host:5672/)";
+
+/// Declares the topology (idempotent) and writes the AMQP Secret if it differs.
+pub async fn ensure_all(shop: &Shop<'_>, client: &Client) -> Result<(), Error> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
+    let spec = &shop.resource.spec.rabbitmq;
+    let uri = secret_value(&secrets, &shop.namespace, &spec.secret_ref, AMQP_URI).await?;
+    let url = rabbitmq::with_vhost(&uri, &spec.vhost)?;
+    rabbitmq::declare(&url, &topology(shop)).await?;
+    ensure(&secrets, &shop.amqp_secret(&url)).await?;
+    Ok(())
+}
+
+/// The shop's exchanges and queues.
+pub fn topology(shop: &Shop<'_>) -> Topology {
+    Topology::with_prefix(shop.topology_prefix.clone())
+}

@@ -1,0 +1,76 @@
+//! Phase 3: per service a Deployment and a Service, an HPA when autoscaling is on, a PDB when
+//! more than one pod runs; and how many pods are ready.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::Service as KubeService;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::{Api, Client};
+
+use crate::apply::{ensure, remove};
+use crate::crd::{Service, ServiceStatus};
+use crate::error::Error;
+use crate::names;
+use crate::resources::Shop;
+
+/// Applies what differs and reports desired and ready pods per service.
+pub async fn ensure_all(
+    shop: &Shop<'_>,
+    client: &Client,
+) -> Result<BTreeMap<String, ServiceStatus>, Error> {
+    let namespace = shop.namespace.as_str();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let services: Api<KubeService> = Api::namespaced(client.clone(), namespace);
+    let autoscalers: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), namespace);
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), namespace);
+    let mut statuses = BTreeMap::new();
+    for service in Service::ALL {
+        let name = names::workload(&shop.name, service);
+        let live = ensure(&deployments, &shop.deployment(service)).await?;
+        ensure(&services, &shop.service(service)).await?;
+        match shop.autoscaler(service) {
+            Some(autoscaler) => drop(ensure(&autoscalers, &autoscaler).await?),
+            None => remove(&autoscalers, &name).await?,
+        }
+        match shop.disruption_budget(service) {
+            Some(budget) => drop(ensure(&budgets, &budget).await?),
+            None => remove(&budgets, &name).await?,
+        }
+        statuses.insert(service.name().to_owned(), pods(shop, service, &live));
+    }
+    Ok(statuses)
+}
+
+/// Desired pods (the HPA's current choice when it sizes the Deployment) and ready ones; pods
+/// of an older revision still rolling out do not count as ready.
+fn pods(shop: &Shop<'_>, service: Service, live: &Deployment) -> ServiceStatus {
+    let autoscaled = shop
+        .resource
+        .spec
+        .services
+        .get(service)
+        .autoscaling()
+        .is_some();
+    let desired = if autoscaled {
+        live.spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or_else(|| shop.desired_replicas(service))
+    } else {
+        shop.desired_replicas(service)
+    };
+    let status = live.status.clone().unwrap_or_default();
+    let current = status.observed_generation.is_some()
+        && status.observed_generation >= live.metadata.generation;
+    let ready = if current {
+        status
+            .ready_replicas
+            .unwrap_or(0)
+            .min(status.updated_replicas.unwrap_or(0))
+    } else {
+        0
+    };
+    ServiceStatus { desired, ready }
+}

@@ -1,0 +1,6 @@
+//! Talking to PostgreSQL and RabbitMQ themselves.
+
+pub mod postgres;
+pub mod rabbitmq;
+
+pub use crate::error::ProvisionError;

@@ -1,0 +1,411 @@
+//! The Kubernetes objects of one Microshop, built from its spec: pure functions, so what the
+//! operator applies can be read and tested without an API server.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    Secret, SecretKeySelector, SecurityContext, Service as KubeService, ServicePort, ServiceSpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::{Resource, ResourceExt};
+
+use crate::crd::{Microshop, Service};
+use crate::names;
+
+/// The key of `DATABASE_URL` in a database Secret.
+pub const DATABASE_URL_KEY: &str = "DATABASE_URL";
+/// The key of the password alone in a database Secret (kept so a lost URL can be rebuilt).
+pub const PASSWORD_KEY: &str = "PASSWORD";
+/// The key of `AMQP_URL` in the shop's AMQP Secret.
+pub const AMQP_URL_KEY: &str = "AMQP_URL";
+
+/// UID and GID the services run as (distroless's `nonroot`).
+const RUN_AS: i64 = 65_532;
+
+/// Everything the builders need from the Microshop.
+pub struct Shop<'a> {
+    /// The resource.
+    pub resource: &'a Microshop,
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The owner reference its children carry.
+    pub owner: OwnerReference,
+    /// The exchange and queue name prefix.
+    pub topology_prefix: String,
+}
+
+impl<'a> Shop<'a> {
+    /// `None` when the resource has no namespace or UID (it was never stored by an API server).
+    pub fn new(resource: &'a Microshop) -> Option<Self> {
+        let name = resource.name_any();
+        let namespace = resource.namespace()?;
+        let owner = resource.controller_owner_ref(&())?;
+        let topology_prefix = names::topology_prefix(
+            &namespace,
+            &name,
+            resource.spec.rabbitmq.topology_prefix.as_deref(),
+        );
+        Some(Self {
+            resource,
+            name,
+            namespace,
+            owner,
+            topology_prefix,
+        })
+    }
+
+    /// Labels of every object of `service` (and the selector of its pods).
+    pub fn selector(&self, service: Service) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("app.kubernetes.io/instance".to_owned(), self.name.clone()),
+            (
+                "app.kubernetes.io/component".to_owned(),
+                service.name().to_owned(),
+            ),
+        ])
+    }
+
+    fn labels(&self, service: Option<Service>) -> BTreeMap<String, String> {
+        let mut labels = service.map(|s| self.selector(s)).unwrap_or_default();
+        labels.extend([
+            (
+                "app.kubernetes.io/part-of".to_owned(),
+                "microshop".to_owned(),
+            ),
+            (
+                "app.kubernetes.io/managed-by".to_owned(),
+                names::FIELD_MANAGER.to_owned(),
+            ),
+            (names::SHOP_LABEL.to_owned(), self.name.clone()),
+        ]);
+        if let Some(service) = service {
+            labels.insert(
+                "app.kubernetes.io/name".to_owned(),
+                service.binary().to_owned(),
+            );
+        }
+        labels
+    }
+
+    fn metadata(&self, name: String, service: Option<Service>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels(service)),
+            owner_references: Some(vec![self.owner.clone()]),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// The Secret with `service`'s database URL and password.
+    pub fn database_secret(&self, service: Service, url: &str, password: &str) -> Secret {
+        Secret {
+            metadata: self.metadata(names::database_secret(&self.name, service), Some(service)),
+            string_data: None,
+            data: Some(BTreeMap::from([
+                (
+                    DATABASE_URL_KEY.to_owned(),
+                    ByteString(url.as_bytes().to_vec()),
+                ),
+                (
+                    PASSWORD_KEY.to_owned(),
+                    ByteString(password.as_bytes().to_vec()),
+                ),
+            ])),
+            type_: Some("Opaque".to_owned()),
+            ..Secret::default()
+        }
+    }
+
+    /// The Secret with the services' `AMQP_URL`.
+    pub fn amqp_secret(&self, url: &str) -> Secret {
+        Secret {
+            metadata: self.metadata(names::amqp_secret(&self.name), None),
+            data: Some(BTreeMap::from([(
+                AMQP_URL_KEY.to_owned(),
+                ByteString(url.as_bytes().to_vec()),
+            )])),
+            type_: Some("Opaque".to_owned()),
+            ..Secret::default()
+        }
+    }
+
+    /// `service`'s Deployment; without `replicas` when an HPA sizes it.
+    pub fn deployment(&self, service: Service) -> Deployment {
+        let spec = self.resource.spec.services.get(service);
+        let replicas = spec.autoscaling().is_none().then_some(spec.replicas);
+        let labels = self.labels(Some(service));
+        let port = service.port();
+        let annotations = BTreeMap::from([
+            ("prometheus.io/scrape".to_owned(), "true".to_owned()),
+            ("prometheus.io/port".to_owned(), port.to_string()),
+            ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+        ]);
+        let image = &self.resource.spec.image;
+        let container = Container {
+            name: service.name().to_owned(),
+            image: Some(image.reference()),
+            image_pull_policy: Some(image.pull_policy.to_string()),
+            command: Some(vec![service.binary().to_owned()]),
+            ports: Some(vec![ContainerPort {
+                name: Some("http".to_owned()),
+                container_port: port,
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            }]),
+            env: Some(self.env(service)),
+            resources: Some(
+                spec.resources
+                    .clone()
+                    .unwrap_or_else(|| default_resources(service)),
+            ),
+            startup_probe: Some(probe("/health/live", 1, 60)),
+            liveness_probe: Some(probe("/health/live", 10, 3)),
+            readiness_probe: Some(probe("/health/ready", 5, 2)),
+            security_context: Some(SecurityContext {
+                allow_privilege_escalation: Some(false),
+                read_only_root_filesystem: Some(true),
+                run_as_non_root: Some(true),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".to_owned()]),
+                    add: None,
+                }),
+                ..SecurityContext::default()
+            }),
+            ..Container::default()
+        };
+        Deployment {
+            metadata: self.metadata(names::workload(&self.name, service), Some(service)),
+            spec: Some(DeploymentSpec {
+                replicas,
+                selector: LabelSelector {
+                    match_labels: Some(self.selector(service)),
+                    match_expressions: None,
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels),
+                        annotations: Some(annotations),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: Some(PodSpec {
+                        automount_service_account_token: Some(false),
+                        // Longer than the services' own drain (SHUTDOWN_TIMEOUT_MS, 20 s).
+                        termination_grace_period_seconds: Some(30),
+                        security_context: Some(PodSecurityContext {
+                            run_as_non_root: Some(true),
+                            run_as_user: Some(RUN_AS),
+                            run_as_group: Some(RUN_AS),
+                            seccomp_profile: Some(SeccompProfile {
+                                type_: "RuntimeDefault".to_owned(),
+                                localhost_profile: None,
+                            }),
+                            ..PodSecurityContext::default()
+                        }),
+                        containers: vec![container],
+                        ..PodSpec::default()
+                    }),
+                },
+                ..DeploymentSpec::default()
+            }),
+            status: None,
+        }
+    }
+
+    fn env(&self, service: Service) -> Vec<EnvVar> {
+        let mut env = vec![
+            value("HTTP_PORT", service.port().to_string()),
+            value("LOG_FORMAT", "json"),
+            value("RUST_LOG", "info"),
+            // Lets glibc give argon2's 19 MiB work areas back (README, Performance).
+            value("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1048576"),
+            from_secret(
+                "DATABASE_URL",
+                names::database_secret(&self.name, service),
+                DATABASE_URL_KEY,
+            ),
+        ];
+        if service.uses_amqp() {
+            env.push(from_secret(
+                "AMQP_URL",
+                names::amqp_secret(&self.name),
+                AMQP_URL_KEY,
+            ));
+            env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
+        }
+        if service == Service::Order {
+            for (key, upstream) in [
+                ("USER_SERVICE_URL", Service::User),
+                ("PRODUCT_SERVICE_URL", Service::Product),
+            ] {
+                let host = names::workload(&self.name, upstream);
+                env.push(value(key, format!("http://{host}:{}", upstream.port())));
+            }
+        }
+        env
+    }
+
+    /// `service`'s `ClusterIP` Service.
+    pub fn service(&self, service: Service) -> KubeService {
+        KubeService {
+            metadata: self.metadata(names::workload(&self.name, service), Some(service)),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".to_owned()),
+                selector: Some(self.selector(service)),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".to_owned()),
+                    port: service.port(),
+                    target_port: Some(IntOrString::String("http".to_owned())),
+                    protocol: Some("TCP".to_owned()),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            status: None,
+        }
+    }
+
+    /// `service`'s `HorizontalPodAutoscaler`, when autoscaling is on.
+    pub fn autoscaler(&self, service: Service) -> Option<HorizontalPodAutoscaler> {
+        let autoscaling = self.resource.spec.services.get(service).autoscaling()?;
+        let name = names::workload(&self.name, service);
+        Some(HorizontalPodAutoscaler {
+            metadata: self.metadata(name.clone(), Some(service)),
+            spec: Some(HorizontalPodAutoscalerSpec {
+                scale_target_ref: CrossVersionObjectReference {
+                    api_version: Some("apps/v1".to_owned()),
+                    kind: "Deployment".to_owned(),
+                    name,
+                },
+                min_replicas: Some(autoscaling.min_replicas),
+                max_replicas: autoscaling.max_replicas,
+                metrics: Some(vec![MetricSpec {
+                    type_: "Resource".to_owned(),
+                    resource: Some(ResourceMetricSource {
+                        name: "cpu".to_owned(),
+                        target: MetricTarget {
+                            type_: "Utilization".to_owned(),
+                            average_utilization: Some(autoscaling.target_cpu),
+                            ..MetricTarget::default()
+                        },
+                    }),
+                    ..MetricSpec::default()
+                }]),
+                behavior: None,
+            }),
+            status: None,
+        })
+    }
+
+    /// `service`'s `PodDisruptionBudget` (one pod may be down at a time), when it runs more than
+    /// one pod; with one pod a budget would block node drains forever.
+    pub fn disruption_budget(&self, service: Service) -> Option<PodDisruptionBudget> {
+        let spec = self.resource.spec.services.get(service);
+        let fewest = spec.autoscaling().map_or(spec.replicas, |a| a.min_replicas);
+        (fewest > 1).then(|| PodDisruptionBudget {
+            metadata: self.metadata(names::workload(&self.name, service), Some(service)),
+            spec: Some(PodDisruptionBudgetSpec {
+                max_unavailable: Some(IntOrString::Int(1)),
+                selector: Some(LabelSelector {
+                    match_labels: Some(self.selector(service)),
+                    match_expressions: None,
+                }),
+                ..PodDisruptionBudgetSpec::default()
+            }),
+            status: None,
+        })
+    }
+
+    /// Pods `service` should have: the spec's count, or the HPA's floor.
+    pub fn desired_replicas(&self, service: Service) -> i32 {
+        let spec = self.resource.spec.services.get(service);
+        spec.autoscaling().map_or(spec.replicas, |a| a.min_replicas)
+    }
+}
+
+/// Requests fit for a laptop cluster; the user service's limit leaves room for one argon2
+/// hash (19 MiB) per CPU.
+fn default_resources(service: Service) -> ResourceRequirements {
+    let memory_limit = if service == Service::User {
+        "256Mi"
+    } else {
+        "128Mi"
+    };
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity("50m".to_owned())),
+            ("memory".to_owned(), Quantity("32Mi".to_owned())),
+        ])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity(memory_limit.to_owned()),
+        )])),
+        claims: None,
+    }
+}
+
+fn probe(path: &str, period_seconds: i32, failure_threshold: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period_seconds),
+        failure_threshold: Some(failure_threshold),
+        timeout_seconds: Some(2),
+        ..Probe::default()
+    }
+}
+
+fn value(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+fn from_secret(name: &str, secret: String, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret,
+                key: key.to_owned(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+/// Whether every field set in `desired` has the same value in `live` (objects recursively,
+/// lists element by element): the test for "applying `desired` would change nothing".
+/// Fields the API server adds (defaults, status, managed fields) are ignored.
+pub fn is_applied(desired: &serde_json::Value, live: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (desired, live) {
+        (Value::Object(want), Value::Object(have)) => want
+            .iter()
+            .all(|(key, value)| have.get(key).is_some_and(|h| is_applied(value, h))),
+        (Value::Array(want), Value::Array(have)) => {
+            want.len() == have.len() && want.iter().zip(have).all(|(w, h)| is_applied(w, h))
+        }
+        _ => desired == live,
+    }
+}

@@ -1,0 +1,938 @@
+//! An in-memory, stateful fake of the Kubernetes API server.
+//!
+//! [`FakeApiServer::client`] hands out a real [`kube::Client`] whose transport is a
+//! `tower::service_fn` answering from a map of JSON objects, so code under test runs its real
+//! `kube::Api` calls (get, list, create, replace, the four patch kinds, delete, status
+//! subresources) without a cluster. Tests then inspect the stored objects ([`FakeApiServer::get`],
+//! [`FakeApiServer::list`]) and the requests received ([`FakeApiServer::requests`],
+//! [`FakeApiServer::writes`]), and play the other controllers ([`FakeApiServer::merge`], e.g. a
+//! Deployment's `.status`).
+//!
+//! Semantics are deliberately simple: server-side apply is a JSON merge of the applied body into
+//! the stored object (one field manager), a strategic merge patch is a JSON merge patch, and
+//! nothing is validated against a schema.
+
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the fake"
+)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use http::{Method, Request, Response, StatusCode};
+use k8s_openapi::jiff::{Timestamp, Unit};
+use kube::client::Body;
+use serde_json::{Map, Value, json};
+
+/// Kinds whose plural is not simply the lowercased kind plus `s`, plus common kinds so that
+/// list responses get the right `kind` for an empty collection.
+const KINDS: &[(&str, &str)] = &[
+    ("Ingress", "ingresses"),
+    ("HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+    ("PodDisruptionBudget", "poddisruptionbudgets"),
+    ("Microshop", "microshops"),
+    ("Endpoints", "endpoints"),
+    ("NetworkPolicy", "networkpolicies"),
+    ("ConfigMap", "configmaps"),
+    ("Deployment", "deployments"),
+    ("Event", "events"),
+    ("Namespace", "namespaces"),
+    ("Pod", "pods"),
+    ("Secret", "secrets"),
+    ("Service", "services"),
+    ("ServiceAccount", "serviceaccounts"),
+    ("StatefulSet", "statefulsets"),
+];
+
+/// Kinds that live outside namespaces: [`FakeApiServer::insert`] stores them under namespace `""`.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+];
+
+/// (plural, namespace — `""` when cluster-scoped, name).
+type Key = (String, String, String);
+
+/// One request the fake received, as [`FakeApiServer::requests`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// The HTTP method, e.g. `"PATCH"`.
+    pub method: String,
+    /// The URL path, e.g. `/apis/apps/v1/namespaces/default/deployments/shop-user`.
+    pub path: String,
+    /// The raw (still percent-encoded) query string, `""` when there is none.
+    pub query: String,
+    /// The `Content-Type` header, if any (tells the patch kinds apart).
+    pub content_type: Option<String>,
+    /// The body parsed as JSON; `None` when empty or not JSON.
+    pub body: Option<Value>,
+    /// The resource's plural from the path (`""` when the path was not understood).
+    pub plural: String,
+    /// The namespace from the path; `None` for cluster-wide requests.
+    pub namespace: Option<String>,
+    /// The object's name from the path; `None` for collection requests (list, create).
+    pub name: Option<String>,
+    /// The subresource from the path, e.g. `status`.
+    pub subresource: Option<String>,
+}
+
+/// An in-memory Kubernetes API server; cheap to share (all handles and clients see one state).
+#[derive(Clone, Default)]
+pub struct FakeApiServer {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<Key, Value>,
+    /// The last resource version handed out; bumped on every write.
+    resource_version: u64,
+    requests: Vec<Recorded>,
+    failures: Vec<Failure>,
+}
+
+/// An error to answer the next matching request with ([`FakeApiServer::fail_next`]).
+struct Failure {
+    method: String,
+    plural: String,
+    code: u16,
+}
+
+/// Where a request points.
+struct Route {
+    /// `v1`, `apps/v1`, `microshop.dev/v1alpha1`.
+    api_version: String,
+    /// `""` for the core group.
+    group: String,
+    plural: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+impl Route {
+    fn key(&self, name: &str) -> Key {
+        (
+            self.plural.clone(),
+            self.namespace.clone().unwrap_or_default(),
+            name.to_owned(),
+        )
+    }
+
+    /// Custom resources have a status subresource: writes to the main resource leave `.status`
+    /// alone. Built-in groups are either dotless (`apps`, `policy`) or end in `.k8s.io`.
+    fn is_custom(&self) -> bool {
+        self.group.contains('.') && !self.group.ends_with(".k8s.io")
+    }
+}
+
+/// What the fake answers.
+enum Reply {
+    Json(StatusCode, Value),
+    Empty(StatusCode),
+}
+
+impl FakeApiServer {
+    /// An empty API server.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A [`kube::Client`] talking to this fake (default namespace `"default"`).
+    ///
+    /// Must be called inside a Tokio runtime (the client spawns its request buffer).
+    pub fn client(&self) -> kube::Client {
+        let state = Arc::clone(&self.state);
+        let service = tower::service_fn(move |request: Request<Body>| {
+            let state = Arc::clone(&state);
+            async move { Ok::<_, Infallible>(serve(&state, request).await) }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    /// Stores an object as if created (`metadata.uid`, `resourceVersion`, `creationTimestamp`
+    /// and `generation` = 1 filled in if absent), replacing any stored one. Key: the plural
+    /// derived from its `kind`, its namespace (`"default"` when absent, `""` for cluster-scoped
+    /// kinds) and its name.
+    ///
+    /// # Panics
+    ///
+    /// If the object has no `kind` or no `metadata.name`.
+    pub fn insert(&self, mut object: Value) {
+        let kind = object["kind"]
+            .as_str()
+            .expect("insert: the object needs a kind")
+            .to_owned();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .expect("insert: the object needs metadata.name")
+            .to_owned();
+        let namespace = if CLUSTER_SCOPED.contains(&kind.as_str()) {
+            String::new()
+        } else {
+            let namespace = object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_owned();
+            metadata(&mut object).insert("namespace".into(), Value::String(namespace.clone()));
+            namespace
+        };
+        let mut state = self.lock();
+        let version = state.next_version();
+        let meta = metadata(&mut object);
+        meta.entry("uid")
+            .or_insert_with(|| Value::String(uuid::Uuid::new_v4().to_string()));
+        meta.entry("resourceVersion")
+            .or_insert_with(|| Value::String(version));
+        meta.entry("creationTimestamp")
+            .or_insert_with(|| Value::String(now()));
+        meta.entry("generation").or_insert_with(|| json!(1));
+        state
+            .objects
+            .insert((plural_of(&kind), namespace, name), object);
+    }
+
+    /// The stored object, by plural resource name (e.g. `"deployments"`, `"secrets"`,
+    /// `"microshops"`), namespace (`""` for cluster-scoped objects) and name.
+    pub fn get(&self, plural: &str, namespace: &str, name: &str) -> Option<Value> {
+        self.lock()
+            .objects
+            .get(&(plural.to_owned(), namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    /// Every stored object of a plural in a namespace, sorted by name.
+    pub fn list(&self, plural: &str, namespace: &str) -> Vec<Value> {
+        self.lock()
+            .objects
+            .iter()
+            .filter(|((p, ns, _), _)| p == plural && ns == namespace)
+            .map(|(_, object)| object.clone())
+            .collect()
+    }
+
+    /// Replaces part of a stored object (e.g. to set a Deployment's `.status` as its controller
+    /// would): RFC 7386 merge of `patch` into it, bypassing everything (no generation or
+    /// resource version bump, no request recorded).
+    ///
+    /// # Panics
+    ///
+    /// If there is no such object.
+    pub fn merge(&self, plural: &str, namespace: &str, name: &str, patch: Value) {
+        let mut state = self.lock();
+        let object = state
+            .objects
+            .get_mut(&(plural.to_owned(), namespace.to_owned(), name.to_owned()))
+            .unwrap_or_else(|| panic!("merge: no {plural} {namespace}/{name} stored"));
+        merge_patch(object, patch);
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    /// Requests that change something (POST, PUT, PATCH, DELETE), as
+    /// `"METHOD plural/name[/subresource]"` strings, e.g. `"PATCH deployments/shop-user"`,
+    /// `"PATCH microshops/shop/status"`, `"POST events/"`. Requests failed by
+    /// [`FakeApiServer::fail_next`] are included.
+    pub fn writes(&self) -> Vec<String> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+            .map(|r| {
+                let mut line = format!(
+                    "{} {}/{}",
+                    r.method,
+                    r.plural,
+                    r.name.as_deref().unwrap_or_default()
+                );
+                if let Some(subresource) = &r.subresource {
+                    line.push('/');
+                    line.push_str(subresource);
+                }
+                line
+            })
+            .collect()
+    }
+
+    /// Makes the next request with this method (e.g. `"PATCH"`, case-insensitive) on this
+    /// plural answer with an error `Status` of this HTTP code (e.g. 409, 500) instead of being
+    /// served. Several calls queue several failures.
+    pub fn fail_next(&self, method: &str, plural: &str, code: u16) {
+        self.lock().failures.push(Failure {
+            method: method.to_ascii_uppercase(),
+            plural: plural.to_owned(),
+            code,
+        });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A test that panicked while holding the lock must not hide the state from the others.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Answers one request.
+async fn serve(state: &Mutex<State>, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let reply = match body.collect_bytes().await {
+        Ok(bytes) => {
+            let body = if bytes.is_empty() {
+                None
+            } else {
+                serde_json::from_slice(&bytes).ok()
+            };
+            let content_type = parts
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let path = parts.uri.path();
+            let query = parts.uri.query().unwrap_or_default();
+            lock(state).handle(&parts.method, path, query, content_type, body)
+        }
+        Err(error) => failure(400, &format!("reading the request body: {error}")),
+    };
+    let (code, bytes) = match reply {
+        Reply::Json(code, value) => (
+            code,
+            serde_json::to_vec(&value).expect("a JSON value serializes"),
+        ),
+        Reply::Empty(code) => (code, Vec::new()),
+    };
+    Response::builder()
+        .status(code)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(bytes))
+        .expect("a status, a static header and a body make a valid response")
+}
+
+impl State {
+    fn next_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    /// Records the request, then serves it (or fails it as [`FakeApiServer::fail_next`] asked).
+    fn handle(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        content_type: Option<String>,
+        body: Option<Value>,
+    ) -> Reply {
+        let route = parse_path(path);
+        // `application/merge-patch+json; charset=utf-8` → `application/merge-patch+json`.
+        let media_type = content_type
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        self.requests.push(Recorded {
+            method: method.as_str().to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            content_type,
+            body: body.clone(),
+            plural: route.as_ref().map(|r| r.plural.clone()).unwrap_or_default(),
+            namespace: route.as_ref().and_then(|r| r.namespace.clone()),
+            name: route.as_ref().and_then(|r| r.name.clone()),
+            subresource: route.as_ref().and_then(|r| r.subresource.clone()),
+        });
+        let Some(route) = route else {
+            return failure(404, &format!("the fake API server has no route for {path}"));
+        };
+        if let Some(index) = self
+            .failures
+            .iter()
+            .position(|f| f.method == method.as_str() && f.plural == route.plural)
+        {
+            let injected = self.failures.remove(index);
+            return failure(
+                injected.code,
+                &format!("injected failure for {method} {}", route.plural),
+            );
+        }
+        let params = query_params(query);
+        let selector = params.get("labelSelector").map(String::as_str);
+        match (method, &route.name) {
+            (&Method::GET, Some(name)) => self.get_object(&route, name),
+            (&Method::GET, None) => {
+                if params.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                    Reply::Empty(StatusCode::OK)
+                } else {
+                    self.list_objects(&route, selector)
+                }
+            }
+            (&Method::POST, None) => self.create(&route, body),
+            (&Method::PUT, Some(name)) => self.replace(&route, name, body),
+            (&Method::PATCH, Some(name)) => self.patch(&route, name, &media_type, body),
+            (&Method::DELETE, Some(name)) => self.delete(&route, name),
+            (&Method::DELETE, None) => self.delete_collection(&route, selector),
+            _ => failure(405, &format!("{method} is not supported on {path}")),
+        }
+    }
+
+    fn get_object(&self, route: &Route, name: &str) -> Reply {
+        match self.objects.get(&route.key(name)) {
+            Some(object) => Reply::Json(StatusCode::OK, object.clone()),
+            None => not_found(route, name),
+        }
+    }
+
+    /// Keys of the objects a collection request selects, in (namespace, name) order.
+    fn select(&self, route: &Route, selector: Option<&str>) -> Vec<Key> {
+        self.objects
+            .iter()
+            .filter(|((plural, namespace, _), object)| {
+                *plural == route.plural
+                    && route.namespace.as_ref().is_none_or(|ns| ns == namespace)
+                    && selector.is_none_or(|s| matches_labels(s, object))
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    fn list_objects(&self, route: &Route, selector: Option<&str>) -> Reply {
+        let items: Vec<Value> = self
+            .select(route, selector)
+            .iter()
+            .filter_map(|key| self.objects.get(key).cloned())
+            .collect();
+        Reply::Json(StatusCode::OK, self.list_body(route, items))
+    }
+
+    fn list_body(&self, route: &Route, items: Vec<Value>) -> Value {
+        let mut body = json!({
+            "apiVersion": route.api_version,
+            "kind": format!("{}List", self.kind_of(&route.plural)),
+            "metadata": { "resourceVersion": self.resource_version.to_string() },
+        });
+        body["items"] = Value::Array(items);
+        body
+    }
+
+    /// The kind for a plural: the table, else any stored object's, else a guess.
+    fn kind_of(&self, plural: &str) -> String {
+        if let Some((kind, _)) = KINDS.iter().find(|(_, p)| *p == plural) {
+            return (*kind).to_owned();
+        }
+        let stored = self
+            .objects
+            .iter()
+            .find(|((p, _, _), _)| p == plural)
+            .and_then(|(_, object)| object["kind"].as_str());
+        if let Some(kind) = stored {
+            return kind.to_owned();
+        }
+        let singular = plural.strip_suffix('s').unwrap_or(plural);
+        let mut chars = singular.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    }
+
+    fn create(&mut self, route: &Route, body: Option<Value>) -> Reply {
+        let Some(mut object) = body.filter(Value::is_object) else {
+            return failure(400, "the request body must be a JSON object");
+        };
+        let meta = metadata(&mut object);
+        let name = match (meta.get("name"), meta.get("generateName")) {
+            (Some(Value::String(name)), _) if !name.is_empty() => name.clone(),
+            (_, Some(Value::String(prefix))) => format!("{prefix}{}", random_suffix()),
+            _ => {
+                return status(
+                    422,
+                    "Invalid",
+                    "metadata.name or metadata.generateName is required",
+                    None,
+                );
+            }
+        };
+        let key = route.key(&name);
+        if self.objects.contains_key(&key) {
+            return status(
+                409,
+                "AlreadyExists",
+                &format!("{} \"{name}\" already exists", route.plural),
+                Some((route, &name)),
+            );
+        }
+        let object = self.store_new(route, key, object);
+        Reply::Json(StatusCode::CREATED, object)
+    }
+
+    /// Stores a new object under `key`, filling in what the API server owns; returns it.
+    fn store_new(&mut self, route: &Route, key: Key, mut object: Value) -> Value {
+        if route.is_custom() {
+            if let Some(fields) = object.as_object_mut() {
+                fields.remove("status");
+            }
+        }
+        set_type_meta(
+            &mut object,
+            &route.api_version,
+            &self.kind_of(&route.plural),
+        );
+        let version = self.next_version();
+        let meta = metadata(&mut object);
+        meta.insert("name".into(), Value::String(key.2.clone()));
+        if !key.1.is_empty() {
+            meta.insert("namespace".into(), Value::String(key.1.clone()));
+        }
+        meta.insert(
+            "uid".into(),
+            Value::String(uuid::Uuid::new_v4().to_string()),
+        );
+        meta.insert("resourceVersion".into(), Value::String(version));
+        meta.insert("creationTimestamp".into(), Value::String(now()));
+        meta.insert("generation".into(), json!(1));
+        meta.remove("deletionTimestamp");
+        self.objects.insert(key, object.clone());
+        object
+    }
+
+    fn replace(&mut self, route: &Route, name: &str, body: Option<Value>) -> Reply {
+        let Some(body) = body.filter(Value::is_object) else {
+            return failure(400, "the request body must be a JSON object");
+        };
+        let key = route.key(name);
+        let Some(old) = self.objects.get(&key).cloned() else {
+            return not_found(route, name);
+        };
+        let sent = body.pointer("/metadata/resourceVersion");
+        if sent.is_some() && sent != old.pointer("/metadata/resourceVersion") {
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the object has been \
+                     modified; please apply your changes to the latest version and try again",
+                    route.plural
+                ),
+                Some((route, name)),
+            );
+        }
+        self.write(route, key, &old, body)
+    }
+
+    fn patch(&mut self, route: &Route, name: &str, media_type: &str, body: Option<Value>) -> Reply {
+        let Some(body) = body else {
+            return failure(400, "the patch body must be JSON");
+        };
+        let key = route.key(name);
+        let old = self.objects.get(&key).cloned();
+        match media_type {
+            "application/apply-patch+yaml" => match old {
+                None if route.subresource.is_none() && body.is_object() => {
+                    Reply::Json(StatusCode::CREATED, self.store_new(route, key, body))
+                }
+                None => not_found(route, name),
+                Some(old) => {
+                    let mut new = old.clone();
+                    let keeps_replicas = body.pointer("/spec/replicas").is_some();
+                    merge_patch(&mut new, body);
+                    if route.plural == "deployments" && !keeps_replicas {
+                        // The field manager no longer owns the replica count: it is dropped
+                        // (a real API server resets it to the default unless another manager
+                        // such as an autoscaler owns it).
+                        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                            spec.remove("replicas");
+                        }
+                    }
+                    self.write(route, key, &old, new)
+                }
+            },
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                let Some(old) = old else {
+                    return not_found(route, name);
+                };
+                let mut new = old.clone();
+                merge_patch(&mut new, body);
+                self.write(route, key, &old, new)
+            }
+            "application/json-patch+json" => {
+                let Some(old) = old else {
+                    return not_found(route, name);
+                };
+                let operations: json_patch::Patch = match serde_json::from_value(body) {
+                    Ok(operations) => operations,
+                    Err(error) => return failure(400, &format!("invalid JSON patch: {error}")),
+                };
+                let mut new = old.clone();
+                // As the API server's JSON patch library does, a `test` for `null` passes when
+                // the path does not exist (kube's finalizer helper relies on it).
+                let operations = json_patch::Patch(
+                    operations
+                        .0
+                        .into_iter()
+                        .filter(|operation| match operation {
+                            json_patch::PatchOperation::Test(test) => {
+                                !(test.value.is_null() && new.pointer(test.path.as_str()).is_none())
+                            }
+                            _ => true,
+                        })
+                        .collect(),
+                );
+                if let Err(error) = json_patch::patch(&mut new, &operations) {
+                    return status(
+                        422,
+                        "Invalid",
+                        &format!("the JSON patch could not be applied: {error}"),
+                        Some((route, name)),
+                    );
+                }
+                self.write(route, key, &old, new)
+            }
+            other => failure(415, &format!("unsupported patch content type {other:?}")),
+        }
+    }
+
+    /// Stores the result of a PUT or PATCH: keeps what clients cannot change, honours the
+    /// status subresource, bumps generation on spec change and the resource version always,
+    /// and completes finalization.
+    fn write(&mut self, route: &Route, key: Key, old: &Value, mut new: Value) -> Reply {
+        if !new.is_object() {
+            return status(
+                422,
+                "Invalid",
+                "the result is not an object",
+                Some((route, &key.2)),
+            );
+        }
+        if route.subresource.is_some() {
+            // Only the subresource (status) of the result counts.
+            let new_status = new.get("status").cloned();
+            new = old.clone();
+            set_or_remove(&mut new, "status", new_status);
+        } else if route.is_custom() {
+            set_or_remove(&mut new, "status", old.get("status").cloned());
+        }
+        for field in ["apiVersion", "kind"] {
+            if new.get(field).is_none() {
+                set_or_remove(&mut new, field, old.get(field).cloned());
+            }
+        }
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let generation = if new.get("spec") == old.get("spec") {
+            generation
+        } else {
+            generation + 1
+        };
+        let version = self.next_version();
+        let meta = metadata(&mut new);
+        meta.insert("name".into(), Value::String(key.2.clone()));
+        if !key.1.is_empty() {
+            meta.insert("namespace".into(), Value::String(key.1.clone()));
+        }
+        for field in ["uid", "creationTimestamp", "deletionTimestamp"] {
+            match old.pointer(&format!("/metadata/{field}")) {
+                Some(value) => meta.insert(field.into(), value.clone()),
+                None => meta.remove(field),
+            };
+        }
+        meta.insert("generation".into(), json!(generation));
+        meta.insert("resourceVersion".into(), Value::String(version));
+        let finalized = meta.contains_key("deletionTimestamp")
+            && meta
+                .get("finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
+        if finalized {
+            self.objects.remove(&key);
+        } else {
+            self.objects.insert(key, new.clone());
+        }
+        Reply::Json(StatusCode::OK, new)
+    }
+
+    fn delete(&mut self, route: &Route, name: &str) -> Reply {
+        match self.delete_key(&route.key(name)) {
+            Some(object) => Reply::Json(StatusCode::OK, object),
+            None => not_found(route, name),
+        }
+    }
+
+    fn delete_collection(&mut self, route: &Route, selector: Option<&str>) -> Reply {
+        let items: Vec<Value> = self
+            .select(route, selector)
+            .iter()
+            .filter_map(|key| self.delete_key(key))
+            .collect();
+        Reply::Json(StatusCode::OK, self.list_body(route, items))
+    }
+
+    /// Deletes, or marks for deletion when finalizers remain; returns the object as left.
+    fn delete_key(&mut self, key: &Key) -> Option<Value> {
+        let has_finalizers = self
+            .objects
+            .get(key)?
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|finalizers| !finalizers.is_empty());
+        let version = self.next_version();
+        if !has_finalizers {
+            return self.objects.remove(key);
+        }
+        let object = self.objects.get_mut(key)?;
+        let meta = metadata(object);
+        meta.entry("deletionTimestamp")
+            .or_insert_with(|| Value::String(now()));
+        meta.insert("resourceVersion".into(), Value::String(version));
+        Some(object.clone())
+    }
+}
+
+/// Splits `/api/v1/...` and `/apis/{group}/{version}/...` paths.
+fn parse_path(path: &str) -> Option<Route> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, api_version, rest) = match segments.as_slice() {
+        ["api", version, rest @ ..] => ("", (*version).to_owned(), rest),
+        ["apis", group, version, rest @ ..] => (*group, format!("{group}/{version}"), rest),
+        _ => return None,
+    };
+    let (namespace, plural, name, subresource) = match rest {
+        // Namespaces themselves (cluster-scoped) versus objects inside one.
+        ["namespaces"] => (None, "namespaces", None, None),
+        ["namespaces", name] => (None, "namespaces", Some(*name), None),
+        ["namespaces", namespace, plural, tail @ ..] => match tail {
+            [] => (Some(*namespace), *plural, None, None),
+            [name] => (Some(*namespace), *plural, Some(*name), None),
+            [name, sub] => (Some(*namespace), *plural, Some(*name), Some(*sub)),
+            _ => return None,
+        },
+        [plural] => (None, *plural, None, None),
+        [plural, name] => (None, *plural, Some(*name), None),
+        [plural, name, sub] => (None, *plural, Some(*name), Some(*sub)),
+        _ => return None,
+    };
+    Some(Route {
+        api_version,
+        group: group.to_owned(),
+        plural: plural.to_owned(),
+        namespace: namespace.map(percent_decode),
+        name: name.map(percent_decode),
+        subresource: subresource.map(str::to_owned),
+    })
+}
+
+/// The query string's parameters, decoded (`application/x-www-form-urlencoded`).
+fn query_params(query: &str) -> BTreeMap<String, String> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let decoded = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                if let Some(byte) = decoded {
+                    out.push(byte);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the object's labels satisfy an equality-based selector (`a=b,c==d,e!=f,g,!h`);
+/// set-based terms (`in`, `notin`) are not understood and match everything.
+fn matches_labels(selector: &str, object: &Value) -> bool {
+    let labels = object.pointer("/metadata/labels");
+    let label = |key: &str| {
+        labels
+            .and_then(|l| l.get(key.trim()))
+            .and_then(Value::as_str)
+    };
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .all(|term| {
+            if let Some((key, value)) = term.split_once("!=") {
+                label(key) != Some(value.trim())
+            } else if let Some((key, value)) =
+                term.split_once("==").or_else(|| term.split_once('='))
+            {
+                label(key) == Some(value.trim())
+            } else if term.contains(' ') {
+                true
+            } else if let Some(key) = term.strip_prefix('!') {
+                label(key).is_none()
+            } else {
+                label(term).is_some()
+            }
+        })
+}
+
+/// RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else
+/// (arrays included) replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(fields) = target else {
+        unreachable!("target was just made an object");
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            fields.remove(&key);
+        } else {
+            merge_patch(fields.entry(key).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// The object's `metadata` map, created if missing.
+fn metadata(object: &mut Value) -> &mut Map<String, Value> {
+    if !object.is_object() {
+        *object = Value::Object(Map::new());
+    }
+    let fields = object.as_object_mut().expect("just made an object");
+    let meta = fields
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    meta.as_object_mut().expect("just made an object")
+}
+
+fn set_or_remove(object: &mut Value, field: &str, value: Option<Value>) {
+    if let Some(fields) = object.as_object_mut() {
+        match value {
+            Some(value) => fields.insert(field.to_owned(), value),
+            None => fields.remove(field),
+        };
+    }
+}
+
+fn set_type_meta(object: &mut Value, api_version: &str, kind: &str) {
+    if let Some(fields) = object.as_object_mut() {
+        fields
+            .entry("apiVersion")
+            .or_insert_with(|| Value::String(api_version.to_owned()));
+        fields
+            .entry("kind")
+            .or_insert_with(|| Value::String(kind.to_owned()));
+    }
+}
+
+/// The resource plural for a kind: the table, else lowercase + `s`.
+fn plural_of(kind: &str) -> String {
+    KINDS.iter().find(|(k, _)| *k == kind).map_or_else(
+        || format!("{}s", kind.to_ascii_lowercase()),
+        |(_, plural)| (*plural).to_owned(),
+    )
+}
+
+/// Now, RFC 3339 UTC with whole seconds, as the API server writes timestamps.
+fn now() -> String {
+    Timestamp::now()
+        .round(Unit::Second)
+        .expect("rounding the current time to seconds")
+        .to_string()
+}
+
+/// Five random lowercase letters, as `metadata.generateName` gets.
+fn random_suffix() -> String {
+    uuid::Uuid::new_v4().as_bytes()[..5]
+        .iter()
+        .map(|byte| char::from(b'a' + byte % 26))
+        .collect()
+}
+
+fn not_found(route: &Route, name: &str) -> Reply {
+    status(
+        404,
+        "NotFound",
+        &format!("{} \"{name}\" not found", route.plural),
+        Some((route, name)),
+    )
+}
+
+/// An error `Status` whose reason follows from the code.
+fn failure(code: u16, message: &str) -> Reply {
+    let reason = match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        410 => "Expired",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "",
+    };
+    status(code, reason, message, None)
+}
+
+/// A Kubernetes `Status` error response.
+fn status(code: u16, reason: &str, message: &str, target: Option<(&Route, &str)>) -> Reply {
+    let mut body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if let Some((route, name)) = target {
+        body["details"] = json!({ "name": name, "group": route.group, "kind": route.plural });
+    }
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Reply::Json(code, body)
+}

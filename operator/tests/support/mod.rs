@@ -1,0 +1,9 @@
+pub mod fake_api;
+
+/// The PostgreSQL server the tests provision on, as an admin URI (`DATABASE_URL`, which
+/// `make test` sets for every test, else the local server).
+#[allow(dead_code)] // not every test crate provisions
+pub fn pg_admin_uri() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
+}
