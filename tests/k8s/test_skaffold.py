@@ -1,0 +1,103 @@
+"""skaffold.yaml agrees with the Dockerfile, the charts and the repository: skaffold itself cannot
+run here (no cluster, no Docker engine), so these checks keep it honest."""
+
+import copy
+import re
+
+import jsonpatch
+import yaml
+
+from conftest import ROOT, chart_dir
+
+SKAFFOLD = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def stages() -> set[str]:
+    return set(re.findall(r"^FROM \S+ AS (\S+)$", DOCKERFILE, re.MULTILINE))
+
+
+def with_profiles(*names: str) -> dict:
+    config = copy.deepcopy(SKAFFOLD)
+    for name in names:
+        profile = next(p for p in SKAFFOLD["profiles"] if p["name"] == name)
+        config = jsonpatch.apply_patch(config, profile.get("patches", []))
+        for key in ("build",):
+            if key in profile:
+                config[key] = {**config[key], **profile[key]}
+    return config
+
+
+def test_every_artifact_is_a_dockerfile_stage_and_a_chart_image():
+    artifacts = {a["image"]: a for a in SKAFFOLD["build"]["artifacts"]}
+    assert set(artifacts) == {"microshop", "microshop-operator"}
+    for image, artifact in artifacts.items():
+        assert artifact["docker"]["target"] in stages(), image
+        assert (ROOT / artifact["docker"]["dockerfile"]).exists()
+    for chart, image in [("microshop", "microshop"), ("microshop-operator", "microshop-operator")]:
+        values = yaml.safe_load((chart_dir(chart) / "values.yaml").read_text())
+        assert values["image"]["repository"] == image, f"{chart}'s default image is the artifact"
+
+
+def releases(config: dict) -> list[dict]:
+    return config["deploy"]["helm"]["releases"]
+
+
+def test_each_release_sets_its_own_artifact_and_its_chart_exists():
+    for profiles in [(), ("deps",), ("operator",), ("operator", "deps")]:
+        config = with_profiles(*profiles)
+        images = {a["image"] for a in config["build"]["artifacts"]}
+        for release in releases(config):
+            assert (ROOT / release["chartPath"] / "Chart.yaml").exists(), release["chartPath"]
+            templates = release["setValueTemplates"]
+            key = re.search(r"IMAGE_REPO_(\w+)", templates["image.repository"]).group(1)
+            assert key in {image.replace("-", "_") for image in images}, key
+            assert f"IMAGE_TAG_{key}" in templates["image.tag"]
+        for path in config["manifests"]["rawYaml"]:
+            assert (ROOT / path).exists(), path
+        if config["manifests"]["rawYaml"]:
+            assert "kubectl" in config["deploy"], f"{profiles}: raw manifests need the kubectl deployer"
+
+
+def test_the_profiles_deploy_what_they_say():
+    assert [r["chartPath"] for r in releases(with_profiles())] == ["charts/microshop"]
+    assert [r["chartPath"] for r in releases(with_profiles("operator"))] == ["charts/microshop-operator"]
+    both = with_profiles("operator", "deps")["manifests"]["rawYaml"]
+    assert "k8s/samples/microshop.yaml" in both and "k8s/dev/postgres.yaml" in both
+
+
+def test_port_forwards_name_services_the_charts_render():
+    from conftest import render
+    release = releases(SKAFFOLD)[0]["name"]
+    rendered = {doc["metadata"]["name"]: doc for doc in
+                render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", release=release)
+                if doc["kind"] == "Service"}
+    for forward in SKAFFOLD["portForward"]:
+        service = rendered.get(forward["resourceName"])
+        assert service, f"{forward['resourceName']} is not a Service of release {release}"
+        assert forward["port"] in [p["port"] for p in service["spec"]["ports"]], forward
+    # The dev Secrets in k8s/dev/ are the ones this release reads.
+    dev_secrets = {doc["metadata"]["name"] for doc in yaml.safe_load_all((ROOT / "k8s/dev/microshop-secrets.yaml").read_text())}
+    deployments = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", release=release)
+    read = {env["valueFrom"]["secretKeyRef"]["name"] for doc in deployments if doc["kind"] == "Deployment"
+            for env in doc["spec"]["template"]["spec"]["containers"][0]["env"] if "valueFrom" in env}
+    assert read == dev_secrets, (read, dev_secrets)
+
+
+def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
+    built = set(re.findall(r"--bin (\S+)", DOCKERFILE))
+    service_stage = DOCKERFILE.split("AS microshop\n", 1)[1].split("FROM ", 1)[0]
+    copied = set(re.findall(r"/out/(\S+)", service_stage))
+    from conftest import render
+    commands = {doc["spec"]["template"]["spec"]["containers"][0]["command"][0]
+                for doc in render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+                if doc["kind"] == "Deployment"}
+    operator_binaries = set(re.findall(r'=> "(\w+-service)"', (ROOT / "operator" / "src" / "crd.rs").read_text()))
+    assert commands == operator_binaries == {"user-service", "product-service", "order-service"}
+    assert commands <= built and commands <= copied, (commands, built, copied)
+    assert "microshop-operator" in built
+    assert 'ENTRYPOINT ["microshop-operator"]' in DOCKERFILE
+    cargo_bins = set()
+    for manifest in [*ROOT.glob("services/*/Cargo.toml"), ROOT / "operator" / "Cargo.toml"]:
+        cargo_bins.add(re.search(r'^name = "([^"]+)"', manifest.read_text(), re.MULTILINE).group(1))
+    assert built <= cargo_bins, f"the Dockerfile builds binaries no package defines: {built - cargo_bins}"
