@@ -49,15 +49,21 @@ async fn owner_of(database: &str) -> String {
         .expect("database exists")
 }
 
-#[tokio::test]
-async fn creates_a_role_and_a_database_it_owns_and_connects_as_it() {
-    let name = unique("op_create");
+/// A fresh role and database named after `prefix`, with a new password.
+async fn provisioned(prefix: &str) -> (PostgresAdmin, String, String) {
+    let name = unique(prefix);
     let password = generate_password();
     let mut admin = admin().await;
     admin
         .ensure_database(&name, &password, true)
         .await
         .expect("provisions");
+    (admin, name, password)
+}
+
+#[tokio::test]
+async fn creates_a_role_and_a_database_it_owns_and_connects_as_it() {
+    let (mut admin, name, password) = provisioned("op_create").await;
     assert!(admin.role_exists(&name).await.expect("query"));
     assert!(admin.database_exists(&name).await.expect("query"));
     assert_eq!(owner_of(&name).await, name);
@@ -121,13 +127,7 @@ async fn a_second_pass_changes_nothing_and_keeps_the_password() {
 
 #[tokio::test]
 async fn dropping_removes_database_and_role_even_with_sessions_open_and_twice() {
-    let name = unique("op_drop");
-    let password = generate_password();
-    let mut admin = admin().await;
-    admin
-        .ensure_database(&name, &password, true)
-        .await
-        .expect("provisions");
+    let (mut admin, name, password) = provisioned("op_drop").await;
     let mut session = PgConnection::connect(&admin.service_url(&name, &password))
         .await
         .expect("connects");
@@ -148,9 +148,7 @@ async fn dropping_removes_database_and_role_even_with_sessions_open_and_twice() 
 
 #[tokio::test]
 async fn an_unreachable_server_is_a_clear_error_not_a_hang() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = support::closed_port();
     let Err(error) =
         PostgresAdmin::connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres")).await
     else {
@@ -217,9 +215,7 @@ async fn declares_and_deletes_the_topology_under_a_prefix() {
 
 #[tokio::test]
 async fn an_unreachable_broker_is_a_clear_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = support::closed_port();
     let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
     let error = rabbitmq::declare(&url, &Topology::with_prefix("never."))
         .await

@@ -89,6 +89,18 @@ impl Cluster {
         }
     }
 
+    /// A cluster in a namespace of its own, with the real PostgreSQL behind the admin Secret.
+    fn start(spec: &MicroshopSpec) -> Self {
+        Self::new(&namespace(), spec, &support::pg_admin_uri())
+    }
+
+    /// A `Retain` shop whose admin Secret points at a PostgreSQL that is down.
+    fn without_postgres() -> Self {
+        let port = support::closed_port();
+        let uri = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        Self::new(&namespace(), &spec(DeletionPolicy::Retain), &uri)
+    }
+
     fn shops(&self) -> Api<Microshop> {
         Api::namespaced(self.ctx.client.clone(), &self.namespace)
     }
@@ -256,12 +268,7 @@ async fn assert_provisioned(cluster: &Cluster) {
 
 #[tokio::test]
 async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Delete),
-        &support::pg_admin_uri(),
-    );
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
 
     // First pass: only the finalizer, before anything is created.
     cluster.reconcile().await.expect("finalizer pass");
@@ -338,12 +345,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
 
 #[tokio::test]
 async fn a_changed_replica_count_patches_only_that_deployment_and_adds_its_budget() {
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Delete),
-        &support::pg_admin_uri(),
-    );
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
     cluster.create().await;
     cluster.pods_become_ready();
     cluster.reconcile().await.expect("ready pass");
@@ -391,7 +393,6 @@ async fn a_changed_replica_count_patches_only_that_deployment_and_adds_its_budge
 
 #[tokio::test]
 async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
-    let namespace = namespace();
     let mut spec = spec(DeletionPolicy::Delete);
     spec.services.order.autoscaling = Some(AutoscalingSpec {
         enabled: true,
@@ -399,7 +400,7 @@ async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
         max_replicas: 6,
         target_cpu: 70,
     });
-    let cluster = Cluster::new(&namespace, &spec, &support::pg_admin_uri());
+    let cluster = Cluster::start(&spec);
     cluster.create().await;
 
     let hpa = cluster
@@ -453,12 +454,8 @@ async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
 
 #[tokio::test]
 async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go() {
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &support::pg_admin_uri(),
-    );
+    let cluster = Cluster::start(&spec(DeletionPolicy::Retain));
+    let namespace = cluster.namespace.clone();
     cluster.create().await;
     let password = secret_value(
         &cluster.get("secrets", "shop-order-db").expect("exists"),
@@ -509,12 +506,8 @@ async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go()
 
 #[tokio::test]
 async fn deleting_with_delete_drops_databases_queues_and_secrets() {
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Delete),
-        &support::pg_admin_uri(),
-    );
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    let namespace = cluster.namespace.clone();
     cluster.create().await;
     let broker = Broker::new(
         SecretString::from(microshop_testkit::amqp_url()),
@@ -586,15 +579,8 @@ async fn two_shops_of_the_same_name_in_two_namespaces_do_not_collide() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_a_false_condition_a_backoff_and_no_panic() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-    );
+    let cluster = Cluster::without_postgres();
+    let namespace = cluster.namespace.clone();
     cluster.reconcile().await.expect("finalizer pass");
     let error = cluster.reconcile().await.expect_err("PostgreSQL is down");
     assert_eq!(error.reason(), "PostgresUnavailable");
@@ -641,12 +627,8 @@ async fn an_unreachable_database_is_a_false_condition_a_backoff_and_no_panic() {
 
 #[tokio::test]
 async fn a_missing_secret_says_which_one_to_create() {
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &support::pg_admin_uri(),
-    );
+    let cluster = Cluster::start(&spec(DeletionPolicy::Retain));
+    let namespace = cluster.namespace.clone();
     Api::<Secret>::namespaced(cluster.ctx.client.clone(), &namespace)
         .delete("rabbitmq", &DeleteParams::default())
         .await
@@ -671,10 +653,10 @@ async fn a_missing_secret_says_which_one_to_create() {
 
 #[tokio::test]
 async fn a_paused_shop_is_left_alone() {
-    let namespace = namespace();
     let mut spec = spec(DeletionPolicy::Retain);
     spec.paused = true;
-    let cluster = Cluster::new(&namespace, &spec, &support::pg_admin_uri());
+    let cluster = Cluster::start(&spec);
+    let namespace = cluster.namespace.clone();
     cluster.reconcile().await.expect("finalizer pass");
     cluster.fake.clear_requests();
     cluster.reconcile().await.expect("paused pass");
@@ -693,15 +675,7 @@ async fn a_paused_shop_is_left_alone() {
 #[tokio::test]
 async fn metrics_and_health_are_served_and_count_reconciles() {
     use tower::ServiceExt;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    let namespace = namespace();
-    let cluster = Cluster::new(
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-    );
+    let cluster = Cluster::without_postgres();
     cluster.reconcile().await.expect("finalizer pass");
     cluster.reconcile().await.expect_err("PostgreSQL is down");
 

@@ -7,3 +7,10 @@ pub fn pg_admin_uri() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
 }
+
+/// A local port nothing listens on: a server that is down.
+#[allow(dead_code)] // not every test crate needs one
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds a free port");
+    listener.local_addr().expect("has an address").port()
+}
