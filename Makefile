@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench charts crd operator sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability crd operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ logs: ## follow the services' logs
 walkthrough: ## the seed scenario with curl against the running shop: user, product, order, CONFIRMED
 	@scripts/walkthrough.sh
 
-test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, then the chart checks (what CI runs)
+test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the chart checks and a real Prometheus scrape (what CI runs)
 ifeq ($(NEXTEST),yes)
 	DATABASE_URL=$(DATABASE_URL) cargo nextest run --workspace --no-fail-fast
 else
@@ -40,6 +40,7 @@ else
 endif
 	scripts/bench-smoke.sh
 	$(MAKE) --no-print-directory charts
+	scripts/observability-check.sh
 
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all --check
@@ -57,6 +58,10 @@ build: ## release binaries of every service
 charts: ## lint, render and validate the Helm charts, skaffold.yaml and k8s/ against Kubernetes 1.33 (installs helm into tools/)
 	scripts/k8s-tools.sh
 	tools/venv/bin/pytest -q -p no:cacheprovider tests/k8s
+
+observability: ## a real Prometheus scrapes a private shop through a walkthrough: targets up, orders counted, rules and dashboard metrics real, no secrets in logs
+	scripts/k8s-tools.sh
+	scripts/observability-check.sh
 
 crd: ## regenerate the Microshop CRD YAML (k8s/crd/, charts/microshop-operator/crds/) from the Rust types
 	@mkdir -p k8s/crd charts/microshop-operator/crds

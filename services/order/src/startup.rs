@@ -43,6 +43,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
         metrics: order_metrics.clone(),
     };
+    let order_metrics_watch = order_metrics.clone();
     let server = HttpServer::bind(
         SERVICE,
         &config.server,
@@ -59,6 +60,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         handler: ProductEventsHandler::new(db.clone(), order_metrics),
         publishes_to: topology.order_events(),
     };
+    server.spawn_background(order_metrics_watch.watch_stale(db, server.shutdown_token()));
     for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
         server.spawn_background(task);
     }

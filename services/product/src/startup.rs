@@ -28,6 +28,8 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
 pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer> {
     let metrics = Metrics::new(SERVICE);
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
+    let outbox = Outbox::new(db.clone());
+    let handler = OrderEventsHandler::new(outbox.clone(), metrics.registry())?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());
@@ -49,11 +51,10 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     )
     .await?;
 
-    let outbox = Outbox::new(db);
     let topology = messaging.topology();
     let flows = Flows {
         consumes: topology.product_order_events(),
-        handler: OrderEventsHandler::new(outbox.clone()),
+        handler,
         publishes_to: topology.product_events(),
     };
     for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {

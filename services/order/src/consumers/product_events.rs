@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use microshop_db::Db;
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, HandlerError, Rejected};
+use microshop_messaging::consumer::{Handled, Handler, HandlerError, Rejected};
 use microshop_messaging::inbox;
 use uuid::Uuid;
 
@@ -43,10 +43,11 @@ fn settlement(event: &Event) -> Option<Settlement> {
 }
 
 impl Handler for ProductEventsHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
         let mut tx = self.db.begin().await?;
         let ids: Vec<Uuid> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        let mut duplicates = 0;
         let mut wanted: Vec<(Uuid, Settlement)> = Vec::with_capacity(batch.len());
         for envelope in batch {
             let Some(settlement) = settlement(&envelope.event) else {
@@ -55,6 +56,7 @@ impl Handler for ProductEventsHandler {
             if fresh.remove(&envelope.id) {
                 wanted.push((envelope.id, settlement));
             } else {
+                duplicates += 1;
                 tracing::info!(
                     event.id = %envelope.id,
                     order.id = settlement.order_id,
@@ -105,6 +107,9 @@ impl Handler for ProductEventsHandler {
                 "order settled"
             );
         }
-        Ok(rejected)
+        Ok(Handled {
+            rejected,
+            duplicates,
+        })
     }
 }

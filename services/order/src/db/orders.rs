@@ -138,3 +138,18 @@ pub async fn statuses(
         .await?;
     Ok(rows.into_iter().map(|row| (row.id, row.status)).collect())
 }
+
+/// Orders PENDING for longer than `age` (the partial index `orders_pending_by_age` serves it).
+pub async fn count_pending_older_than(
+    db: impl PgExecutor<'_>,
+    age: std::time::Duration,
+) -> Result<i64, sqlx::Error> {
+    let seconds = age.as_secs_f64();
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from orders
+           where status = 'PENDING' and created_at < now() - make_interval(secs => $1)"#,
+        seconds
+    )
+    .fetch_one(db)
+    .await
+}

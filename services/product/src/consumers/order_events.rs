@@ -3,9 +3,10 @@
 //! inbox records.
 
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handler, HandlerError, Rejected};
+use microshop_messaging::consumer::{Handled, Handler, HandlerError};
 use microshop_messaging::inbox;
 use microshop_messaging::outbox::Outbox;
+use prometheus::{IntCounterVec, Opts, Registry};
 
 use crate::db::stock;
 
@@ -13,20 +14,37 @@ use crate::db::stock;
 #[derive(Clone)]
 pub struct OrderEventsHandler {
     outbox: Outbox,
+    reservations: IntCounterVec,
 }
 
 impl OrderEventsHandler {
-    /// A handler writing to the database of `outbox`.
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+    /// A handler writing to the database of `outbox`, counting `stock_reservations_total` on
+    /// `registry`.
+    pub fn new(outbox: Outbox, registry: &Registry) -> Result<Self, prometheus::Error> {
+        let reservations = IntCounterVec::new(
+            Opts::new(
+                "stock_reservations_total",
+                "Stock reservations for new orders, by outcome: reserved or rejected.",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(reservations.clone()))?;
+        for outcome in ["reserved", "rejected"] {
+            reservations.with_label_values(&[outcome]);
+        }
+        Ok(Self {
+            outbox,
+            reservations,
+        })
     }
 }
 
 impl Handler for OrderEventsHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
         let mut tx = self.outbox.begin().await?;
         let ids: Vec<_> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        let mut duplicates = 0;
         let mut orders = Vec::with_capacity(batch.len());
         for envelope in batch {
             let Event::OrderCreated(order) = &envelope.event else {
@@ -37,6 +55,7 @@ impl Handler for OrderEventsHandler {
             if fresh.remove(&envelope.id) {
                 orders.push(order);
             } else {
+                duplicates += 1;
                 tracing::info!(
                     event.id = %envelope.id,
                     order.id = order.order_id,
@@ -75,6 +94,16 @@ impl Handler for OrderEventsHandler {
         stock::record_reservations(&mut tx, &reserved).await?;
         tx.enqueue(&replies).await?;
         tx.commit().await?;
-        Ok(Vec::new())
+        let rejected = replies.len() - reserved.len();
+        self.reservations
+            .with_label_values(&["reserved"])
+            .inc_by(reserved.len() as u64);
+        self.reservations
+            .with_label_values(&["rejected"])
+            .inc_by(rejected as u64);
+        Ok(Handled {
+            rejected: Vec::new(),
+            duplicates,
+        })
     }
 }

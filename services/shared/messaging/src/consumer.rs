@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::metrics::ConsumedCounters;
 use crate::{Broker, MessagingError};
 
 /// Longest wait between retries of a transient failure, and between reconnects.
@@ -47,6 +48,16 @@ pub struct Rejected {
     pub event_id: Uuid,
     /// Why, for the log a person reads before replaying the DLQ.
     pub reason: String,
+}
+
+/// What a handler did with a batch it committed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// Events it could not apply, ever: they are dead-lettered.
+    pub rejected: Vec<Rejected>,
+    /// Events already applied by an earlier delivery (the inbox knew them): acknowledged and
+    /// counted as `events_consumed_total{outcome="duplicate"}`.
+    pub duplicates: usize,
 }
 
 /// Why a batch could not be applied; nothing of it may have been committed.
@@ -75,12 +86,12 @@ impl From<sqlx::Error> for HandlerError {
 /// Applies events, a batch at a time.
 pub trait Handler: Send + Sync + 'static {
     /// Applies `batch` in one transaction, idempotently (an event id may even appear twice in
-    /// one batch), and returns the events it rejected. On error nothing of the batch may be
-    /// committed.
+    /// one batch), and says which events it rejected and how many it had already applied. On
+    /// error nothing of the batch may be committed.
     fn handle(
         &self,
         batch: &[Envelope],
-    ) -> impl Future<Output = Result<Vec<Rejected>, HandlerError>> + Send;
+    ) -> impl Future<Output = Result<Handled, HandlerError>> + Send;
 }
 
 /// Consumes `queue` until `shutdown`, reconnecting after broker failures. The topology is
@@ -92,11 +103,17 @@ pub async fn run<H: Handler>(
     queue: String,
     prefetch: u16,
     handler: H,
+    counters: ConsumedCounters,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
-        match consume(&broker, &topology, &queue, prefetch, &handler, &shutdown).await {
+        let work = Work {
+            handler: &handler,
+            counters: &counters,
+            shutdown: &shutdown,
+        };
+        match consume(&broker, &topology, &queue, prefetch, &work).await {
             Ok(()) => break,
             Err(error) => {
                 tracing::warn!(%queue, %error, retry_in_ms = backoff.as_millis(), "consumer lost the broker; reconnecting");
@@ -109,6 +126,13 @@ pub async fn run<H: Handler>(
         }
     }
     tracing::info!(%queue, "consumer stopped");
+}
+
+/// What applying a batch needs.
+struct Work<'a, H> {
+    handler: &'a H,
+    counters: &'a ConsumedCounters,
+    shutdown: &'a CancellationToken,
 }
 
 /// One subscription to a queue.
@@ -188,9 +212,9 @@ async fn consume<H: Handler>(
     topology: &Topology,
     queue: &str,
     prefetch: u16,
-    handler: &H,
-    shutdown: &CancellationToken,
+    work: &Work<'_, H>,
 ) -> Result<(), MessagingError> {
+    let shutdown = work.shutdown;
     let channel = broker.channel().await?;
     crate::declare(&channel, topology).await?;
     channel
@@ -224,17 +248,14 @@ async fn consume<H: Handler>(
             return Ok(());
         }
         let span = tracing::info_span!("batch", %queue, batch.size = deliveries.len());
-        process(deliveries, handler, shutdown)
-            .instrument(span)
-            .await?;
+        process(deliveries, work).instrument(span).await?;
     }
 }
 
 /// Decodes a batch, dead-letters what is not an event, and applies the rest.
 async fn process<H: Handler>(
     deliveries: Vec<Delivery>,
-    handler: &H,
-    shutdown: &CancellationToken,
+    work: &Work<'_, H>,
 ) -> Result<(), MessagingError> {
     let mut events = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
@@ -243,6 +264,7 @@ async fn process<H: Handler>(
             Err(error) => {
                 tracing::warn!(%error, bytes = delivery.data.len(), "not a known event; dead-lettering it");
                 dead_letter(&delivery).await?;
+                work.counters.dead_lettered.inc();
             }
         }
     }
@@ -250,12 +272,12 @@ async fn process<H: Handler>(
         return Ok(());
     }
     let (deliveries, envelopes): (Vec<Delivery>, Vec<Envelope>) = events.into_iter().unzip();
-    match apply(&deliveries, &envelopes, handler, shutdown, false).await? {
+    match apply(&deliveries, &envelopes, work, false).await? {
         Applied::Done => Ok(()),
         Applied::Split => {
             for (delivery, envelope) in deliveries.iter().zip(&envelopes) {
                 let one = std::slice::from_ref(delivery);
-                apply(one, std::slice::from_ref(envelope), handler, shutdown, true).await?;
+                apply(one, std::slice::from_ref(envelope), work, true).await?;
             }
             Ok(())
         }
@@ -276,15 +298,14 @@ enum Applied {
 async fn apply<H: Handler>(
     deliveries: &[Delivery],
     envelopes: &[Envelope],
-    handler: &H,
-    shutdown: &CancellationToken,
+    work: &Work<'_, H>,
     alone: bool,
 ) -> Result<Applied, MessagingError> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        let error = match handler.handle(envelopes).await {
-            Ok(rejected) => {
-                settle(deliveries, envelopes, &rejected).await?;
+        let error = match work.handler.handle(envelopes).await {
+            Ok(handled) => {
+                settle(deliveries, envelopes, &handled, work.counters).await?;
                 return Ok(Applied::Done);
             }
             Err(error) => error,
@@ -294,18 +315,21 @@ async fn apply<H: Handler>(
             return Ok(Applied::Split);
         }
         if let HandlerError::Permanent(reason) = error {
-            let rejected: Vec<Rejected> = envelopes
-                .iter()
-                .map(|envelope| Rejected {
-                    event_id: envelope.id,
-                    reason: reason.clone(),
-                })
-                .collect();
-            settle(deliveries, envelopes, &rejected).await?;
+            let handled = Handled {
+                rejected: envelopes
+                    .iter()
+                    .map(|envelope| Rejected {
+                        event_id: envelope.id,
+                        reason: reason.clone(),
+                    })
+                    .collect(),
+                duplicates: 0,
+            };
+            settle(deliveries, envelopes, &handled, work.counters).await?;
             return Ok(Applied::Done);
         }
         tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "events not applied yet; retrying");
-        if shutdown.is_cancelled() {
+        if work.shutdown.is_cancelled() {
             // Give them back to the queue for the next process rather than hold shutdown.
             for delivery in deliveries {
                 delivery
@@ -324,18 +348,29 @@ async fn apply<H: Handler>(
 async fn settle(
     deliveries: &[Delivery],
     envelopes: &[Envelope],
-    rejected: &[Rejected],
+    handled: &Handled,
+    counters: &ConsumedCounters,
 ) -> Result<(), MessagingError> {
     let mut last_applied = None;
+    let mut acknowledged = 0_u64;
     for (delivery, envelope) in deliveries.iter().zip(envelopes) {
-        match rejected.iter().find(|r| r.event_id == envelope.id) {
-            None => last_applied = Some(delivery),
+        match handled.rejected.iter().find(|r| r.event_id == envelope.id) {
+            None => {
+                last_applied = Some(delivery);
+                acknowledged += 1;
+            }
             Some(Rejected { reason, .. }) => {
                 tracing::warn!(event.id = %envelope.id, event.type = envelope.event.type_name(), %reason, "event cannot be applied; dead-lettering it");
                 dead_letter(delivery).await?;
+                counters.dead_lettered.inc();
             }
         }
     }
+    let duplicates = u64::try_from(handled.duplicates)
+        .unwrap_or(u64::MAX)
+        .min(acknowledged);
+    counters.duplicate.inc_by(duplicates);
+    counters.applied.inc_by(acknowledged - duplicates);
     // Every earlier delivery on this channel is already settled, so `multiple` acknowledges
     // exactly this batch's applied deliveries.
     if let Some(delivery) = last_applied {

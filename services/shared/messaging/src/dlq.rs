@@ -12,6 +12,8 @@ use crate::{Broker, MessagingError, queue_depth};
 
 /// How often the DLQ depth is read.
 const POLL_INTERVAL: Duration = Duration::from_secs(15);
+/// How soon a failed read is tried again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `dlq_messages{queue}`: messages waiting in each dead-letter queue.
 #[derive(Clone)]
@@ -33,15 +35,21 @@ impl DlqMetrics {
         Ok(Self { depth })
     }
 
-    /// Reads the depth of `dlqs` every 15 s until `shutdown`.
+    /// Reads the depth of `dlqs` every 15 s until `shutdown`; after a failed read (the broker
+    /// is away, or the queues are not declared yet at start) again after 1 s, so the gauge
+    /// appears as soon as there is something true to report.
     pub async fn watch(self, broker: Broker, dlqs: Vec<String>, shutdown: CancellationToken) {
         loop {
-            if let Err(error) = self.refresh(&broker, &dlqs).await {
-                tracing::debug!(%error, "cannot read dead-letter queue depth");
-            }
+            let wait = match self.refresh(&broker, &dlqs).await {
+                Ok(()) => POLL_INTERVAL,
+                Err(error) => {
+                    tracing::debug!(%error, "cannot read dead-letter queue depth");
+                    RETRY_INTERVAL
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -7,6 +7,7 @@
 //!   publishes them;
 //! - [`inbox`] and [`consumer`]: exactly-once effects on top of at-least-once delivery;
 //! - [`dlq`]: dead-letter depth as a metric, and replay (the `microshopctl` binary);
+//! - [`metrics`]: events consumed, outbox backlog and publish latency;
 //! - [`service`]: all of the above wired for one service.
 
 mod broker;
@@ -14,6 +15,7 @@ mod config;
 pub mod consumer;
 pub mod dlq;
 pub mod inbox;
+pub mod metrics;
 pub mod outbox;
 mod publisher;
 pub mod service;

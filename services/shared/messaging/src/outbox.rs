@@ -22,10 +22,11 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use microshop_db::{Db, Transaction};
 use microshop_events::Envelope;
+use prometheus::Histogram;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -67,11 +68,13 @@ impl Outbox {
         })
     }
 
-    /// The relay publishing this outbox through `publisher`.
-    pub fn relay(&self, publisher: Publisher) -> Relay {
+    /// The relay publishing this outbox through `publisher`; `publish_seconds` observes each
+    /// event's time from commit to the broker's confirm.
+    pub fn relay(&self, publisher: Publisher, publish_seconds: Histogram) -> Relay {
         Relay {
             outbox: self.clone(),
             publisher,
+            publish_seconds,
         }
     }
 
@@ -159,6 +162,7 @@ pub enum RelayError {
 pub struct Relay {
     outbox: Outbox,
     publisher: Publisher,
+    publish_seconds: Histogram,
 }
 
 impl Relay {
@@ -206,10 +210,11 @@ impl Relay {
     /// them, so a failed publish rolls the rows back into the outbox.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.outbox.db.begin().await?;
-        let mut rows: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
+        let mut rows: Vec<(i64, Uuid, String, String, f64)> = sqlx::query_as(
             "delete from outbox where id in (
                  select id from outbox order by id limit $1 for update skip locked)
-             returning id, event_id, event_type, payload::text",
+             returning id, event_id, event_type, payload::text,
+                       extract(epoch from created_at)::float8",
         )
         .bind(i64::from(BATCH_SIZE))
         .fetch_all(&mut *tx)
@@ -218,9 +223,10 @@ impl Relay {
             return Ok(0);
         }
         rows.sort_unstable_by_key(|row| row.0);
+        let created: Vec<f64> = rows.iter().map(|row| row.4).collect();
         let messages: Vec<OutgoingMessage> = rows
             .into_iter()
-            .map(|(_, id, event_type, payload)| OutgoingMessage {
+            .map(|(_, id, event_type, payload, _)| OutgoingMessage {
                 id,
                 event_type,
                 payload: payload.into_bytes(),
@@ -230,6 +236,13 @@ impl Relay {
         // drop the duplicates by event id.
         self.publisher.publish(&messages).await?;
         tx.commit().await?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        for created_at in created {
+            // Clocks of database and service may differ a little; never observe below zero.
+            self.publish_seconds.observe((now - created_at).max(0.0));
+        }
         tracing::debug!(published = messages.len(), "outbox batch published");
         Ok(messages.len())
     }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consumer::{self, Handler};
 use crate::dlq::DlqMetrics;
+use crate::metrics::MessagingMetrics;
 use crate::outbox::Outbox;
 use crate::{AmqpConfig, Broker, Publisher};
 
@@ -33,10 +34,11 @@ pub struct ServiceMessaging {
     config: AmqpConfig,
     topology: Topology,
     dlq_metrics: DlqMetrics,
+    metrics: MessagingMetrics,
 }
 
 impl ServiceMessaging {
-    /// Prepares the connection (opened on first use) and registers the DLQ gauge.
+    /// Prepares the connection (opened on first use) and registers the messaging metrics.
     pub fn new(
         service: &'static str,
         config: &AmqpConfig,
@@ -47,6 +49,7 @@ impl ServiceMessaging {
             config: config.clone(),
             topology: config.topology(),
             dlq_metrics: DlqMetrics::register(registry)?,
+            metrics: MessagingMetrics::register(registry)?,
         })
     }
 
@@ -68,7 +71,7 @@ impl ServiceMessaging {
     }
 
     /// The tasks to run until `shutdown`: the consumer (unless `AMQP_CONSUME=false`), the DLQ
-    /// depth watcher and the relay of `outbox`.
+    /// depth and outbox backlog watchers, and the relay of `outbox`.
     pub fn tasks<H: Handler>(
         self,
         outbox: &Outbox,
@@ -80,16 +83,19 @@ impl ServiceMessaging {
             config,
             topology,
             dlq_metrics,
+            metrics,
         } = self;
-        let mut tasks: Vec<Task> = Vec::with_capacity(3);
+        let mut tasks: Vec<Task> = Vec::with_capacity(4);
         let dlq = Topology::dlq_of(&flows.consumes);
         if config.consume {
+            let counters = metrics.consumed(&flows.consumes);
             tasks.push(Box::pin(consumer::run(
                 broker.clone(),
                 topology.clone(),
                 flows.consumes,
                 config.prefetch,
                 flows.handler,
+                counters,
                 shutdown.clone(),
             )));
         }
@@ -98,8 +104,14 @@ impl ServiceMessaging {
             vec![dlq],
             shutdown.clone(),
         )));
+        tasks.push(Box::pin(
+            metrics
+                .clone()
+                .watch_outbox(outbox.clone(), shutdown.clone()),
+        ));
         let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
-        tasks.push(Box::pin(outbox.relay(publisher).run(shutdown.clone())));
+        let relay = outbox.relay(publisher, metrics.publish_seconds());
+        tasks.push(Box::pin(relay.run(shutdown.clone())));
         tasks
     }
 }

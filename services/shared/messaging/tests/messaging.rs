@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
-use microshop_messaging::consumer::{self, Handler, HandlerError, Rejected};
+use microshop_messaging::consumer::{self, Handled, Handler, HandlerError};
+use microshop_messaging::metrics::MessagingMetrics;
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::{OutgoingMessage, Publisher, declare, dlq, inbox};
 use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
@@ -97,12 +98,18 @@ async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool)
     tx.enqueue(&envelopes[..2]).await.unwrap();
     tx.enqueue(&envelopes[2..]).await.unwrap();
     tx.commit().await.unwrap();
-    let relay = outbox.relay(Publisher::new(
-        test.broker.clone(),
-        test.topology.order_events(),
-    ));
+    let publish_seconds = MessagingMetrics::unexported().publish_seconds();
+    let relay = outbox.relay(
+        Publisher::new(test.broker.clone(), test.topology.order_events()),
+        publish_seconds.clone(),
+    );
 
     assert_eq!(relay.publish_batch().await.unwrap(), 5);
+    assert_eq!(
+        publish_seconds.get_sample_count(),
+        5,
+        "each event's commit-to-confirm time"
+    );
 
     assert_eq!(outbox.pending().await.unwrap(), 0);
     let queue = test.topology.product_order_events();
@@ -127,10 +134,10 @@ async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox(pool: PgPool) {
 async fn a_running_relay_publishes_a_commit_without_waiting_for_its_poll(pool: PgPool) {
     let test = TestBroker::new().await;
     let outbox = Outbox::new(microshop_testkit::db(&pool));
-    let relay = outbox.relay(Publisher::new(
-        test.broker.clone(),
-        test.topology.order_events(),
-    ));
+    let relay = outbox.relay(
+        Publisher::new(test.broker.clone(), test.topology.order_events()),
+        MessagingMetrics::unexported().publish_seconds(),
+    );
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(relay.run(shutdown.clone()));
     // Let the relay finish its first (empty) pass and start waiting.
@@ -164,10 +171,10 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
     let proxied_url = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
     let through_proxy = microshop_messaging::Broker::new(proxied_url.into(), "relay-under-test");
     let outbox = Outbox::new(microshop_testkit::db(&pool));
-    let relay = outbox.relay(Publisher::new(
-        through_proxy,
-        direct.topology.order_events(),
-    ));
+    let relay = outbox.relay(
+        Publisher::new(through_proxy, direct.topology.order_events()),
+        MessagingMetrics::unexported().publish_seconds(),
+    );
     let shutdown = CancellationToken::new();
     proxy.cut().await;
     let running = tokio::spawn(relay.run(shutdown.clone()));
@@ -240,17 +247,23 @@ struct CountingHandler {
 }
 
 impl Handler for CountingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<_> = batch.iter().map(|e| e.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
+        let mut duplicates = 0;
         for envelope in batch {
             if fresh.remove(&envelope.id) {
                 self.applied.fetch_add(1, Ordering::SeqCst);
+            } else {
+                duplicates += 1;
             }
         }
         tx.commit().await?;
-        Ok(Vec::new())
+        Ok(Handled {
+            rejected: Vec::new(),
+            duplicates,
+        })
     }
 }
 
@@ -282,7 +295,9 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
         applied: applied.clone(),
     };
     let queue = test.topology.product_order_events();
-    let (running, shutdown) = spawn_consumer(&test, handler, 16);
+    let registry = prometheus::Registry::new();
+    let metrics = MessagingMetrics::register(&registry).unwrap();
+    let (running, shutdown) = spawn_consumer(&test, handler, 16, &metrics);
 
     let dlq = Topology::dlq_of(&queue);
     eventually("both poison messages are in the DLQ", async || {
@@ -300,6 +315,38 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
         1,
         "the duplicate must not be applied again"
     );
+    let consumed = |outcome: &str| consumed_total(&registry, &queue, outcome);
+    assert_eq!(
+        (
+            consumed("applied"),
+            consumed("duplicate"),
+            consumed("dead_lettered")
+        ),
+        (1.0, 1.0, 2.0),
+        "events_consumed_total by outcome"
+    );
+}
+
+/// `events_consumed_total{queue, outcome}` as the registry exports it.
+fn consumed_total(registry: &prometheus::Registry, queue: &str, outcome: &str) -> f64 {
+    let families = registry.gather();
+    let family = families
+        .iter()
+        .find(|f| f.name() == "events_consumed_total")
+        .expect("events_consumed_total is registered");
+    family
+        .get_metric()
+        .iter()
+        .find(|m| {
+            let label = |name: &str| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == name)
+                    .map(|l| l.value().to_owned())
+            };
+            label("queue").as_deref() == Some(queue) && label("outcome").as_deref() == Some(outcome)
+        })
+        .map_or(0.0, |m| m.get_counter().get_value())
 }
 
 #[tokio::test]
@@ -399,7 +446,7 @@ impl RecordingHandler {
 }
 
 impl Handler for RecordingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Vec<Rejected>, HandlerError> {
+    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call == 0 && self.slow_first {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -414,7 +461,7 @@ impl Handler for RecordingHandler {
             .lock()
             .expect("batches lock")
             .push(batch.iter().map(|e| e.id).collect());
-        Ok(Vec::new())
+        Ok(Handled::default())
     }
 }
 
@@ -443,14 +490,17 @@ fn spawn_consumer<H: Handler>(
     test: &TestBroker,
     handler: H,
     prefetch: u16,
+    metrics: &MessagingMetrics,
 ) -> (tokio::task::JoinHandle<()>, CancellationToken) {
     let shutdown = CancellationToken::new();
+    let queue = test.topology.product_order_events();
     let running = tokio::spawn(consumer::run(
         test.broker.clone(),
         test.topology.clone(),
-        test.topology.product_order_events(),
+        queue.clone(),
         prefetch,
         handler,
+        metrics.consumed(&queue),
         shutdown.clone(),
     ));
     (running, shutdown)
@@ -475,7 +525,8 @@ async fn consume_until_applied(
     events: usize,
 ) {
     let queue = test.topology.product_order_events();
-    let (running, shutdown) = spawn_consumer(test, handler.clone(), prefetch);
+    let metrics = MessagingMetrics::unexported();
+    let (running, shutdown) = spawn_consumer(test, handler.clone(), prefetch, &metrics);
     eventually("every event is applied", async || {
         handler.batches().iter().map(Vec::len).sum::<usize>() >= events
     })
