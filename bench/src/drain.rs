@@ -184,11 +184,7 @@ fn spawn(args: &DrainArgs, database_url: &str, topology: &Topology) -> anyhow::R
 }
 
 fn message(envelope: &Envelope) -> OutgoingMessage {
-    OutgoingMessage {
-        id: envelope.id,
-        event_type: envelope.event.type_name().to_owned(),
-        payload: envelope.to_json(),
-    }
+    OutgoingMessage::from_envelope(envelope)
 }
 
 async fn cleanup(args: &DrainArgs, database: &str, topology: &Topology, broker: &Broker) {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use microshop_db::Db;
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handled, Handler, HandlerError, Rejected};
+use microshop_messaging::consumer::{Handled, Handler, HandlerError, Rejected, event_span};
 use microshop_messaging::inbox;
 use uuid::Uuid;
 
@@ -48,13 +48,13 @@ impl Handler for ProductEventsHandler {
         let ids: Vec<Uuid> = batch.iter().map(|envelope| envelope.id).collect();
         let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
         let mut duplicates = 0;
-        let mut wanted: Vec<(Uuid, Settlement)> = Vec::with_capacity(batch.len());
+        let mut wanted: Vec<(Uuid, tracing::Span, Settlement)> = Vec::with_capacity(batch.len());
         for envelope in batch {
             let Some(settlement) = settlement(&envelope.event) else {
                 continue;
             };
             if fresh.remove(&envelope.id) {
-                wanted.push((envelope.id, settlement));
+                wanted.push((envelope.id, event_span(envelope), settlement));
             } else {
                 duplicates += 1;
                 tracing::info!(
@@ -64,7 +64,7 @@ impl Handler for ProductEventsHandler {
                 );
             }
         }
-        let mut settlements: Vec<Settlement> = wanted.iter().map(|(_, s)| s.clone()).collect();
+        let mut settlements: Vec<Settlement> = wanted.iter().map(|(_, _, s)| s.clone()).collect();
         // Rows are locked in id order, so replicas working on overlapping batches cannot deadlock.
         settlements.sort_by_key(|s| s.order_id);
         let changed = orders::settle_all(&mut tx, &settlements).await?;
@@ -78,16 +78,23 @@ impl Handler for ProductEventsHandler {
         let mut settled_now = Vec::new();
         let mut counted = HashSet::new();
         let mut rejected = Vec::new();
-        for (event_id, settlement) in wanted {
+        for (event_id, span, settlement) in wanted {
             let order_id = settlement.order_id;
             if changed.contains(&order_id) && counted.insert(order_id) {
-                settled_now.push(settlement);
+                settled_now.push((span, settlement));
             } else if let Some(now) = current.get(&order_id).map(String::as_str).or_else(|| {
                 changed
                     .contains(&order_id)
                     .then_some("settled by an earlier event of this batch")
             }) {
-                tracing::warn!(event.id = %event_id, order.id = order_id, current = now, wanted = settlement.status.as_str(), "order already settled; event ignored");
+                span.in_scope(|| {
+                    tracing::warn!(
+                        order.id = order_id,
+                        current = now,
+                        wanted = settlement.status.as_str(),
+                        "order already settled; event ignored"
+                    );
+                });
             } else {
                 rejected.push(Rejected {
                     event_id,
@@ -98,14 +105,16 @@ impl Handler for ProductEventsHandler {
         let forgotten: Vec<Uuid> = rejected.iter().map(|r| r.event_id).collect();
         inbox::forget(&mut tx, &forgotten).await?;
         tx.commit().await?;
-        for settlement in settled_now {
+        for (span, settlement) in settled_now {
             self.metrics.entered(settlement.status);
-            tracing::info!(
-                order.id = settlement.order_id,
-                status = settlement.status.as_str(),
-                reason = settlement.reason,
-                "order settled"
-            );
+            span.in_scope(|| {
+                tracing::info!(
+                    order.id = settlement.order_id,
+                    status = settlement.status.as_str(),
+                    reason = settlement.reason,
+                    "order settled"
+                );
+            });
         }
         Ok(Handled {
             rejected,

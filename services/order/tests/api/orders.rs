@@ -210,14 +210,7 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
             reason: "only 0 left".into(),
         })),
     ];
-    let messages: Vec<_> = replies
-        .iter()
-        .map(|e| OutgoingMessage {
-            id: e.id,
-            event_type: e.event.type_name().to_owned(),
-            payload: e.to_json(),
-        })
-        .collect();
+    let messages: Vec<_> = replies.iter().map(OutgoingMessage::from_envelope).collect();
 
     Publisher::new(
         shop.broker.broker.clone(),

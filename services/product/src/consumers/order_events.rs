@@ -3,7 +3,7 @@
 //! inbox records.
 
 use microshop_events::{Envelope, Event};
-use microshop_messaging::consumer::{Handled, Handler, HandlerError};
+use microshop_messaging::consumer::{Handled, Handler, HandlerError, event_span};
 use microshop_messaging::inbox;
 use microshop_messaging::outbox::Outbox;
 use prometheus::{IntCounterVec, Opts, Registry};
@@ -53,7 +53,7 @@ impl Handler for OrderEventsHandler {
                 continue;
             };
             if fresh.remove(&envelope.id) {
-                orders.push(order);
+                orders.push((envelope, order));
             } else {
                 duplicates += 1;
                 tracing::info!(
@@ -65,22 +65,19 @@ impl Handler for OrderEventsHandler {
         }
         // Rows are locked in product order, so two replicas working on overlapping batches
         // cannot deadlock; orders for the same product keep their arrival order.
-        orders.sort_by_key(|order| order.product_id);
+        orders.sort_by_key(|(_, order)| order.product_id);
         let mut replies = Vec::with_capacity(orders.len());
         let mut reserved = Vec::with_capacity(orders.len());
-        for order in orders {
+        for (envelope, order) in orders {
             let reply = stock::reserve(&mut tx, order).await?;
-            match &reply {
-                Event::StockReserved(r) => {
-                    tracing::info!(
-                        order.id = r.order_id,
-                        product.id = r.product_id,
-                        quantity = r.quantity,
-                        remaining = r.remaining,
-                        "stock reserved"
-                    );
-                    reserved.push(r.clone());
-                }
+            event_span(envelope).in_scope(|| match &reply {
+                Event::StockReserved(r) => tracing::info!(
+                    order.id = r.order_id,
+                    product.id = r.product_id,
+                    quantity = r.quantity,
+                    remaining = r.remaining,
+                    "stock reserved"
+                ),
                 Event::StockRejected(r) => tracing::info!(
                     order.id = r.order_id,
                     product.id = r.product_id,
@@ -88,8 +85,12 @@ impl Handler for OrderEventsHandler {
                     "stock rejected"
                 ),
                 Event::OrderCreated(_) => {}
+            });
+            if let Event::StockReserved(r) = &reply {
+                reserved.push(r.clone());
             }
-            replies.push(Envelope::new(reply));
+            // The reply continues the order's trace.
+            replies.push(Envelope::new(reply).caused_by(envelope));
         }
         stock::record_reservations(&mut tx, &reserved).await?;
         tx.enqueue(&replies).await?;

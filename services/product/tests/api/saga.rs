@@ -23,11 +23,7 @@ fn order(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
 }
 
 fn message(envelope: &Envelope) -> OutgoingMessage {
-    OutgoingMessage {
-        id: envelope.id,
-        event_type: envelope.event.type_name().to_owned(),
-        payload: envelope.to_json(),
-    }
+    OutgoingMessage::from_envelope(envelope)
 }
 
 async fn publish(broker: &TestBroker, messages: &[OutgoingMessage]) {
@@ -187,6 +183,7 @@ async fn poison_messages_go_to_the_dlq_and_a_real_order_behind_them_is_applied(p
         id: uuid::Uuid::now_v7(),
         event_type: "order.created".to_owned(),
         payload: payload.as_bytes().to_vec(),
+        traceparent: None,
     };
     let unknown = r#"{"id":"0190a0a0-0000-7000-8000-000000000000","occurred_at":"2026-01-01T00:00:00Z","type":"order.teleported","data":{}}"#;
 

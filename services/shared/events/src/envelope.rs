@@ -16,6 +16,11 @@ pub struct Envelope {
     /// `type` + `data`.
     #[serde(flatten)]
     pub event: Event,
+    /// The W3C `traceparent` of the work that caused the event. It travels as an AMQP header,
+    /// not in the body: the consumer sets it from the delivery, the outbox writes it beside the
+    /// event.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 impl Envelope {
@@ -25,7 +30,15 @@ impl Envelope {
             id: Uuid::now_v7(),
             occurred_at: Utc::now(),
             event,
+            traceparent: None,
         }
+    }
+
+    /// The same event, continuing the trace of `cause` (a reply to an event).
+    #[must_use]
+    pub fn caused_by(mut self, cause: &Envelope) -> Self {
+        self.traceparent.clone_from(&cause.traceparent);
+        self
     }
 
     /// The JSON body.

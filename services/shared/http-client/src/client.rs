@@ -1,5 +1,6 @@
 //! One upstream service: base URL, retrying client, breaker, metrics.
 
+use microshop_telemetry::trace;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -180,6 +181,8 @@ impl Upstream {
         let response = self
             .client
             .get(url)
+            // The caller's trace continues in the upstream (W3C trace context).
+            .header(trace::TRACEPARENT, trace::outgoing())
             .send()
             .await
             .map_err(|error| self.unavailable(error.to_string(), Duration::ZERO))?;

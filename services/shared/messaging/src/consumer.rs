@@ -26,9 +26,10 @@ use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Consumer};
 use microshop_events::{Envelope, Topology};
+use microshop_telemetry::trace::{TRACEPARENT, TraceContext};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -260,7 +261,10 @@ async fn process<H: Handler>(
     let mut events = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         match Envelope::from_json(&delivery.data) {
-            Ok(envelope) => events.push((delivery, envelope)),
+            Ok(mut envelope) => {
+                envelope.traceparent = traceparent_of(&delivery);
+                events.push((delivery, envelope));
+            }
             Err(error) => {
                 tracing::warn!(%error, bytes = delivery.data.len(), "not a known event; dead-lettering it");
                 dead_letter(&delivery).await?;
@@ -388,4 +392,32 @@ async fn dead_letter(delivery: &Delivery) -> Result<(), MessagingError> {
         .reject(BasicRejectOptions { requeue: false })
         .await?;
     Ok(())
+}
+
+/// The `traceparent` header of a delivery, if it carries a valid one.
+fn traceparent_of(delivery: &Delivery) -> Option<String> {
+    let headers = delivery.properties.headers().as_ref()?;
+    let value = headers.inner().get(TRACEPARENT)?;
+    let text = match value {
+        AMQPValue::LongString(text) => text.to_string(),
+        AMQPValue::ShortString(text) => text.as_str().to_owned(),
+        _ => return None,
+    };
+    TraceContext::parse(&text).map(|context| context.header())
+}
+
+/// The span of one event's work in a consumer: every line logged inside carries the event and
+/// the trace it belongs to (the `trace_id` of the HTTP request that caused it).
+pub fn event_span(envelope: &Envelope) -> tracing::Span {
+    let trace_id = envelope
+        .traceparent
+        .as_deref()
+        .and_then(TraceContext::parse)
+        .map(|context| context.trace_id());
+    tracing::info_span!(
+        "event",
+        event.id = %envelope.id,
+        event.type = envelope.event.type_name(),
+        trace_id = trace_id.as_deref().unwrap_or(""),
+    )
 }

@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use microshop_db::{Db, Transaction};
 use microshop_events::Envelope;
+use microshop_telemetry::trace::{self, TraceContext};
 use prometheus::Histogram;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
@@ -106,16 +107,28 @@ impl OutboxTransaction {
             .iter()
             .map(|e| String::from_utf8(e.to_json()).expect("serde_json writes UTF-8"))
             .collect();
+        // The trace the event continues: its cause's (a reply to an event), else the work at
+        // hand's (the request that wrote it).
+        let traces: Vec<String> = events
+            .iter()
+            .map(|e| {
+                e.traceparent
+                    .as_deref()
+                    .and_then(TraceContext::parse)
+                    .map_or_else(trace::outgoing, |cause| cause.child().header())
+            })
+            .collect();
         sqlx::query(
-            "insert into outbox (event_id, event_type, payload)
-             select id, type, payload::jsonb
-             from unnest($1::uuid[], $2::text[], $3::text[]) with ordinality
-                  as e(id, type, payload, position)
+            "insert into outbox (event_id, event_type, payload, traceparent)
+             select id, type, payload::jsonb, traceparent
+             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) with ordinality
+                  as e(id, type, payload, traceparent, position)
              order by position",
         )
         .bind(&ids)
         .bind(&types)
         .bind(&payloads)
+        .bind(&traces)
         .execute(&mut *self.tx)
         .await?;
         self.enqueued = true;
@@ -210,11 +223,11 @@ impl Relay {
     /// them, so a failed publish rolls the rows back into the outbox.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.outbox.db.begin().await?;
-        let mut rows: Vec<(i64, Uuid, String, String, f64)> = sqlx::query_as(
+        let mut rows: Vec<(i64, Uuid, String, String, f64, Option<String>)> = sqlx::query_as(
             "delete from outbox where id in (
                  select id from outbox order by id limit $1 for update skip locked)
              returning id, event_id, event_type, payload::text,
-                       extract(epoch from created_at)::float8",
+                       extract(epoch from created_at)::float8, traceparent",
         )
         .bind(i64::from(BATCH_SIZE))
         .fetch_all(&mut *tx)
@@ -226,11 +239,14 @@ impl Relay {
         let created: Vec<f64> = rows.iter().map(|row| row.4).collect();
         let messages: Vec<OutgoingMessage> = rows
             .into_iter()
-            .map(|(_, id, event_type, payload, _)| OutgoingMessage {
-                id,
-                event_type,
-                payload: payload.into_bytes(),
-            })
+            .map(
+                |(_, id, event_type, payload, _, traceparent)| OutgoingMessage {
+                    id,
+                    event_type,
+                    payload: payload.into_bytes(),
+                    traceparent,
+                },
+            )
             .collect();
         // Published but not yet committed if we crash here: the rows go out again and consumers
         // drop the duplicates by event id.

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
-use microshop_events::Topology;
+use microshop_events::{Envelope, Topology};
+use microshop_telemetry::trace::TRACEPARENT;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -25,6 +27,20 @@ pub struct OutgoingMessage {
     pub event_type: String,
     /// The JSON envelope.
     pub payload: Vec<u8>,
+    /// W3C trace context of the work that caused it; becomes the AMQP header `traceparent`.
+    pub traceparent: Option<String>,
+}
+
+impl OutgoingMessage {
+    /// The message carrying `envelope` (and its trace context).
+    pub fn from_envelope(envelope: &Envelope) -> Self {
+        Self {
+            id: envelope.id,
+            event_type: envelope.event.type_name().to_owned(),
+            payload: envelope.to_json(),
+            traceparent: envelope.traceparent.clone(),
+        }
+    }
 }
 
 /// Publishes persistent messages to one exchange over a confirm-mode channel of its own.
@@ -89,11 +105,19 @@ impl Publisher {
     ) -> Result<(), MessagingError> {
         let mut confirms = Vec::with_capacity(messages.len());
         for message in messages {
-            let properties = BasicProperties::default()
+            let mut properties = BasicProperties::default()
                 .with_message_id(message.id.to_string().into())
                 .with_type(message.event_type.as_str().into())
                 .with_content_type("application/json".into())
                 .with_delivery_mode(2);
+            if let Some(traceparent) = &message.traceparent {
+                let mut headers = FieldTable::default();
+                headers.insert(
+                    TRACEPARENT.into(),
+                    AMQPValue::LongString(traceparent.as_str().into()),
+                );
+                properties = properties.with_headers(headers);
+            }
             let confirm = channel
                 .basic_publish(
                     self.exchange.as_str().into(),

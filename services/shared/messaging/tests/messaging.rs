@@ -28,11 +28,7 @@ fn order_created(order_id: i64) -> Envelope {
 }
 
 fn message(envelope: &Envelope) -> OutgoingMessage {
-    OutgoingMessage {
-        id: envelope.id,
-        event_type: envelope.event.type_name().to_owned(),
-        payload: envelope.to_json(),
-    }
+    OutgoingMessage::from_envelope(envelope)
 }
 
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -276,6 +272,7 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
         id: uuid::Uuid::now_v7(),
         event_type: event_type.to_owned(),
         payload: payload.to_vec(),
+        traceparent: None,
     };
     let mut unknown_type: serde_json::Value = serde_json::from_slice(&real.to_json()).unwrap();
     unknown_type["type"] = "order.teleported".into();

@@ -1,13 +1,15 @@
 //! Logging for every Microshop binary: one call at start-up installs a `tracing` subscriber that
 //! writes either human-friendly lines (local development) or one JSON object per line (containers).
 //!
-//! Request spans (see `microshop-web`) carry the service name, route and request id, so lines from
-//! several services can be merged and still be read at 3 a.m.
+//! Request spans (see `microshop-web`) carry the service name, route, request id and trace id,
+//! and event spans (see `microshop-messaging`) the event and trace id, so lines from several
+//! services can be merged, and one order's saga followed across them by its `trace_id` ([`trace`]).
 //!
 //! Lines are formatted on the thread that logs and written by a background thread in bursts
 //! ([`writer`]): synchronous line-by-line writes cost a quarter of the order service's
 //! throughput (docs/performance.md).
 
+pub mod trace;
 mod writer;
 
 use clap::ValueEnum;
@@ -68,7 +70,9 @@ pub fn init(service: &'static str, config: &LogConfig) -> Result<LogGuard, InitE
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            // Every enclosing span: a line deep inside a request or an event still carries the
+            // request's or the event's trace id.
+            .with_span_list(true)
             .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };

@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
+use microshop_telemetry::trace::{self, TraceContext};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -206,6 +207,7 @@ pub fn app(
             metrics,
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(trace_context))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -238,7 +240,22 @@ fn request_span(service: &'static str, request: &Request) -> tracing::Span {
         route,
         path = %request.uri().path(),
         request_id,
+        trace_id = tracing::field::Empty,
     )
+}
+
+/// Continues the caller's trace (`traceparent`) or starts one, names it in the request span
+/// (so every log line of the request carries `trace_id`) and makes it the current context for
+/// the calls and events the request causes.
+async fn trace_context(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let context = request
+        .headers()
+        .get(trace::TRACEPARENT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(TraceContext::parse)
+        .map_or_else(TraceContext::root, |caller| caller.child());
+    tracing::Span::current().record("trace_id", context.trace_id());
+    trace::scope(context, next.run(request)).await
 }
 
 async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
