@@ -12,11 +12,8 @@ source scripts/services.sh
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 work=$(mktemp -d)
 cleanup() {
-  scripts/down.sh >/dev/null 2>&1 || true
-  for entry in "${SERVICES[@]}"; do
-    psql "$admin_url/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
-  done
-  rm -rf "$work" "$RUN_DIR"
+  remove_private_shop "$admin_url"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 

@@ -22,11 +22,8 @@ work=$(mktemp -d)
 prom_pid=""
 cleanup() {
   if [ -n "$prom_pid" ]; then kill "$prom_pid" 2>/dev/null || true; wait "$prom_pid" 2>/dev/null || true; fi
-  scripts/down.sh >/dev/null 2>&1 || true
-  for entry in "${SERVICES[@]}"; do
-    psql "$admin_url/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
-  done
-  rm -rf "$work" "$RUN_DIR"
+  remove_private_shop "$admin_url"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 

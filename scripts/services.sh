@@ -21,3 +21,14 @@ USERS_URL=http://127.0.0.1:$((port_base + 1))
 PRODUCTS_URL=http://127.0.0.1:$((port_base + 2))
 # shellcheck disable=SC2034
 ORDERS_URL=http://127.0.0.1:$((port_base + 3))
+
+# Stops a private shop (one started with the SHOP_* settings above) and removes its databases
+# and run folder. $1: the PostgreSQL server URL without a database.
+remove_private_shop() {
+  scripts/down.sh >/dev/null 2>&1 || true
+  local entry
+  for entry in "${SERVICES[@]}"; do
+    psql "$1/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$RUN_DIR"
+}
