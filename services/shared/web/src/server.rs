@@ -3,10 +3,11 @@
 //! `/openapi.json`), binding, and graceful shutdown with a drain deadline.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -14,6 +15,7 @@ use axum::serve::ListenerExt;
 use bytes::Bytes;
 use microshop_telemetry::trace::{self, TraceContext};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::LatencyUnit;
@@ -43,6 +45,11 @@ pub struct ServerConfig {
     /// After SIGTERM, in-flight requests get this long to finish before connections are dropped.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 20_000)]
     pub shutdown_timeout_ms: u64,
+    /// API requests handled at once; more are answered 503 with `Retry-After` at once instead
+    /// of queueing, so an overload costs clients a retry, not seconds of latency, and the
+    /// service's memory stays bounded. Health and metrics are never refused.
+    #[arg(long, env = "HTTP_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
 }
 
 /// Why the server could not start.
@@ -203,6 +210,11 @@ pub fn app(
         ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
+        // Inside the metrics: refused requests count as the 503s they are.
+        .layer(axum::middleware::from_fn_with_state(
+            InFlight::new(config.max_in_flight),
+            shed_load,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
@@ -258,9 +270,136 @@ async fn trace_context(request: Request, next: axum::middleware::Next) -> axum::
     trace::scope(context, next.run(request)).await
 }
 
+/// The permits of [`ServerConfig::max_in_flight`].
+#[derive(Clone)]
+struct InFlight {
+    permits: Arc<Semaphore>,
+    limit: u32,
+}
+
+impl InFlight {
+    fn new(limit: u32) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit as usize)),
+            limit,
+        }
+    }
+}
+
+/// Answers 503 (`overloaded`, `Retry-After: 1`) when every permit is taken; health and metrics
+/// pass regardless, so an overloaded pod is not also restarted or left unobserved.
+async fn shed_load(
+    State(in_flight): State<InFlight>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if path == "/metrics" || path == "/health" || path.starts_with("/health/") {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = Arc::clone(&in_flight.permits).try_acquire_owned() else {
+        tracing::warn!(
+            limit = in_flight.limit,
+            "request refused: the service is at its in-flight limit"
+        );
+        return ApiError::unavailable(
+            "overloaded",
+            format!(
+                "the service is handling its limit of {} requests; retry in a second",
+                in_flight.limit
+            ),
+            1,
+        )
+        .into_response();
+    };
+    next.run(request).await
+}
+
 async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
     ApiError::not_found(
         "not_found",
         format!("no route for {method} {}; see /openapi.json", uri.path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use tokio::sync::Notify;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn config(max_in_flight: u32) -> ServerConfig {
+        ServerConfig {
+            host: IpAddr::from([127, 0, 0, 1]),
+            request_timeout_ms: 10_000,
+            shutdown_timeout_ms: 1_000,
+            max_in_flight,
+        }
+    }
+
+    fn request(path: &str) -> Request {
+        Request::get(path)
+            .body(Body::empty())
+            .expect("a valid request")
+    }
+
+    #[tokio::test]
+    async fn beyond_the_in_flight_limit_api_requests_get_503_but_health_and_metrics_pass() {
+        let release = Arc::new(Notify::new());
+        let started = Arc::new(Notify::new());
+        let (held, entered) = (Arc::clone(&release), Arc::clone(&started));
+        let api = OpenApiRouter::new().route(
+            "/slow",
+            get(move || {
+                let (held, entered) = (Arc::clone(&held), Arc::clone(&entered));
+                async move {
+                    entered.notify_one();
+                    held.notified().await;
+                    "done"
+                }
+            }),
+        );
+        let health = Health::new(CancellationToken::new());
+        let router = app("test", &config(1), api, health, Metrics::new("test"));
+
+        let first = tokio::spawn(router.clone().oneshot(request("/slow")));
+        started.notified().await;
+        let refused = router
+            .clone()
+            .oneshot(request("/slow"))
+            .await
+            .expect("answers");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(refused.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["error"]["code"], "overloaded");
+        for path in ["/health/live", "/metrics"] {
+            let response = router
+                .clone()
+                .oneshot(request(path))
+                .await
+                .expect("answers");
+            assert_eq!(response.status(), StatusCode::OK, "{path} is never refused");
+        }
+
+        release.notify_one();
+        let done = first.await.expect("joins").expect("answers");
+        assert_eq!(done.status(), StatusCode::OK);
+        let again = router
+            .oneshot(request("/no-such-route"))
+            .await
+            .expect("answers");
+        assert_eq!(
+            again.status(),
+            StatusCode::NOT_FOUND,
+            "the permit came back"
+        );
+    }
 }
