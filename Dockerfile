@@ -23,6 +23,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM ${RUNTIME_IMAGE} AS microshop
 COPY --from=build /out/user-service /out/product-service /out/order-service /usr/local/bin/
+# One JSON object per log line in containers (override with LOG_FORMAT=pretty).
+ENV LOG_FORMAT=json
 # The Deployments pick the binary (`command: [user-service]` and so on).
 USER 65532:65532
 EXPOSE 8001 8002 8003
@@ -30,6 +32,7 @@ CMD ["user-service"]
 
 FROM ${RUNTIME_IMAGE} AS microshop-operator
 COPY --from=build /out/microshop-operator /usr/local/bin/
+ENV LOG_FORMAT=json
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["microshop-operator"]

@@ -142,7 +142,9 @@ pub async fn create_order(
     }
     tx.commit().await?;
     state.metrics.entered(OrderStatus::Pending);
-    tracing::info!(
+    // DEBUG: at INFO each request logs one line, the access line (with its trace_id); the
+    // saga's own lines (stock reserved, order settled) follow the order at INFO.
+    tracing::debug!(
         order.id = body.id,
         product.id = body.product_id,
         quantity = body.quantity,

@@ -83,6 +83,15 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
             .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned())),
         "no request log line with trace_id {TRACE_ID}: {requests:#?}"
     );
+    let info: Vec<&Value> = requests
+        .iter()
+        .filter(|line| line["level"] == "INFO")
+        .collect();
+    assert_eq!(
+        info.len(),
+        1,
+        "one INFO line per request, the access line: {info:#?}"
+    );
     // The reply came back through the product service and names the same trace.
     let mut settled_lines = Vec::new();
     for _ in 0..50 {
@@ -98,5 +107,135 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
             .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned())),
         "the consumer's span of the reply does not carry trace_id {TRACE_ID}: {settled_lines:#?}\nall logs:\n{}",
         orders.logs().join("\n")
+    );
+}
+
+/// An OTLP/HTTP receiver on a free local port: every span posted to `/v1/traces`.
+struct Collector {
+    url: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<Span>>>,
+}
+
+impl Collector {
+    async fn start() -> Self {
+        use axum::body::Bytes;
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+
+        let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let received = std::sync::Arc::clone(&spans);
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: Bytes| {
+                let received = std::sync::Arc::clone(&received);
+                async move {
+                    let request = ExportTraceServiceRequest::decode(body).unwrap();
+                    let mut spans = received.lock().unwrap();
+                    for resource in request.resource_spans {
+                        for scope in resource.scope_spans {
+                            spans.extend(scope.spans);
+                        }
+                    }
+                    ""
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, spans }
+    }
+
+    fn spans(&self) -> Vec<Span> {
+        self.spans.lock().unwrap().clone()
+    }
+}
+
+type Span = opentelemetry_proto::tonic::trace::v1::Span;
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[sqlx::test]
+async fn with_an_otlp_endpoint_the_request_and_the_reply_are_exported_in_the_callers_trace(
+    pool: PgPool,
+) {
+    let collector = Collector::start().await;
+    let shop = Shop::start_with(
+        pool.clone(),
+        Options {
+            order_args: &["--amqp-consume", "false"],
+            ..Options::default()
+        },
+    )
+    .await;
+    let url = pool.connect_options().to_url_lossy().to_string();
+    let users = shop.users().client.base_url().to_owned();
+    let products = shop.products.client.base_url().to_owned();
+    let orders = ServiceProcess::spawn(
+        env!("CARGO_BIN_EXE_order-service"),
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("USER_SERVICE_URL", users.as_str()),
+            ("PRODUCT_SERVICE_URL", products.as_str()),
+            ("AMQP_TOPOLOGY_PREFIX", shop.broker.topology.prefix()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let user = shop.user("exported@example.com").await;
+    let product = shop.product(5).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/orders", orders.base_url()))
+        .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
+        .json(&json!({"user_id": user, "product_id": product, "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(
+        shop.settled(order["id"].as_i64().unwrap()).await["status"],
+        "CONFIRMED"
+    );
+
+    let mut spans = Vec::new();
+    for _ in 0..100 {
+        spans = collector.spans();
+        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+        if names.contains(&"request") && names.contains(&"event") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let request = spans
+        .iter()
+        .find(|s| s.name == "request" && hex(&s.trace_id) == TRACE_ID)
+        .unwrap_or_else(|| panic!("no exported request span in trace {TRACE_ID}: {spans:#?}"));
+    assert_eq!(
+        hex(&request.parent_span_id),
+        "00f067aa0ba902b7",
+        "child of the caller's span"
+    );
+    let event = spans
+        .iter()
+        .find(|s| s.name == "event")
+        .unwrap_or_else(|| panic!("no exported event span: {spans:#?}"));
+    assert_eq!(
+        hex(&event.trace_id),
+        TRACE_ID,
+        "the reply's span is in the same trace"
+    );
+    // And the log line of that event names the exported trace.
+    assert!(
+        lines_with(&orders, "order settled")
+            .iter()
+            .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned()))
     );
 }

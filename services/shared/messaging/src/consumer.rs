@@ -409,15 +409,20 @@ fn traceparent_of(delivery: &Delivery) -> Option<String> {
 /// The span of one event's work in a consumer: every line logged inside carries the event and
 /// the trace it belongs to (the `trace_id` of the HTTP request that caused it).
 pub fn event_span(envelope: &Envelope) -> tracing::Span {
-    let trace_id = envelope
+    let cause = envelope
         .traceparent
         .as_deref()
-        .and_then(TraceContext::parse)
-        .map(|context| context.trace_id());
-    tracing::info_span!(
+        .and_then(TraceContext::parse);
+    let span = tracing::info_span!(
         "event",
         event.id = %envelope.id,
         event.type = envelope.event.type_name(),
-        trace_id = trace_id.as_deref().unwrap_or(""),
-    )
+        trace_id = tracing::field::Empty,
+    );
+    // Exported (when export is on) as a child of the work that caused the event.
+    let context = microshop_telemetry::trace::link(&span, cause.as_ref());
+    if cause.is_some() {
+        span.record("trace_id", context.trace_id());
+    }
+    span
 }

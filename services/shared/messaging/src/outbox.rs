@@ -107,15 +107,15 @@ impl OutboxTransaction {
             .iter()
             .map(|e| String::from_utf8(e.to_json()).expect("serde_json writes UTF-8"))
             .collect();
-        // The trace the event continues: its cause's (a reply to an event), else the work at
-        // hand's (the request that wrote it).
+        // The trace the event continues, with its parent span: its cause's (a reply to an
+        // event), else the work at hand's (the request that wrote it).
         let traces: Vec<String> = events
             .iter()
             .map(|e| {
                 e.traceparent
                     .as_deref()
                     .and_then(TraceContext::parse)
-                    .map_or_else(trace::outgoing, |cause| cause.child().header())
+                    .map_or_else(trace::outgoing, |cause| cause.header())
             })
             .collect();
         sqlx::query(

@@ -9,12 +9,16 @@
 //! ([`writer`]): synchronous line-by-line writes cost a quarter of the order service's
 //! throughput (docs/performance.md).
 
+pub mod otlp;
 pub mod trace;
 mod writer;
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,12 +42,18 @@ pub struct LogConfig {
     /// `json` for containers, `pretty` for a terminal.
     #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub format: LogFormat,
+    /// An `OpenTelemetry` collector's OTLP/HTTP base URL (e.g. `http://otel-collector:4318`):
+    /// request and event spans are exported there. Unset: nothing is exported.
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Keeps the log writer running; dropping it (at the end of `main`) writes what is still
 /// buffered.
 #[must_use = "logs written after the guard is dropped are lost"]
 pub struct LogGuard {
+    // Dropped first: the last spans are exported while the writer still runs.
+    _exporter: Option<otlp::Exporter>,
     _writer: writer::WriterGuard,
 }
 
@@ -61,24 +71,38 @@ pub fn init(service: &'static str, config: &LogConfig) -> Result<LogGuard, InitE
         LogFormat::Pretty => dropped_text,
     };
     let (writer, guard) = writer::spawn(dropped_line).map_err(InitError::Writer)?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_span_events(FmtSpan::NONE);
-    let result = match config.format {
-        LogFormat::Json => builder
+    let fmt = match config.format {
+        LogFormat::Json => fmt
             .json()
             .flatten_event(true)
             .with_current_span(true)
             // Every enclosing span: a line deep inside a request or an event still carries the
             // request's or the event's trace id.
             .with_span_list(true)
-            .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+            .boxed(),
+        LogFormat::Pretty => fmt.compact().boxed(),
     };
-    result.map_err(InitError::AlreadyInstalled)?;
+    let (export, exporter) = match config.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        Some(endpoint) => {
+            let (layer, exporter) = otlp::layer(service, endpoint)?;
+            (Some(layer), Some(exporter))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(export)
+        .try_init()
+        .map_err(|error| InitError::AlreadyInstalled(Box::new(error)))?;
     tracing::info!(service, "logging initialised");
-    Ok(LogGuard { _writer: guard })
+    Ok(LogGuard {
+        _exporter: exporter,
+        _writer: guard,
+    })
 }
 
 fn dropped_json(count: u64) -> String {
@@ -105,6 +129,14 @@ pub enum InitError {
     /// The writer thread could not be started.
     #[error("cannot start the log writer thread: {0}")]
     Writer(#[source] std::io::Error),
+    /// The OTLP exporter could not be built.
+    #[error("cannot export spans to {endpoint}: {reason}")]
+    Otlp {
+        /// The traces URL.
+        endpoint: String,
+        /// What the exporter said.
+        reason: String,
+    },
     /// Another subscriber was installed first.
     #[error("a global log subscriber is already installed: {0}")]
     AlreadyInstalled(Box<dyn std::error::Error + Send + Sync>),

@@ -4,7 +4,8 @@
 //!
 //! The context of the work at hand lives in a task-local ([`scope`], [`current`]): the HTTP
 //! server sets it per request, the consumer per event, and the HTTP client and the outbox read
-//! it. Nothing here exports spans; it only keeps the ids that tie the log lines together.
+//! it. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, request and event spans are also exported
+//! ([`crate::otlp`]); [`link`] makes the exported span and these ids the same span.
 
 use std::fmt;
 use std::future::Future;
@@ -113,12 +114,47 @@ pub fn current() -> Option<TraceContext> {
     CURRENT.try_with(|context| *context).ok()
 }
 
-/// The `traceparent` to send with a call or event made now: a child of the current context,
-/// or of a new trace.
+/// The `traceparent` to send with a call or event made now: the current span (the request or
+/// event at hand) as the parent, or a new trace.
 pub fn outgoing() -> String {
-    current()
-        .map_or_else(TraceContext::root, |c| c.child())
-        .header()
+    current().unwrap_or_else(TraceContext::root).header()
+}
+
+/// Makes `span` (not yet entered) the span of a piece of work whose caller is `parent`, and
+/// returns its context. With span export on, the exported span becomes a child of `parent` and
+/// its own ids are returned, so what is logged and what is exported agree; without it, a new
+/// span id under `parent`'s trace (or a new trace).
+pub fn link(span: &tracing::Span, parent: Option<&TraceContext>) -> TraceContext {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    if let Some(parent) = parent {
+        let flags = if parent.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let remote = SpanContext::new(
+            TraceId::from(parent.trace_id),
+            SpanId::from(parent.span_id),
+            flags,
+            true,
+            TraceState::default(),
+        );
+        // Fails only when export is off (no layer) or the span already started: both harmless.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+    }
+    let exported = span.context().span().span_context().clone();
+    if exported.is_valid() {
+        return TraceContext {
+            trace_id: u128::from_be_bytes(exported.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(exported.span_id().to_bytes()),
+            sampled: exported.is_sampled(),
+        };
+    }
+    parent.map_or_else(TraceContext::root, TraceContext::child)
 }
 
 #[cfg(test)]
@@ -164,9 +200,6 @@ mod tests {
         let seen = scope(context, async { current() }).await;
         assert_eq!(seen, Some(context));
         let outgoing = scope(context, async { outgoing() }).await;
-        assert_eq!(
-            TraceContext::parse(&outgoing).map(|c| c.trace_id()),
-            Some(context.trace_id())
-        );
+        assert_eq!(outgoing, context.header(), "the work at hand is the parent");
     }
 }

@@ -219,11 +219,15 @@ pub fn app(
             metrics,
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(trace_context))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| request_span(service, request))
+                .make_span_with(move |request: &Request| {
+                    request
+                        .extensions()
+                        .get::<RequestTrace>()
+                        .map_or_else(|| request_span(service, request), |t| t.span.clone())
+                })
                 .on_request(())
                 .on_response(
                     DefaultOnResponse::new()
@@ -232,6 +236,7 @@ pub fn app(
                 )
                 .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Millis)),
         )
+        .layer(axum::middleware::from_fn_with_state(service, trace_context))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
@@ -256,17 +261,31 @@ fn request_span(service: &'static str, request: &Request) -> tracing::Span {
     )
 }
 
-/// Continues the caller's trace (`traceparent`) or starts one, names it in the request span
-/// (so every log line of the request carries `trace_id`) and makes it the current context for
-/// the calls and events the request causes.
-async fn trace_context(request: Request, next: axum::middleware::Next) -> axum::response::Response {
-    let context = request
+/// The request's span, made before the trace layer enters it (an exported span's parent can only
+/// be set until then).
+#[derive(Clone)]
+struct RequestTrace {
+    span: tracing::Span,
+}
+
+/// Continues the caller's trace (`traceparent`) or starts one: makes the request span (named by
+/// its `trace_id`, so every log line of the request carries it, and exported under the caller's
+/// span when export is on) and makes it the current context for the calls and events the request
+/// causes.
+async fn trace_context(
+    State(service): State<&'static str>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let caller = request
         .headers()
         .get(trace::TRACEPARENT)
         .and_then(|value| value.to_str().ok())
-        .and_then(TraceContext::parse)
-        .map_or_else(TraceContext::root, |caller| caller.child());
-    tracing::Span::current().record("trace_id", context.trace_id());
+        .and_then(TraceContext::parse);
+    let span = request_span(service, &request);
+    let context = trace::link(&span, caller.as_ref());
+    span.record("trace_id", context.trace_id());
+    request.extensions_mut().insert(RequestTrace { span });
     trace::scope(context, next.run(request)).await
 }
 
