@@ -30,10 +30,10 @@ fn trace_ids(line: &Value) -> Vec<String> {
         .collect()
 }
 
-#[sqlx::test]
-async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPool) {
-    // The in-process order service serves nothing here and consumes nothing: the order
-    // service under test is a real process, whose JSON logs we read.
+/// The shop with the order service under test as a real process (with `env` added), whose JSON
+/// logs the tests read; the in-process order service serves nothing here and consumes nothing.
+/// One order is placed with a `traceparent` naming [`TRACE_ID`] and waited for until CONFIRMED.
+async fn confirmed_traced_order(pool: &PgPool, env: &[(&str, &str)]) -> (Shop, ServiceProcess) {
     let shop = Shop::start_with(
         pool.clone(),
         Options {
@@ -45,19 +45,16 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
     let url = pool.connect_options().to_url_lossy().to_string();
     let users = shop.users().client.base_url().to_owned();
     let products = shop.products.client.base_url().to_owned();
-    let orders = ServiceProcess::spawn(
-        env!("CARGO_BIN_EXE_order-service"),
-        &[
-            ("DATABASE_URL", url.as_str()),
-            ("USER_SERVICE_URL", users.as_str()),
-            ("PRODUCT_SERVICE_URL", products.as_str()),
-            ("AMQP_TOPOLOGY_PREFIX", shop.broker.topology.prefix()),
-        ],
-    )
-    .await;
+    let mut envs = vec![
+        ("DATABASE_URL", url.as_str()),
+        ("USER_SERVICE_URL", users.as_str()),
+        ("PRODUCT_SERVICE_URL", products.as_str()),
+        ("AMQP_TOPOLOGY_PREFIX", shop.broker.topology.prefix()),
+    ];
+    envs.extend_from_slice(env);
+    let orders = ServiceProcess::spawn(env!("CARGO_BIN_EXE_order-service"), &envs).await;
     let user = shop.user("traced@example.com").await;
     let product = shop.product(5).await;
-
     let response = reqwest::Client::new()
         .post(format!("{}/api/orders", orders.base_url()))
         .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
@@ -69,6 +66,12 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
     let order: Value = response.json().await.unwrap();
     let settled = shop.settled(order["id"].as_i64().unwrap()).await;
     assert_eq!(settled["status"], "CONFIRMED");
+    (shop, orders)
+}
+
+#[sqlx::test]
+async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPool) {
+    let (_shop, orders) = confirmed_traced_order(&pool, &[]).await;
 
     // The request's own log line carries the client's trace.
     let requests: Vec<Value> = orders
@@ -166,44 +169,14 @@ async fn with_an_otlp_endpoint_the_request_and_the_reply_are_exported_in_the_cal
     pool: PgPool,
 ) {
     let collector = Collector::start().await;
-    let shop = Shop::start_with(
-        pool.clone(),
-        Options {
-            order_args: &["--amqp-consume", "false"],
-            ..Options::default()
-        },
-    )
-    .await;
-    let url = pool.connect_options().to_url_lossy().to_string();
-    let users = shop.users().client.base_url().to_owned();
-    let products = shop.products.client.base_url().to_owned();
-    let orders = ServiceProcess::spawn(
-        env!("CARGO_BIN_EXE_order-service"),
+    let (_shop, orders) = confirmed_traced_order(
+        &pool,
         &[
-            ("DATABASE_URL", url.as_str()),
-            ("USER_SERVICE_URL", users.as_str()),
-            ("PRODUCT_SERVICE_URL", products.as_str()),
-            ("AMQP_TOPOLOGY_PREFIX", shop.broker.topology.prefix()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url.as_str()),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ],
     )
     .await;
-    let user = shop.user("exported@example.com").await;
-    let product = shop.product(5).await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/orders", orders.base_url()))
-        .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
-        .json(&json!({"user_id": user, "product_id": product, "quantity": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let order: Value = response.json().await.unwrap();
-    assert_eq!(
-        shop.settled(order["id"].as_i64().unwrap()).await["status"],
-        "CONFIRMED"
-    );
 
     let mut spans = Vec::new();
     for _ in 0..100 {
