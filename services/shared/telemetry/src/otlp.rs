@@ -1,6 +1,8 @@
 //! Span export over OTLP/HTTP (protobuf), on only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set:
 //! without it no layer is installed and spans cost what they cost before.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -9,6 +11,15 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::InitError;
+
+/// Whether this process installed the export layer; without it [`crate::trace::link`] skips
+/// the span-extension lookups on every request and event.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are being exported.
+pub fn is_exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// The exporting pipeline; dropping it flushes what is still buffered.
 pub struct Exporter {
@@ -47,5 +58,6 @@ where
         .build();
     let tracer = provider.tracer(service);
     let layer = tracing_opentelemetry::layer().with_tracer(tracer);
+    EXPORTING.store(true, Ordering::Relaxed);
     Ok((layer, Exporter { provider }))
 }

@@ -130,6 +130,9 @@ pub fn link(span: &tracing::Span, parent: Option<&TraceContext>) -> TraceContext
     };
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+    if !crate::otlp::is_exporting() {
+        return parent.map_or_else(TraceContext::root, TraceContext::child);
+    }
     if let Some(parent) = parent {
         let flags = if parent.sampled {
             TraceFlags::SAMPLED
