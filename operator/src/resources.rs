@@ -313,9 +313,7 @@ impl<'a> Shop<'a> {
     /// `service`'s `PodDisruptionBudget` (one pod may be down at a time), when it runs more than
     /// one pod; with one pod a budget would block node drains forever.
     pub fn disruption_budget(&self, service: Service) -> Option<PodDisruptionBudget> {
-        let spec = self.resource.spec.services.get(service);
-        let fewest = spec.autoscaling().map_or(spec.replicas, |a| a.min_replicas);
-        (fewest > 1).then(|| PodDisruptionBudget {
+        (self.desired_replicas(service) > 1).then(|| PodDisruptionBudget {
             metadata: self.metadata(names::workload(&self.name, service), Some(service)),
             spec: Some(PodDisruptionBudgetSpec {
                 max_unavailable: Some(IntOrString::Int(1)),
