@@ -1,6 +1,6 @@
 //! Order rules: quantities, statuses, the request fingerprint of idempotent retries.
 
-use microshop_web::{Id, ValidationError};
+use microshop_domain::{Id, ValidationError};
 
 /// Fewest units in one order.
 pub const MIN_QUANTITY: i64 = 1;

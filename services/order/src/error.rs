@@ -1,8 +1,9 @@
 //! The order service's errors and their one mapping to HTTP statuses.
 
 use axum::response::{IntoResponse, Response};
+use microshop_domain::{Id, ValidationError};
 use microshop_http_client::UpstreamError;
-use microshop_web::{ApiError, Id, ValidationError};
+use microshop_web::ApiError;
 
 /// Everything an order-service request can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use microshop_domain::Id;
 use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
-use microshop_web::Id;
 use serde::Deserialize;
 
 use crate::Config;

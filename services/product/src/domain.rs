@@ -1,9 +1,7 @@
 //! The product domain: names, exact prices and stock limits. No HTTP, no SQL.
 
-pub use microshop_web::Price;
-
-use microshop_web::ValidationError;
-use microshop_web::validation::{bounded_text, required_text};
+use microshop_domain::validation::{bounded_text, required_text};
+use microshop_domain::{Money, ValidationError};
 
 /// Longest product name (DESIGN §4).
 pub const MAX_NAME_CHARS: usize = 200;
@@ -20,7 +18,7 @@ pub struct NewProduct {
     /// Trimmed description, possibly empty.
     pub description: String,
     /// Exact price.
-    pub price: Price,
+    pub price: Money,
     /// Units on hand, `0..=MAX_STOCK`.
     pub stock: i64,
 }
@@ -42,7 +40,7 @@ impl NewProduct {
         Ok(Self {
             name: required_text("name", name, MAX_NAME_CHARS)?,
             description: bounded_text("description", description, MAX_DESCRIPTION_CHARS)?,
-            price: Price::from_decimal("price", price)?,
+            price: Money::price("price", price)?,
             stock,
         })
     }

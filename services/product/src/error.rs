@@ -1,7 +1,8 @@
 //! The product service's errors and their one mapping to HTTP statuses.
 
 use axum::response::{IntoResponse, Response};
-use microshop_web::{ApiError, Id, ValidationError};
+use microshop_domain::{Id, ValidationError};
+use microshop_web::ApiError;
 
 /// Everything a product-service request can fail with.
 #[derive(Debug, thiserror::Error)]

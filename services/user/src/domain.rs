@@ -6,8 +6,8 @@ pub mod password;
 pub use email::Email;
 pub use password::Password;
 
-use microshop_web::ValidationError;
-use microshop_web::validation::required_text;
+use microshop_domain::ValidationError;
+use microshop_domain::validation::required_text;
 
 /// Longest display name (DESIGN §4).
 pub const MAX_NAME_CHARS: usize = 200;

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use microshop_web::{Id, Page};
+use microshop_domain::{Id, Page};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::{NewOrder, OrderStatus};

@@ -4,9 +4,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use microshop_domain::{Id, Money};
 use microshop_events::{Envelope, Event, OrderCreated};
 use microshop_web::error::ErrorBody;
-use microshop_web::{Id, Json, Page, Path, Price, Query};
+use microshop_web::{Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -66,8 +67,8 @@ impl From<OrderRow> for OrderResponse {
             user_id: row.user_id,
             product_id: row.product_id,
             quantity: row.quantity,
-            unit_price: Price::from_cents(row.unit_price_cents).as_decimal(),
-            total_price: Price::from_cents(row.total_price_cents).as_decimal(),
+            unit_price: Money::from_cents(row.unit_price_cents).as_decimal(),
+            total_price: Money::from_cents(row.total_price_cents).as_decimal(),
             status: row.status,
             reason: row.reason,
             created_at: row.created_at,
@@ -113,7 +114,7 @@ pub async fn create_order(
             requested: order.quantity,
         });
     }
-    let unit_price = Price::from_decimal("price", product.price)?;
+    let unit_price = Money::price("price", product.price)?;
 
     let mut tx = state.outbox.begin().await?;
     if let Some(key) = &key {
@@ -221,7 +222,7 @@ pub async fn list_orders(
     State(state): State<AppState>,
     Query(query): Query<ListOrdersQuery>,
 ) -> Result<Json<Vec<OrderResponse>>, Error> {
-    let page = Page::new(query.limit, query.offset)?;
+    let page = microshop_web::pagination::page(query.limit, query.offset)?;
     let rows = orders::list(&state.db, query.user_id, page).await?;
     Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
 }

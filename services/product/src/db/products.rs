@@ -1,7 +1,7 @@
 //! The `products` table.
 
 use chrono::{DateTime, Utc};
-use microshop_web::Page;
+use microshop_domain::Page;
 use sqlx::PgExecutor;
 
 use crate::domain::NewProduct;

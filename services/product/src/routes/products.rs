@@ -3,15 +3,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use microshop_domain::{Id, Money};
 use microshop_web::error::ErrorBody;
-use microshop_web::{Id, Json, PageQuery, Path, Query};
+use microshop_web::{Json, PageQuery, Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
 use crate::Error;
 use crate::db::products::{self, ProductRow};
-use crate::domain::{NewProduct, Price};
+use crate::domain::NewProduct;
 
 /// Body of `POST /api/products`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,7 +44,7 @@ pub struct ProductResponse {
     description: String,
     /// Exact price, e.g. `12999.0` or `19.99`.
     #[schema(value_type = f64, example = 12999.0)]
-    price: Price,
+    price: Money,
     /// Units on hand.
     stock: i64,
     /// When it was added (RFC 3339).
@@ -58,7 +59,7 @@ impl From<ProductRow> for ProductResponse {
             id: row.id,
             name: row.name,
             description: row.description,
-            price: Price::from_cents(row.price_cents),
+            price: Money::from_cents(row.price_cents),
             stock: row.stock,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -16,6 +16,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use microshop_domain::NotAnId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -100,6 +101,23 @@ where
                     // Our own types (e.g. `Id`) already say what is wrong with the value.
                     ErrorKind::DeserializeError { message, .. } | ErrorKind::Message(message) => {
                         message.clone()
+                    }
+                    // Every integer in our paths is an id: say what an id looks like.
+                    ErrorKind::ParseErrorAtKey {
+                        value,
+                        expected_type,
+                        ..
+                    }
+                    | ErrorKind::ParseErrorAtIndex {
+                        value,
+                        expected_type,
+                        ..
+                    }
+                    | ErrorKind::ParseError {
+                        value,
+                        expected_type,
+                    } if expected_type.starts_with('i') || expected_type.starts_with('u') => {
+                        NotAnId(value.clone()).to_string()
                     }
                     other => other.to_string(),
                 };

@@ -5,13 +5,14 @@
 //! - [`extract`]: `Json`, `Path` and `Query` extractors whose every rejection is a clear 4xx;
 //! - [`health`]: `/health`, `/health/live`, `/health/ready`;
 //! - [`metrics`]: per-route request counts and latency histograms on `/metrics`;
-//! - [`server`]: the middleware stack, `/openapi.json`, binding and graceful shutdown.
+//! - [`server`]: the middleware stack, `/openapi.json`, binding and graceful shutdown;
+//! - [`pagination`] and [`validation`]: the HTTP side of `microshop-domain`'s `Page` and
+//!   `ValidationError`.
 
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
-pub mod money;
 pub mod pagination;
 pub mod server;
 pub mod shutdown;
@@ -21,7 +22,5 @@ pub use error::ApiError;
 pub use extract::{Json, Path, Query};
 pub use health::Health;
 pub use metrics::Metrics;
-pub use money::Price;
-pub use pagination::{Page, PageQuery};
+pub use pagination::PageQuery;
 pub use server::{HttpServer, ServerConfig};
-pub use validation::{Id, ValidationError};

@@ -3,7 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use microshop_web::ValidationError;
+use microshop_domain::ValidationError;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Shortest password accepted at registration.

@@ -3,8 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use microshop_domain::Id;
 use microshop_web::error::ErrorBody;
-use microshop_web::{Id, Json, PageQuery, Path, Query};
+use microshop_web::{Json, PageQuery, Path, Query};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
