@@ -83,8 +83,8 @@ async fn measure(
     admin
         .execute(format!("create database {database}").as_str())
         .await?;
+    migrate(args, &database_url, topology).await?;
     let mut db = PgConnection::connect(&database_url).await?;
-    product_service::startup::MIGRATOR.run(&mut db).await?;
     let first: i64 = sqlx::query_scalar(
         "insert into products (name, price_cents, stock)
          select 'Drain ' || n, 1999, 1000000000 from generate_series(1, $1) n
@@ -124,7 +124,7 @@ async fn measure(
         "the queue did not hold every event"
     );
 
-    let mut service = spawn(args, &database_url, topology)?;
+    let mut service = spawn(args, &database_url, topology, true)?;
     let outcome = watch(&channel, &queue, &replies, total, &mut service).await;
     let _ = service.kill();
     let _ = service.wait();
@@ -168,8 +168,45 @@ async fn watch(
     }
 }
 
-fn spawn(args: &DrainArgs, database_url: &str, topology: &Topology) -> anyhow::Result<Child> {
+/// Lets the service create its schema: it is started without consumers, and stopped once it is
+/// ready (its migrations ran). The bench drives the service; it never embeds its code.
+async fn migrate(args: &DrainArgs, database_url: &str, topology: &Topology) -> anyhow::Result<()> {
+    let mut service = spawn(args, database_url, topology, false)?;
+    let ready = format!("http://127.0.0.1:{}/health/ready", args.port);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let outcome = loop {
+        if let Some(status) = service.try_wait()? {
+            break Err(anyhow::anyhow!(
+                "product-service exited with {status} while migrating the scratch database"
+            ));
+        }
+        if client
+            .get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break Ok(());
+        }
+        if Instant::now() > deadline {
+            break Err(anyhow::anyhow!("product-service was not ready within 30 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = service.kill();
+    let _ = service.wait();
+    outcome
+}
+
+fn spawn(
+    args: &DrainArgs,
+    database_url: &str,
+    topology: &Topology,
+    consume: bool,
+) -> anyhow::Result<Child> {
     Command::new(&args.binary)
+        .env("AMQP_CONSUME", consume.to_string())
         .env("HTTP_HOST", "127.0.0.1")
         .env("HTTP_PORT", args.port.to_string())
         .env("DATABASE_URL", database_url)

@@ -1,4 +1,5 @@
-//! Order rules: quantities, statuses, the request fingerprint of idempotent retries.
+//! Order rules: quantities, statuses, idempotency keys and the request fingerprint of
+//! idempotent retries.
 
 use microshop_domain::{Id, ValidationError};
 
@@ -68,20 +69,38 @@ impl NewOrder {
     }
 }
 
-/// Checks an idempotency key: 1 to 255 printable ASCII characters.
-pub fn idempotency_key(raw: &str) -> Result<String, ValidationError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= MAX_IDEMPOTENCY_KEY_CHARS
-        && raw.bytes().all(|b| b.is_ascii_graphic());
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(ValidationError::new(
-            "idempotency key",
-            format!(
-                "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces"
-            ),
-        ))
+/// A client-chosen key that makes retries of a request safe: 1 to 255 printable ASCII
+/// characters without spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Checks `raw`.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= MAX_IDEMPOTENCY_KEY_CHARS
+            && raw.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "idempotency key",
+                format!(
+                    "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces"
+                ),
+            ))
+        }
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -112,9 +131,9 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_printable_and_bounded() {
-        assert!(idempotency_key("order-2026-11-24-0001").is_ok());
-        assert!(idempotency_key("").is_err());
-        assert!(idempotency_key("has space").is_err());
-        assert!(idempotency_key(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("order-2026-11-24-0001").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
     }
 }

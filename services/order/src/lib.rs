@@ -2,13 +2,16 @@
 //! `PENDING` with its `order.created` event in one transaction, and moves it to `CONFIRMED` or
 //! `REJECTED` when the product service answers.
 
+pub mod app;
 pub mod config;
 pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod place;
 pub mod routes;
+pub mod settle;
 pub mod startup;
 pub mod upstreams;
 

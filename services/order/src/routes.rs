@@ -2,30 +2,12 @@
 
 mod orders;
 
-use std::sync::Arc;
-
 use axum::routing::post;
-use microshop_db::Db;
-use microshop_messaging::outbox::Outbox;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::metrics::OrderMetrics;
-use crate::upstreams::Upstreams;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// `orders_db`.
-    pub db: Db,
-    /// Its outbox: orders and their `order.created` events are written together.
-    pub outbox: Outbox,
-    /// The user and product services.
-    pub upstreams: Arc<Upstreams>,
-    /// `orders_total`.
-    pub metrics: OrderMetrics,
-}
+use crate::app::App;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,7 +17,7 @@ pub struct AppState {
 struct ApiDoc;
 
 /// `/api/orders...`, documented.
-pub fn router(state: AppState) -> OpenApiRouter {
+pub fn router(app: App) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(orders::create_order, orders::list_orders))
         .routes(routes!(orders::get_order))
@@ -43,5 +25,5 @@ pub fn router(state: AppState) -> OpenApiRouter {
             "/api/orders/",
             post(orders::create_order).get(orders::list_orders),
         )
-        .with_state(state)
+        .with_state(app)
 }

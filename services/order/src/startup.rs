@@ -10,9 +10,10 @@ use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::App;
 use crate::consumers::product_events::ProductEventsHandler;
 use crate::metrics::OrderMetrics;
-use crate::routes::{self, AppState};
+use crate::routes;
 use crate::upstreams::Upstreams;
 use crate::{Config, SERVICE};
 
@@ -37,7 +38,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());
     let outbox = Outbox::new(db.clone());
-    let state = AppState {
+    let app = App {
         db: db.clone(),
         outbox: outbox.clone(),
         upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
@@ -48,7 +49,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(state),
+        routes::router(app),
         health,
         metrics,
     )
@@ -57,7 +58,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let topology = messaging.topology();
     let flows = Flows {
         consumes: topology.order_product_events(),
-        handler: ProductEventsHandler::new(db.clone(), order_metrics),
+        handler: ProductEventsHandler::new(order_metrics),
         publishes_to: topology.order_events(),
     };
     server.spawn_background(order_metrics_watch.watch_stale(db, server.shutdown_token()));

@@ -29,7 +29,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let metrics = Metrics::new(SERVICE);
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
     let outbox = Outbox::new(db.clone());
-    let handler = OrderEventsHandler::new(outbox.clone(), metrics.registry())?;
+    let handler = OrderEventsHandler::new(metrics.registry())?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());

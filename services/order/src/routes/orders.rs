@@ -5,18 +5,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use microshop_domain::{Id, Money};
-use microshop_events::{Envelope, Event, OrderCreated};
 use microshop_web::error::ErrorBody;
 use microshop_web::{Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
 use crate::Error;
-use crate::db::idempotency::{self, StoredResponse};
+use crate::app::App;
 use crate::db::orders::{self, OrderRow};
-use crate::domain::{self, NewOrder, OrderStatus};
-use crate::error::not_found_as;
+use crate::domain::{IdempotencyKey, NewOrder};
+use crate::place::{self, Placed};
 
 /// Header naming a client-chosen key that makes retries of `POST /api/orders` safe.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -88,95 +86,43 @@ impl From<OrderRow> for OrderResponse {
         (status = 503, description = "User or product service unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn create_order(
-    State(state): State<AppState>,
+    State(app): State<App>,
     headers: HeaderMap,
     Json(request): Json<CreateOrderRequest>,
 ) -> Result<Response, Error> {
     let order = NewOrder::parse(request.user_id, request.product_id, request.quantity)?;
     let key = idempotency_key(&headers, request.request_id.as_deref())?;
-    let fingerprint = order.fingerprint();
-    if let Some(key) = &key {
-        if let Some(stored) = idempotency::find(&state.db, key).await? {
-            return replay(key, &stored, &fingerprint);
+    let placed = place::order(&app, order, key, |row| {
+        serde_json::to_value(OrderResponse::from(row.clone())).expect("an order serializes")
+    })
+    .await?;
+    Ok(match placed {
+        Placed::Created(row) => {
+            (StatusCode::CREATED, Json(OrderResponse::from(row))).into_response()
         }
-    }
-
-    let (user, product) = tokio::join!(
-        state.upstreams.user_exists(order.user_id),
-        state.upstreams.product(order.product_id)
-    );
-    user.map_err(|e| not_found_as(e, Error::UserNotFound(order.user_id)))?;
-    let product = product.map_err(|e| not_found_as(e, Error::ProductNotFound(order.product_id)))?;
-    if order.quantity > product.stock {
-        return Err(Error::OutOfStock {
-            product_id: order.product_id,
-            available: product.stock,
-            requested: order.quantity,
-        });
-    }
-    let unit_price = Money::price("price", product.price)?;
-
-    let mut tx = state.outbox.begin().await?;
-    if let Some(key) = &key {
-        if !idempotency::claim(&mut tx, key, &fingerprint).await? {
-            // A concurrent duplicate committed first; answer what it answered.
-            drop(tx);
-            let stored = idempotency::find(&state.db, key).await?;
-            let stored = stored.ok_or_else(|| Error::IdempotencyKeyReused(key.clone()))?;
-            return replay(key, &stored, &fingerprint);
+        Placed::Replayed(stored) => {
+            let mut response = (StatusCode::CREATED, Json(stored)).into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
         }
-    }
-    let row = orders::insert(&mut *tx, &order, unit_price.cents()).await?;
-    let event = Envelope::new(Event::OrderCreated(OrderCreated {
-        order_id: row.id,
-        user_id: row.user_id,
-        product_id: row.product_id,
-        quantity: row.quantity,
-        unit_price_cents: row.unit_price_cents,
-        total_price_cents: row.total_price_cents,
-    }));
-    tx.enqueue(std::slice::from_ref(&event)).await?;
-    let body = OrderResponse::from(row);
-    if let Some(key) = &key {
-        let stored = serde_json::to_value(&body).expect("an order serializes");
-        idempotency::complete(&mut tx, key, body.id, &stored).await?;
-    }
-    tx.commit().await?;
-    state.metrics.entered(OrderStatus::Pending);
-    // DEBUG: at INFO each request logs one line, the access line (with its trace_id); the
-    // saga's own lines (stock reserved, order settled) follow the order at INFO.
-    tracing::debug!(
-        order.id = body.id,
-        product.id = body.product_id,
-        quantity = body.quantity,
-        "order accepted"
-    );
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    })
 }
 
 /// The key from the `Idempotency-Key` header, else from `request_id` in the body.
-fn idempotency_key(headers: &HeaderMap, request_id: Option<&str>) -> Result<Option<String>, Error> {
+fn idempotency_key(
+    headers: &HeaderMap,
+    request_id: Option<&str>,
+) -> Result<Option<IdempotencyKey>, Error> {
     let header = headers
         .get(IDEMPOTENCY_KEY)
         .map(|value| value.to_str().unwrap_or("\u{0}"));
     header
         .or(request_id)
-        .map(domain::idempotency_key)
+        .map(IdempotencyKey::parse)
         .transpose()
         .map_err(Error::from)
-}
-
-/// Answers a retried request with the stored response, or 422 if the key was used for a
-/// different request.
-fn replay(key: &str, stored: &StoredResponse, fingerprint: &str) -> Result<Response, Error> {
-    if stored.fingerprint != fingerprint {
-        return Err(Error::IdempotencyKeyReused(key.to_owned()));
-    }
-    let mut response = (StatusCode::CREATED, Json(stored.response.clone())).into_response();
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(response)
 }
 
 /// Looks an order up by id.
@@ -188,10 +134,10 @@ fn replay(key: &str, stored: &StoredResponse, fingerprint: &str) -> Result<Respo
         (status = 404, description = "No such order", body = ErrorBody),
     ))]
 pub async fn get_order(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Path(id): Path<Id>,
 ) -> Result<Json<OrderResponse>, Error> {
-    let row = orders::find(&state.db, id)
+    let row = orders::find(&app.db, id)
         .await?
         .ok_or(Error::OrderNotFound(id))?;
     Ok(Json(row.into()))
@@ -219,10 +165,10 @@ pub struct ListOrdersQuery {
         (status = 422, description = "limit or offset out of range", body = ErrorBody),
     ))]
 pub async fn list_orders(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Query(query): Query<ListOrdersQuery>,
 ) -> Result<Json<Vec<OrderResponse>>, Error> {
     let page = microshop_web::pagination::page(query.limit, query.offset)?;
-    let rows = orders::list(&state.db, query.user_id, page).await?;
+    let rows = orders::list(&app.db, query.user_id, page).await?;
     Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use microshop_testkit::{TcpProxy, amqp_url, checks, json};
+use microshop_testkit::{TcpProxy, amqp_url, checks, eventually_within, json};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -52,16 +52,19 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
     );
 
     shop.users = Some(start_users(&shop.user_db, shop.user_port).await);
-    let mut recovered = None;
-    for _ in 0..50 {
-        let response = shop.order(user, product, 1).await;
-        if response.status() == StatusCode::CREATED {
-            recovered = Some(json(response).await);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let order = recovered.expect("orders succeed again within 5 s of the user service returning");
+    let order = eventually_within(
+        "orders succeed again within 5 s of the user service returning",
+        Duration::from_secs(5),
+        async || {
+            let response = shop.order(user, product, 1).await;
+            if response.status() == StatusCode::CREATED {
+                Some(json(response).await)
+            } else {
+                None
+            }
+        },
+    )
+    .await;
     assert_eq!(
         shop.settled(order["id"].as_i64().unwrap()).await["status"],
         "CONFIRMED"

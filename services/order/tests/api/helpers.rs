@@ -1,9 +1,9 @@
 //! The whole shop for one test: user, product and order services in this process.
 
-use std::time::Duration;
-
 use clap::Parser;
-use microshop_testkit::{TestApp, TestBroker, TestDatabase, amqp_url, json};
+use microshop_testkit::{
+    TestApp, TestBroker, TestDatabase, amqp_url, eventually, eventually_some, json, local_args,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -31,37 +31,11 @@ pub struct Options<'a> {
     pub order_amqp_url: Option<String>,
 }
 
-fn amqp_args(broker: &TestBroker, url: &str) -> Vec<String> {
-    vec![
-        "--amqp-url".into(),
-        url.to_owned(),
-        "--amqp-topology-prefix".into(),
-        broker.topology.prefix().into(),
-        "--amqp-temporary-topology".into(),
-    ]
-}
-
-/// Starts the user service on `port` (0 for any).
+/// Starts the user service on `port` (0 for any; a port just given up may still be held).
 pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
-    let port = port.to_string();
-    let config = user_service::Config::try_parse_from([
-        "user-service",
-        "--http-host",
-        "127.0.0.1",
-        "--http-port",
-        &port,
-    ])
-    .unwrap();
-    let mut last_error = None;
-    for _ in 0..100 {
-        match user_service::startup::build_with_db(config.clone(), db.db()).await {
-            Ok(server) => return TestApp::start(server),
-            // The previous instance on this port may still be letting go of it.
-            Err(error) => last_error = Some(error),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("user service could not start: {last_error:?}");
+    let config = user_service::Config::try_parse_from(local_args("user-service", port)).unwrap();
+    TestApp::start_when_bound(|| user_service::startup::build_with_db(config.clone(), db.db()))
+        .await
 }
 
 impl Shop {
@@ -79,16 +53,10 @@ impl Shop {
             TestDatabase::create(&order_pool, "products", &product_service::startup::MIGRATOR)
                 .await;
         let users = start_users(&user_db, 0).await;
-        let user_port = port_of(&users);
+        let user_port = users.port();
 
-        let mut args = vec![
-            "product-service".to_owned(),
-            "--http-host".into(),
-            "127.0.0.1".into(),
-            "--http-port".into(),
-            "0".into(),
-        ];
-        args.extend(amqp_args(&broker, &amqp_url()));
+        let mut args = local_args("product-service", 0);
+        args.extend(broker.service_args(&amqp_url()));
         args.extend(options.product_args.iter().map(|a| (*a).to_owned()));
         let config = product_service::Config::try_parse_from(args).unwrap();
         let products = TestApp::start(
@@ -97,19 +65,15 @@ impl Shop {
                 .unwrap(),
         );
 
-        let mut args = vec![
-            "order-service".to_owned(),
-            "--http-host".into(),
-            "127.0.0.1".into(),
-            "--http-port".into(),
-            "0".into(),
+        let mut args = local_args("order-service", 0);
+        args.extend([
             "--user-service-url".into(),
             users.client.base_url().to_owned(),
             "--product-service-url".into(),
             products.client.base_url().to_owned(),
-        ];
+        ]);
         let order_amqp_url = options.order_amqp_url.unwrap_or_else(amqp_url);
-        args.extend(amqp_args(&broker, &order_amqp_url));
+        args.extend(broker.service_args(&order_amqp_url));
         args.extend(options.order_args.iter().map(|a| (*a).to_owned()));
         let config = order_service::Config::try_parse_from(args).unwrap();
         let orders = TestApp::start(
@@ -132,14 +96,8 @@ impl Shop {
     /// Another product-service instance on the same database and topology, consuming (the
     /// worker half of an API/worker split).
     pub async fn start_product_worker(&self) -> TestApp {
-        let mut args = vec![
-            "product-service".to_owned(),
-            "--http-host".into(),
-            "127.0.0.1".into(),
-            "--http-port".into(),
-            "0".into(),
-        ];
-        args.extend(amqp_args(&self.broker, &amqp_url()));
+        let mut args = local_args("product-service", 0);
+        args.extend(self.broker.service_args(&amqp_url()));
         let config = product_service::Config::try_parse_from(args).unwrap();
         TestApp::start(
             product_service::startup::build_with_db(config, self.product_db.db())
@@ -190,44 +148,27 @@ impl Shop {
 
     /// Waits until no order is `PENDING` and returns the count per status.
     pub async fn settled_statuses(&self) -> Vec<(String, i64)> {
-        for _ in 0..400 {
+        eventually("no order is PENDING", async || {
             let pending: i64 =
                 sqlx::query_scalar("select count(*) from orders where status = 'PENDING'")
                     .fetch_one(&self.order_pool)
                     .await
                     .unwrap();
-            if pending == 0 {
-                return sqlx::query_as(
-                    "select status, count(*) from orders group by status order by status",
-                )
-                .fetch_all(&self.order_pool)
-                .await
-                .unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("orders are still PENDING after 10 s");
+            pending == 0
+        })
+        .await;
+        sqlx::query_as("select status, count(*) from orders group by status order by status")
+            .fetch_all(&self.order_pool)
+            .await
+            .unwrap()
     }
 
     /// Waits until order `id` leaves `PENDING` and returns it.
     pub async fn settled(&self, id: i64) -> Value {
-        for _ in 0..400 {
+        eventually_some(&format!("order {id} leaves PENDING"), async || {
             let order = json(self.orders.client.get(&format!("/api/orders/{id}")).await).await;
-            if order["status"] != "PENDING" {
-                return order;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("order {id} is still PENDING after 10 s");
+            (order["status"] != "PENDING").then_some(order)
+        })
+        .await
     }
-}
-
-fn port_of(app: &TestApp) -> u16 {
-    app.client
-        .base_url()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }

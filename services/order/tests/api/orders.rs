@@ -3,7 +3,7 @@
 use futures::future::join_all;
 use microshop_events::{Envelope, Event, StockRejected, StockReserved, Topology};
 use microshop_messaging::{OutgoingMessage, Publisher};
-use microshop_testkit::{checks, json};
+use microshop_testkit::{checks, eventually, json};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -223,17 +223,10 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
     assert_eq!(shop.settled(ids[0]).await["status"], "CONFIRMED");
     assert_eq!(shop.settled(ids[1]).await["status"], "REJECTED");
     let dlq = Topology::dlq_of(&shop.broker.topology.order_product_events());
-    for _ in 0..200 {
-        if shop.broker.depth(&dlq).await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(
-        shop.broker.depth(&dlq).await,
-        1,
-        "the unknown order's event"
-    );
+    eventually("the unknown order's event is dead-lettered", async || {
+        shop.broker.depth(&dlq).await == 1
+    })
+    .await;
     let recorded: i64 =
         sqlx::query_scalar("select count(*) from processed_events where event_id = $1")
             .bind(unknown.id)

@@ -2,7 +2,7 @@
 //! request log, travels with `order.created` to the product service, comes back with its reply,
 //! and names the order consumer's span of that reply.
 
-use microshop_testkit::ServiceProcess;
+use microshop_testkit::{ServiceProcess, eventually_some};
 use serde_json::{Value, json};
 use sqlx::{ConnectOptions, PgPool};
 
@@ -96,14 +96,11 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
         "one INFO line per request, the access line: {info:#?}"
     );
     // The reply came back through the product service and names the same trace.
-    let mut settled_lines = Vec::new();
-    for _ in 0..50 {
-        settled_lines = lines_with(&orders, "order settled");
-        if !settled_lines.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let settled_lines = eventually_some("the order service logs the settlement", async || {
+        let lines = lines_with(&orders, "order settled");
+        (!lines.is_empty()).then_some(lines)
+    })
+    .await;
     assert!(
         settled_lines
             .iter()
@@ -178,15 +175,15 @@ async fn with_an_otlp_endpoint_the_request_and_the_reply_are_exported_in_the_cal
     )
     .await;
 
-    let mut spans = Vec::new();
-    for _ in 0..100 {
-        spans = collector.spans();
-        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
-        if names.contains(&"request") && names.contains(&"event") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let spans = eventually_some(
+        "the collector receives a request and an event span",
+        async || {
+            let spans = collector.spans();
+            let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+            (names.contains(&"request") && names.contains(&"event")).then_some(spans)
+        },
+    )
+    .await;
     let request = spans
         .iter()
         .find(|s| s.name == "request" && hex(&s.trace_id) == TRACE_ID)

@@ -1,57 +1,51 @@
-//! Stock reservations: the conditional decrement that makes overselling impossible.
+//! Stock and reservations: the conditional decrement that makes overselling impossible.
 
-use microshop_events::{Event, OrderCreated, StockRejected, StockReserved};
 use sqlx::PgConnection;
 
-/// Takes `order.quantity` units of the product for the order, inside the caller's transaction,
-/// and returns the event that tells the order service how it went. The caller records the
-/// reservations it made with [`record_reservations`] in the same transaction.
+/// Takes `quantity` units of `product_id` if that many are on hand; returns the units left, or
+/// `None` when there are too few or no such product.
 ///
 /// `stock >= $q` in the `UPDATE` is the whole concurrency story: PostgreSQL's row lock makes
 /// concurrent reservations queue on the row, and each re-checks the condition against the latest
 /// stock, so stock never goes negative and never more is promised than there is.
-pub async fn reserve(conn: &mut PgConnection, order: &OrderCreated) -> Result<Event, sqlx::Error> {
-    let remaining = sqlx::query_scalar!(
+pub async fn take(
+    conn: &mut PgConnection,
+    product_id: i64,
+    quantity: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
         "update products set stock = stock - $2, updated_at = now()
          where id = $1 and stock >= $2 returning stock",
-        order.product_id,
-        order.quantity,
+        product_id,
+        quantity,
     )
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(remaining) = remaining {
-        return Ok(Event::StockReserved(StockReserved {
-            order_id: order.order_id,
-            product_id: order.product_id,
-            quantity: order.quantity,
-            remaining,
-        }));
-    }
-    let available =
-        sqlx::query_scalar!("select stock from products where id = $1", order.product_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let reason = match available {
-        Some(available) => format!(
-            "only {available} left of product {}, {} requested",
-            order.product_id, order.quantity
-        ),
-        None => format!("product {} does not exist", order.product_id),
-    };
-    Ok(Event::StockRejected(StockRejected {
-        order_id: order.order_id,
-        product_id: order.product_id,
-        requested: order.quantity,
-        available: available.unwrap_or(0),
-        reason,
-    }))
+    .fetch_optional(conn)
+    .await
 }
 
-/// Records the reservations made by [`reserve`] (one row per order, so a cancellation can give
-/// the stock back), in one statement.
+/// Units of `product_id` on hand, or `None` when there is no such product.
+pub async fn on_hand(conn: &mut PgConnection, product_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!("select stock from products where id = $1", product_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Stock held for one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The order.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// Units held.
+    pub quantity: i64,
+}
+
+/// Records `reserved` (one row per order, so a cancellation can give the stock back), in one
+/// statement.
 pub async fn record_reservations(
     conn: &mut PgConnection,
-    reserved: &[StockReserved],
+    reserved: &[Reservation],
 ) -> Result<(), sqlx::Error> {
     if reserved.is_empty() {
         return Ok(());

@@ -2,26 +2,16 @@
 
 use clap::Parser;
 use microshop_db::Db;
-use microshop_testkit::{TestApp, TestBroker, amqp_url};
+use microshop_testkit::{TestApp, TestBroker, amqp_url, local_args};
 use product_service::{Config, startup};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// The service's configuration for tests: loopback, free port, the test's own topology.
 pub fn test_config(broker: &TestBroker) -> Config {
-    Config::try_parse_from([
-        "product-service",
-        "--http-host",
-        "127.0.0.1",
-        "--http-port",
-        "0",
-        "--amqp-url",
-        &amqp_url(),
-        "--amqp-topology-prefix",
-        broker.topology.prefix(),
-        "--amqp-temporary-topology",
-    ])
-    .expect("test configuration parses")
+    let mut args = local_args("product-service", 0);
+    args.extend(broker.service_args(&amqp_url()));
+    Config::try_parse_from(args).expect("test configuration parses")
 }
 
 /// The product service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
@@ -58,15 +48,4 @@ pub async fn product_count(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count products")
-}
-
-/// Polls `check` every 25 ms for up to 10 s.
-pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting until {what}");
 }

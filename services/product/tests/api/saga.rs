@@ -1,12 +1,10 @@
 //! The stock side of the order saga, through the real RabbitMQ: order events in, stock changes
 //! and `stock.*` events out, exactly once.
 
-use std::time::Duration;
-
 use futures::future::join_all;
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
 use microshop_messaging::{OutgoingMessage, Publisher};
-use microshop_testkit::{ServiceProcess, TestBroker, json};
+use microshop_testkit::{ServiceProcess, TestBroker, eventually, json};
 use sqlx::{ConnectOptions, PgPool};
 
 use crate::helpers::spawn_app_with_broker;
@@ -55,7 +53,7 @@ async fn stock_of(pool: &PgPool, id: i64) -> i64 {
 async fn replies(broker: &TestBroker, count: usize) -> Vec<Event> {
     let queue = broker.topology.order_product_events();
     let mut events = Vec::new();
-    for _ in 0..400 {
+    eventually(&format!("{count} replies arrive"), async || {
         while let Some(message) = broker.take(&queue).await {
             events.push(
                 Envelope::from_json(&message.delivery.data)
@@ -63,11 +61,9 @@ async fn replies(broker: &TestBroker, count: usize) -> Vec<Event> {
                     .event,
             );
         }
-        if events.len() >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        events.len() >= count
+    })
+    .await;
     assert_eq!(
         events.len(),
         count,
@@ -101,7 +97,7 @@ async fn the_same_order_event_delivered_twice_takes_stock_once(pool: PgPool) {
     publish(&broker, &[message(&event), message(&event)]).await;
 
     let queue = broker.topology.product_order_events();
-    crate::helpers::eventually("both deliveries are consumed", async || {
+    eventually("both deliveries are consumed", async || {
         broker.depth(&queue).await == 0
     })
     .await;
@@ -137,7 +133,7 @@ async fn a_second_event_for_an_order_already_reserved_is_dead_lettered_not_retri
         "order 1 took stock once"
     );
     let dlq = Topology::dlq_of(&broker.topology.product_order_events());
-    crate::helpers::eventually("the conflicting event is dead-lettered", async || {
+    eventually("the conflicting event is dead-lettered", async || {
         broker.depth(&dlq).await == 1
     })
     .await;
@@ -203,7 +199,7 @@ async fn poison_messages_go_to_the_dlq_and_a_real_order_behind_them_is_applied(p
         "{events:?}"
     );
     let dlq = Topology::dlq_of(&broker.topology.product_order_events());
-    crate::helpers::eventually("both poison messages are dead-lettered", async || {
+    eventually("both poison messages are dead-lettered", async || {
         broker.depth(&dlq).await == 2
     })
     .await;
@@ -242,7 +238,7 @@ async fn sigterm_under_load_loses_no_delivery_and_applies_none_twice(pool: PgPoo
     }
 
     // Stop it in the middle of the stream, then start it again.
-    crate::helpers::eventually("some orders are applied", async || {
+    eventually("some orders are applied", async || {
         stock_of(&pool, product).await < 10_000
     })
     .await;

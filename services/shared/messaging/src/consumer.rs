@@ -1,48 +1,50 @@
-//! Consuming a queue with exactly-once effects, in batches:
+//! Consuming a queue with exactly-once effects, in batches. The frame owns everything but the
+//! domain work:
 //!
-//! - the deliveries already received when the consumer is free form one batch (at most the
-//!   prefetch), which the handler applies in one transaction and the consumer acknowledges with
-//!   one frame: one commit per batch instead of one per event is what lets a consumer keep up
-//!   with thousands of events a second (docs/benchmarks.md);
-//! - a body that is not a known event is rejected at once and dead-lettered to the DLQ;
-//! - an event the handler rejects is dead-lettered; the rest of its batch is applied;
-//! - a batch that fails is retried one event at a time, so one bad event cannot hold back the
-//!   others; then a transient error (database down, deadlock) is retried in-process with
-//!   backoff while the delivery is held, so the broker never sees a redelivery storm, and a
-//!   permanent one (a constraint violation: the same event fails every time) dead-letters it;
-//! - a process that crashes on a message gets it redelivered, and the queue's delivery limit
-//!   dead-letters a crash loop. Redelivered messages are applied one at a time, so only the
-//!   message that crashes the process counts towards that limit, never its batch neighbours;
-//! - on shutdown the consumer is cancelled and every delivery already received is finished and
-//!   acknowledged before returning.
-//!
-//! Handlers make their effects idempotent with [`crate::inbox`].
+//! - **the inbox**: every event id is recorded in `processed_events` in the transaction that
+//!   applies it, so a redelivery is recognised and acknowledged unchanged; a handler only ever
+//!   sees events its inbox has not seen, inside a transaction the frame commits;
+//! - **batches**: the deliveries already received when the consumer is free (at most the
+//!   prefetch) are applied in one transaction and acknowledged with one frame: one commit per
+//!   batch instead of one per event is what lets a consumer keep up with thousands of events a
+//!   second (docs/benchmarks.md);
+//! - **what cannot be applied**: a body that is not a known event is dead-lettered at once; an
+//!   event the handler rejects is dead-lettered and the rest of its batch applied; a batch that
+//!   fails the same way every time is retried one event at a time, and the event that still
+//!   fails is handed to [`Handler::give_up`] (which may answer it, e.g. reject the order) or
+//!   dead-lettered; types the handler does not handle are acknowledged and counted as
+//!   `ignored`;
+//! - **outages**: a transient failure (the database is down, a deadlock) stops the
+//!   subscription, so nothing more is taken from the queue, and the held deliveries are retried
+//!   with backoff; a new subscription starts only once the database answers;
+//! - **crash loops** (see [`intake`]): a subscription starts with a prefetch of one and applies
+//!   redelivered messages alone, with nothing else held, so a message that crashes the process
+//!   spends only its own deliveries against the queue's delivery limit, never its neighbours';
+//! - **shutdown**: the subscription is cancelled and every delivery already received is
+//!   finished and acknowledged before returning; deliveries that cannot be applied then are
+//!   handed back to the queue.
+
+mod apply;
+mod intake;
 
 use std::future::Future;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
-use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Consumer};
-use microshop_events::{Envelope, Topology};
-use microshop_telemetry::trace::{TRACEPARENT, TraceContext};
+use microshop_events::{Envelope, Event, Topology};
+use microshop_telemetry::trace::TraceContext;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::Broker;
 use crate::metrics::ConsumedCounters;
-use crate::{Broker, MessagingError};
+use crate::outbox::{Outbox, OutboxTransaction};
 
 /// Longest wait between retries of a transient failure, and between reconnects.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// An event of a batch that cannot be applied, ever (it contradicts our data): it is
-/// dead-lettered. None of its effects may be in the committed transaction, its inbox record
-/// included; the rest of the batch is applied and acknowledged.
+/// dead-lettered. None of its effects may be in the transaction; the frame takes its inbox
+/// record back, so a replay from the DLQ is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     /// The event.
@@ -51,14 +53,24 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// What a handler did with a batch it committed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Handled {
-    /// Events it could not apply, ever: they are dead-lettered.
+/// What a handler did with a batch: the events it rejected, and what it wants to report once
+/// the transaction committed.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    /// Events it cannot apply, ever: they are dead-lettered.
     pub rejected: Vec<Rejected>,
-    /// Events already applied by an earlier delivery (the inbox knew them): acknowledged and
-    /// counted as `events_consumed_total{outcome="duplicate"}`.
-    pub duplicates: usize,
+    /// Handed to [`Handler::committed`] after the commit.
+    pub applied: T,
+}
+
+impl<T> Outcome<T> {
+    /// Everything applied.
+    pub fn applied(applied: T) -> Self {
+        Self {
+            rejected: Vec::new(),
+            applied,
+        }
+    }
 }
 
 /// Why a batch could not be applied; nothing of it may have been committed.
@@ -69,7 +81,7 @@ pub enum HandlerError {
     #[error("{0}")]
     Transient(String),
     /// The same input fails again every time (a constraint violation, bad data): the batch is
-    /// retried one event at a time, and the event that still fails is dead-lettered.
+    /// retried one event at a time, and the event that still fails is given up.
     #[error("{0}")]
     Permanent(String),
 }
@@ -84,326 +96,87 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
-/// Applies events, a batch at a time.
+/// Applies events, a batch at a time, inside a transaction the frame owns.
 pub trait Handler: Send + Sync + 'static {
-    /// Applies `batch` in one transaction, idempotently (an event id may even appear twice in
-    /// one batch), and says which events it rejected and how many it had already applied. On
-    /// error nothing of the batch may be committed.
-    fn handle(
+    /// What [`apply`](Self::apply) reports for after the commit (counts, log lines).
+    type Applied: Send;
+
+    /// Whether this consumer applies `event`; any other type is acknowledged unchanged and
+    /// counted as `ignored`.
+    fn handles(&self, event: &Event) -> bool;
+
+    /// Applies `events`, in order, inside `tx`. Every event is one the inbox had not seen; the
+    /// frame records them and commits `tx` afterwards. On error nothing of the batch is
+    /// committed.
+    fn apply(
         &self,
-        batch: &[Envelope],
-    ) -> impl Future<Output = Result<Handled, HandlerError>> + Send;
-}
+        tx: &mut OutboxTransaction,
+        events: &[Envelope],
+    ) -> impl Future<Output = Result<Outcome<Self::Applied>, HandlerError>> + Send;
 
-/// Consumes `queue` until `shutdown`, reconnecting after broker failures. The topology is
-/// declared on every (re)connect, so a broker that lost its definitions gets them back.
-/// `prefetch` bounds both the unacknowledged deliveries and the batch size.
-pub async fn run<H: Handler>(
-    broker: Broker,
-    topology: Topology,
-    queue: String,
-    prefetch: u16,
-    handler: H,
-    counters: ConsumedCounters,
-    shutdown: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(100);
-    while !shutdown.is_cancelled() {
-        let work = Work {
-            handler: &handler,
-            counters: &counters,
-            shutdown: &shutdown,
-        };
-        match consume(&broker, &topology, &queue, prefetch, &work).await {
-            Ok(()) => break,
-            Err(error) => {
-                tracing::warn!(%queue, %error, retry_in_ms = backoff.as_millis(), "consumer lost the broker; reconnecting");
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
+    /// Called once the transaction of [`apply`](Self::apply) committed.
+    fn committed(&self, applied: Self::Applied);
+
+    /// `event` fails every time with `reason`. A handler that can answer it anyway (reject the
+    /// order it asks for) writes the answer in `tx` and returns `true`: the frame commits and
+    /// acknowledges it. `false` (the default) dead-letters it.
+    fn give_up(
+        &self,
+        tx: &mut OutboxTransaction,
+        event: &Envelope,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, HandlerError>> + Send {
+        let _ = (tx, event, reason);
+        async { Ok(false) }
     }
-    tracing::info!(%queue, "consumer stopped");
 }
 
-/// What applying a batch needs.
-struct Work<'a, H> {
-    handler: &'a H,
-    counters: &'a ConsumedCounters,
-    shutdown: &'a CancellationToken,
+/// A queue consumer: where to consume, the database its inbox and outbox live in, the handler.
+pub struct Consumer<H> {
+    /// The process's broker connection.
+    pub broker: Broker,
+    /// Declared on every (re)connect, so a broker that lost its definitions gets them back.
+    pub topology: Topology,
+    /// The queue.
+    pub queue: String,
+    /// Deliveries held at once, and so the largest batch.
+    pub prefetch: u16,
+    /// The service's database: inbox records and replies are written in one transaction.
+    pub outbox: Outbox,
+    /// The domain work.
+    pub handler: H,
+    /// `events_consumed_total` of this queue.
+    pub counters: ConsumedCounters,
 }
 
-/// One subscription to a queue.
-struct Subscription<'a> {
-    queue: &'a str,
-    channel: Channel,
-    consumer: Consumer,
-    tag: String,
-    shutdown: &'a CancellationToken,
-    cancelled: bool,
-    ended: bool,
-    carried: Option<Delivery>,
-}
-
-impl Subscription<'_> {
-    /// The next delivery; `None` once the subscription ended.
-    async fn next(&mut self) -> Result<Option<Delivery>, MessagingError> {
-        if let Some(delivery) = self.carried.take() {
-            return Ok(Some(delivery));
-        }
+impl<H: Handler> Consumer<H> {
+    /// Consumes until `shutdown`, reconnecting after broker failures and pausing while the
+    /// database is unreachable.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let queue = self.queue.as_str();
+        let mut backoff = Duration::from_millis(100);
         loop {
-            if self.ended {
-                return Ok(None);
+            if !apply::wait_for_database(&self.outbox, queue, &shutdown).await {
+                break;
             }
-            let next = if self.cancelled {
-                self.consumer.next().await
-            } else {
-                tokio::select! {
-                    next = self.consumer.next() => next,
-                    () = self.shutdown.cancelled() => {
-                        // Stop new deliveries, then finish the ones already received.
-                        self.channel
-                            .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
-                            .await?;
-                        self.cancelled = true;
-                        continue;
+            match intake::session(&self, &shutdown).await {
+                Ok(intake::Ended::Shutdown) => break,
+                Ok(intake::Ended::Paused) => {
+                    tracing::info!(%queue, "consumer paused while the database was unavailable; subscribing again");
+                    backoff = Duration::from_millis(100);
+                }
+                Err(error) => {
+                    tracing::warn!(%queue, %error, retry_in_ms = backoff.as_millis(), "consumer lost the broker; reconnecting");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => {}
                     }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-            };
-            return match next {
-                Some(delivery) => Ok(Some(delivery?)),
-                None if self.cancelled => Ok(None),
-                None => Err(MessagingError::ConsumerCancelled(self.queue.to_owned())),
-            };
-        }
-    }
-
-    /// The next batch: the next delivery plus those already received, up to `max`. A
-    /// redelivered message always travels alone.
-    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, MessagingError> {
-        let Some(first) = self.next().await? else {
-            return Ok(Vec::new());
-        };
-        let alone = first.redelivered;
-        let mut batch = vec![first];
-        while !alone && batch.len() < max {
-            match self.consumer.next().now_or_never() {
-                Some(Some(Ok(delivery))) if delivery.redelivered => {
-                    self.carried = Some(delivery);
-                    break;
-                }
-                Some(Some(Ok(delivery))) => batch.push(delivery),
-                Some(Some(Err(error))) => return Err(error.into()),
-                Some(None) => {
-                    self.ended = true;
-                    break;
-                }
-                None => break,
             }
         }
-        Ok(batch)
+        tracing::info!(%queue, "consumer stopped");
     }
-}
-
-async fn consume<H: Handler>(
-    broker: &Broker,
-    topology: &Topology,
-    queue: &str,
-    prefetch: u16,
-    work: &Work<'_, H>,
-) -> Result<(), MessagingError> {
-    let shutdown = work.shutdown;
-    let channel = broker.channel().await?;
-    crate::declare(&channel, topology).await?;
-    channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await?;
-    let tag = format!("{queue}-{}", uuid::Uuid::now_v7());
-    let consumer = channel
-        .basic_consume(
-            queue.into(),
-            tag.as_str().into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    tracing::info!(%queue, prefetch, "consuming");
-    let mut subscription = Subscription {
-        queue,
-        channel,
-        consumer,
-        tag,
-        shutdown,
-        cancelled: false,
-        ended: false,
-        carried: None,
-    };
-    loop {
-        let deliveries = subscription
-            .next_batch(usize::from(prefetch.max(1)))
-            .await?;
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let span = tracing::info_span!("batch", %queue, batch.size = deliveries.len());
-        process(deliveries, work).instrument(span).await?;
-    }
-}
-
-/// Decodes a batch, dead-letters what is not an event, and applies the rest.
-async fn process<H: Handler>(
-    deliveries: Vec<Delivery>,
-    work: &Work<'_, H>,
-) -> Result<(), MessagingError> {
-    let mut events = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        match Envelope::from_json(&delivery.data) {
-            Ok(mut envelope) => {
-                envelope.traceparent = traceparent_of(&delivery);
-                events.push((delivery, envelope));
-            }
-            Err(error) => {
-                tracing::warn!(%error, bytes = delivery.data.len(), "not a known event; dead-lettering it");
-                dead_letter(&delivery).await?;
-                work.counters.dead_lettered.inc();
-            }
-        }
-    }
-    if events.is_empty() {
-        return Ok(());
-    }
-    let (deliveries, envelopes): (Vec<Delivery>, Vec<Envelope>) = events.into_iter().unzip();
-    match apply(&deliveries, &envelopes, work, false).await? {
-        Applied::Done => Ok(()),
-        Applied::Split => {
-            for (delivery, envelope) in deliveries.iter().zip(&envelopes) {
-                let one = std::slice::from_ref(delivery);
-                apply(one, std::slice::from_ref(envelope), work, true).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// How [`apply`] ended.
-enum Applied {
-    /// Every delivery was acknowledged, dead-lettered or (at shutdown) returned to the queue.
-    Done,
-    /// The batch failed once; apply its events one at a time.
-    Split,
-}
-
-/// Applies `envelopes` and settles their deliveries. A transient failure of a single event is
-/// retried with backoff; a permanent one dead-letters it. A batch of several events that fails
-/// once is handed back to be split (unless `alone` says it already is one event).
-async fn apply<H: Handler>(
-    deliveries: &[Delivery],
-    envelopes: &[Envelope],
-    work: &Work<'_, H>,
-    alone: bool,
-) -> Result<Applied, MessagingError> {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        let error = match work.handler.handle(envelopes).await {
-            Ok(handled) => {
-                settle(deliveries, envelopes, &handled, work.counters).await?;
-                return Ok(Applied::Done);
-            }
-            Err(error) => error,
-        };
-        if !alone && deliveries.len() > 1 {
-            tracing::warn!(%error, "batch not applied; applying its events one at a time");
-            return Ok(Applied::Split);
-        }
-        if let HandlerError::Permanent(reason) = error {
-            let handled = Handled {
-                rejected: envelopes
-                    .iter()
-                    .map(|envelope| Rejected {
-                        event_id: envelope.id,
-                        reason: reason.clone(),
-                    })
-                    .collect(),
-                duplicates: 0,
-            };
-            settle(deliveries, envelopes, &handled, work.counters).await?;
-            return Ok(Applied::Done);
-        }
-        tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "events not applied yet; retrying");
-        if work.shutdown.is_cancelled() {
-            // Give them back to the queue for the next process rather than hold shutdown.
-            for delivery in deliveries {
-                delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: true })
-                    .await?;
-            }
-            return Ok(Applied::Done);
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
-/// Dead-letters the rejected deliveries, then acknowledges the rest with one frame.
-async fn settle(
-    deliveries: &[Delivery],
-    envelopes: &[Envelope],
-    handled: &Handled,
-    counters: &ConsumedCounters,
-) -> Result<(), MessagingError> {
-    let mut last_applied = None;
-    let mut acknowledged = 0_u64;
-    for (delivery, envelope) in deliveries.iter().zip(envelopes) {
-        match handled.rejected.iter().find(|r| r.event_id == envelope.id) {
-            None => {
-                last_applied = Some(delivery);
-                acknowledged += 1;
-            }
-            Some(Rejected { reason, .. }) => {
-                tracing::warn!(event.id = %envelope.id, event.type = envelope.event.type_name(), %reason, "event cannot be applied; dead-lettering it");
-                dead_letter(delivery).await?;
-                counters.dead_lettered.inc();
-            }
-        }
-    }
-    let duplicates = u64::try_from(handled.duplicates)
-        .unwrap_or(u64::MAX)
-        .min(acknowledged);
-    counters.duplicate.inc_by(duplicates);
-    counters.applied.inc_by(acknowledged - duplicates);
-    // Every earlier delivery on this channel is already settled, so `multiple` acknowledges
-    // exactly this batch's applied deliveries.
-    if let Some(delivery) = last_applied {
-        delivery
-            .acker
-            .ack(BasicAckOptions { multiple: true })
-            .await?;
-    }
-    Ok(())
-}
-
-async fn dead_letter(delivery: &Delivery) -> Result<(), MessagingError> {
-    delivery
-        .acker
-        .reject(BasicRejectOptions { requeue: false })
-        .await?;
-    Ok(())
-}
-
-/// The `traceparent` header of a delivery, if it carries a valid one.
-fn traceparent_of(delivery: &Delivery) -> Option<String> {
-    let headers = delivery.properties.headers().as_ref()?;
-    let value = headers.inner().get(TRACEPARENT)?;
-    let text = match value {
-        AMQPValue::LongString(text) => text.to_string(),
-        AMQPValue::ShortString(text) => text.as_str().to_owned(),
-        _ => return None,
-    };
-    TraceContext::parse(&text).map(|context| context.header())
 }
 
 /// The span of one event's work in a consumer: every line logged inside carries the event and

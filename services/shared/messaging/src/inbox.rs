@@ -1,6 +1,7 @@
-//! The inbox: consumers record each event id in `processed_events` in the same transaction as
-//! the event's effects, so a redelivered event is recognised and its effects are never applied
-//! twice. The table (in every consuming service's own migrations):
+//! The inbox: the consumer frame ([`crate::consumer`]) records each event id in
+//! `processed_events` in the same transaction as the event's effects, so a redelivered event is
+//! recognised and its effects are never applied twice. The table (in every consuming service's
+//! own migrations):
 //!
 //! ```sql
 //! create table processed_events (

@@ -32,7 +32,8 @@ impl MessagingMetrics {
             Opts::new(
                 "events_consumed_total",
                 "Events taken from a queue, by outcome: applied, duplicate (already applied, \
-                 acknowledged unchanged) or dead_lettered.",
+                 acknowledged unchanged), ignored (a type the consumer does not handle) or \
+                 dead_lettered.",
             ),
             &["queue", "outcome"],
         )?;
@@ -69,6 +70,7 @@ impl MessagingMetrics {
         ConsumedCounters {
             applied: counter("applied"),
             duplicate: counter("duplicate"),
+            ignored: counter("ignored"),
             dead_lettered: counter("dead_lettered"),
         }
     }
@@ -98,5 +100,6 @@ impl MessagingMetrics {
 pub struct ConsumedCounters {
     pub(crate) applied: IntCounter,
     pub(crate) duplicate: IntCounter,
+    pub(crate) ignored: IntCounter,
     pub(crate) dead_lettered: IntCounter,
 }

@@ -60,6 +60,11 @@ impl Outbox {
         }
     }
 
+    /// The database the outbox lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Begins a transaction whose events are published once it commits.
     pub async fn begin(&self) -> Result<OutboxTransaction, sqlx::Error> {
         Ok(OutboxTransaction {

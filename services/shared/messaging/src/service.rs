@@ -9,7 +9,7 @@ use microshop_events::Topology;
 use prometheus::Registry;
 use tokio_util::sync::CancellationToken;
 
-use crate::consumer::{self, Handler};
+use crate::consumer::{Consumer, Handler};
 use crate::dlq::DlqMetrics;
 use crate::metrics::MessagingMetrics;
 use crate::outbox::Outbox;
@@ -88,16 +88,16 @@ impl ServiceMessaging {
         let mut tasks: Vec<Task> = Vec::with_capacity(4);
         let dlq = Topology::dlq_of(&flows.consumes);
         if config.consume {
-            let counters = metrics.consumed(&flows.consumes);
-            tasks.push(Box::pin(consumer::run(
-                broker.clone(),
-                topology.clone(),
-                flows.consumes,
-                config.prefetch,
-                flows.handler,
-                counters,
-                shutdown.clone(),
-            )));
+            let consumer = Consumer {
+                broker: broker.clone(),
+                topology: topology.clone(),
+                counters: metrics.consumed(&flows.consumes),
+                queue: flows.consumes,
+                prefetch: config.prefetch,
+                outbox: outbox.clone(),
+                handler: flows.handler,
+            };
+            tasks.push(Box::pin(consumer.run(shutdown.clone())));
         }
         tasks.push(Box::pin(dlq_metrics.watch(
             broker.clone(),

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use microshop_events::{Envelope, Event, OrderCreated, Topology};
-use microshop_messaging::consumer::{self, Handled, Handler, HandlerError};
+use microshop_messaging::consumer::{Consumer, Handler, HandlerError, Outcome};
 use microshop_messaging::metrics::MessagingMetrics;
-use microshop_messaging::outbox::Outbox;
+use microshop_messaging::outbox::{Outbox, OutboxTransaction};
 use microshop_messaging::{OutgoingMessage, Publisher, declare, dlq, inbox};
-use microshop_testkit::{TcpProxy, TestBroker, amqp_url};
+use microshop_testkit::{TcpProxy, TestBroker, amqp_url, eventually, eventually_within};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -29,16 +29,6 @@ fn order_created(order_id: i64) -> Envelope {
 
 fn message(envelope: &Envelope) -> OutgoingMessage {
     OutgoingMessage::from_envelope(envelope)
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test]
@@ -145,15 +135,12 @@ async fn a_running_relay_publishes_a_commit_without_waiting_for_its_poll(pool: P
 
     // The fallback poll is a second away; the commit's wake-up must beat it by far.
     let queue = test.topology.product_order_events();
-    let mut published = false;
-    for _ in 0..40 {
-        if test.depth(&queue).await == 1 {
-            published = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(published, "not published within 400 ms of the commit");
+    eventually_within(
+        "published within 400 ms of the commit",
+        Duration::from_millis(400),
+        async || (test.depth(&queue).await == 1).then_some(()),
+    )
+    .await;
     shutdown.cancel();
     running.await.unwrap();
 }
@@ -235,32 +222,29 @@ async fn a_forgotten_event_is_new_again(pool: PgPool) {
     );
 }
 
-/// Counts the events it applies, through the inbox.
+/// Counts the events the frame hands it (each once, thanks to the inbox).
 #[derive(Clone)]
 struct CountingHandler {
-    pool: PgPool,
     applied: Arc<AtomicUsize>,
 }
 
 impl Handler for CountingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<_> = batch.iter().map(|e| e.id).collect();
-        let mut fresh = inbox::first_deliveries(&mut tx, &ids).await?;
-        let mut duplicates = 0;
-        for envelope in batch {
-            if fresh.remove(&envelope.id) {
-                self.applied.fetch_add(1, Ordering::SeqCst);
-            } else {
-                duplicates += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(Handled {
-            rejected: Vec::new(),
-            duplicates,
-        })
+    type Applied = ();
+
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::OrderCreated(_))
     }
+
+    async fn apply(
+        &self,
+        _tx: &mut OutboxTransaction,
+        events: &[Envelope],
+    ) -> Result<Outcome<()>, HandlerError> {
+        self.applied.fetch_add(events.len(), Ordering::SeqCst);
+        Ok(Outcome::applied(()))
+    }
+
+    fn committed(&self, (): ()) {}
 }
 
 #[sqlx::test(migrations = "tests/migrations")]
@@ -288,13 +272,12 @@ async fn poison_goes_to_the_dlq_at_once_and_duplicates_apply_once(pool: PgPool) 
 
     let applied = Arc::new(AtomicUsize::new(0));
     let handler = CountingHandler {
-        pool,
         applied: applied.clone(),
     };
     let queue = test.topology.product_order_events();
     let registry = prometheus::Registry::new();
     let metrics = MessagingMetrics::register(&registry).unwrap();
-    let (running, shutdown) = spawn_consumer(&test, handler, 16, &metrics);
+    let (running, shutdown) = spawn_consumer(&test, &pool, handler, 16, &metrics);
 
     let dlq = Topology::dlq_of(&queue);
     eventually("both poison messages are in the DLQ", async || {
@@ -443,7 +426,17 @@ impl RecordingHandler {
 }
 
 impl Handler for RecordingHandler {
-    async fn handle(&self, batch: &[Envelope]) -> Result<Handled, HandlerError> {
+    type Applied = ();
+
+    fn handles(&self, _event: &Event) -> bool {
+        true
+    }
+
+    async fn apply(
+        &self,
+        _tx: &mut OutboxTransaction,
+        events: &[Envelope],
+    ) -> Result<Outcome<()>, HandlerError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call == 0 && self.slow_first {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -451,15 +444,17 @@ impl Handler for RecordingHandler {
         if call == 0 && self.fail_first {
             return Err(HandlerError::Transient("the database blinked".into()));
         }
-        if batch.iter().any(|e| Some(e.id) == self.poison) {
+        if events.iter().any(|e| Some(e.id) == self.poison) {
             return Err(HandlerError::Permanent("duplicate key value".into()));
         }
         self.batches
             .lock()
             .expect("batches lock")
-            .push(batch.iter().map(|e| e.id).collect());
-        Ok(Handled::default())
+            .push(events.iter().map(|e| e.id).collect());
+        Ok(Outcome::applied(()))
     }
+
+    fn committed(&self, (): ()) {}
 }
 
 /// Takes the next message of `queue` without acknowledging it and hands it back: to the queue
@@ -482,24 +477,27 @@ async fn take_and_reject(test: &TestBroker, queue: &str, requeue: bool) -> Optio
     Some(Envelope::from_json(&got.delivery.data).expect("an event"))
 }
 
-/// Runs `handler` on the test's order-events queue until the returned token is cancelled.
+/// Runs `handler` on the test's order-events queue, with its inbox in `pool`, until the
+/// returned token is cancelled.
 fn spawn_consumer<H: Handler>(
     test: &TestBroker,
+    pool: &PgPool,
     handler: H,
     prefetch: u16,
     metrics: &MessagingMetrics,
 ) -> (tokio::task::JoinHandle<()>, CancellationToken) {
     let shutdown = CancellationToken::new();
     let queue = test.topology.product_order_events();
-    let running = tokio::spawn(consumer::run(
-        test.broker.clone(),
-        test.topology.clone(),
-        queue.clone(),
+    let consumer = Consumer {
+        broker: test.broker.clone(),
+        topology: test.topology.clone(),
+        counters: metrics.consumed(&queue),
+        queue,
         prefetch,
+        outbox: Outbox::new(microshop_testkit::db(pool)),
         handler,
-        metrics.consumed(&queue),
-        shutdown.clone(),
-    ));
+    };
+    let running = tokio::spawn(consumer.run(shutdown.clone()));
     (running, shutdown)
 }
 
@@ -517,13 +515,14 @@ async fn publish_orders(test: &TestBroker, count: i64) -> Vec<Envelope> {
 /// Runs a consumer until `handler` has applied `events` events and the queue is empty.
 async fn consume_until_applied(
     test: &TestBroker,
+    pool: &PgPool,
     handler: RecordingHandler,
     prefetch: u16,
     events: usize,
 ) {
     let queue = test.topology.product_order_events();
     let metrics = MessagingMetrics::unexported();
-    let (running, shutdown) = spawn_consumer(test, handler.clone(), prefetch, &metrics);
+    let (running, shutdown) = spawn_consumer(test, pool, handler.clone(), prefetch, &metrics);
     eventually("every event is applied", async || {
         handler.batches().iter().map(Vec::len).sum::<usize>() >= events
     })
@@ -533,8 +532,8 @@ async fn consume_until_applied(
     running.await.expect("the consumer stops cleanly");
 }
 
-#[tokio::test]
-async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch() {
+#[sqlx::test(migrations = "tests/migrations")]
+async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch(pool: PgPool) {
     let test = TestBroker::new().await;
     let envelopes = publish_orders(&test, 40).await;
     let handler = RecordingHandler {
@@ -542,7 +541,7 @@ async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch()
         ..RecordingHandler::default()
     };
 
-    consume_until_applied(&test, handler.clone(), 16, 40).await;
+    consume_until_applied(&test, &pool, handler.clone(), 16, 40).await;
 
     let batches = handler.batches();
     let applied: Vec<_> = batches.iter().flatten().copied().collect();
@@ -559,8 +558,8 @@ async fn waiting_deliveries_are_applied_in_batches_no_larger_than_the_prefetch()
     );
 }
 
-#[tokio::test]
-async fn redelivered_messages_are_applied_one_at_a_time() {
+#[sqlx::test(migrations = "tests/migrations")]
+async fn redelivered_messages_are_applied_one_at_a_time(pool: PgPool) {
     let test = TestBroker::new().await;
     publish_orders(&test, 6).await;
     // A consumer that died holding the first two: the broker delivers them again, flagged.
@@ -577,7 +576,7 @@ async fn redelivered_messages_are_applied_one_at_a_time() {
         ..RecordingHandler::default()
     };
 
-    consume_until_applied(&test, handler.clone(), 16, 6).await;
+    consume_until_applied(&test, &pool, handler.clone(), 16, 6).await;
 
     let batches = handler.batches();
     for id in &returned {
@@ -587,8 +586,8 @@ async fn redelivered_messages_are_applied_one_at_a_time() {
     assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 6);
 }
 
-#[tokio::test]
-async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
+#[sqlx::test(migrations = "tests/migrations")]
+async fn a_batch_that_fails_is_retried_one_event_at_a_time(pool: PgPool) {
     let test = TestBroker::new().await;
     let envelopes = publish_orders(&test, 10).await;
     let handler = RecordingHandler {
@@ -597,7 +596,7 @@ async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
         ..RecordingHandler::default()
     };
 
-    consume_until_applied(&test, handler.clone(), 16, 10).await;
+    consume_until_applied(&test, &pool, handler.clone(), 16, 10).await;
 
     let batches = handler.batches();
     let mut applied: Vec<_> = batches.iter().flatten().copied().collect();
@@ -613,8 +612,8 @@ async fn a_batch_that_fails_is_retried_one_event_at_a_time() {
     );
 }
 
-#[tokio::test]
-async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply() {
+#[sqlx::test(migrations = "tests/migrations")]
+async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply(pool: PgPool) {
     let test = TestBroker::new().await;
     let envelopes = publish_orders(&test, 10).await;
     let poison = envelopes[3].id;
@@ -624,7 +623,7 @@ async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply() {
         ..RecordingHandler::default()
     };
 
-    consume_until_applied(&test, handler.clone(), 16, 9).await;
+    consume_until_applied(&test, &pool, handler.clone(), 16, 9).await;
 
     let applied: Vec<_> = handler.batches().into_iter().flatten().collect();
     assert_eq!(applied.len(), 9, "every other event, once");

@@ -5,6 +5,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Client;
 
+/// The command line of a service under test listening on loopback at `port` (0 for any free
+/// one), to which a test appends its own arguments before parsing the service's `Config`.
+pub fn local_args(program: &str, port: u16) -> Vec<String> {
+    vec![
+        program.to_owned(),
+        "--http-host".to_owned(),
+        "127.0.0.1".to_owned(),
+        "--http-port".to_owned(),
+        port.to_string(),
+    ]
+}
+
 /// A running in-process server; shut down gracefully when dropped.
 pub struct TestApp {
     /// Client bound to the server's address.
@@ -23,6 +35,37 @@ impl TestApp {
             }
         });
         Self { client, shutdown }
+    }
+}
+
+impl TestApp {
+    /// Starts the server `build` makes; while the port is still held by an instance that was
+    /// just stopped (a restart on the same port), tries again for up to five seconds.
+    pub async fn start_when_bound<F, Fut, E>(mut build: F) -> Self
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<HttpServer, E>>,
+        E: std::fmt::Debug,
+    {
+        let mut last_error = None;
+        for _ in 0..100 {
+            match build().await {
+                Ok(server) => return Self::start(server),
+                Err(error) => last_error = Some(error),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the service could not start: {last_error:?}");
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.client
+            .base_url()
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the base URL ends with the port")
     }
 }
 

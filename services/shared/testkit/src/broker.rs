@@ -45,6 +45,18 @@ impl TestBroker {
         }
     }
 
+    /// The arguments that point a service at this topology through `url` (the shared broker,
+    /// or a fault proxy in front of it).
+    pub fn service_args(&self, url: &str) -> Vec<String> {
+        vec![
+            "--amqp-url".to_owned(),
+            url.to_owned(),
+            "--amqp-topology-prefix".to_owned(),
+            self.topology.prefix().to_owned(),
+            "--amqp-temporary-topology".to_owned(),
+        ]
+    }
+
     /// Messages ready in `queue`.
     pub async fn depth(&self, queue: &str) -> u32 {
         let channel = self.broker.channel().await.expect("channel opens");

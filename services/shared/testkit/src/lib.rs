@@ -8,20 +8,23 @@
 //! - [`TestDatabase`]: an extra throw-away database, for tests that run several services;
 //! - [`TestApp`]: a service's server running in the test process;
 //! - [`scenarios`]: fault scenarios every service must pass;
-//! - [`checks`]: input-validation checks every service must pass.
+//! - [`checks`]: input-validation checks every service must pass;
+//! - [`eventually`]: waiting for what happens asynchronously.
 
 mod app;
 mod broker;
 pub mod checks;
 mod client;
 mod database;
+mod poll;
 mod process;
 mod proxy;
 pub mod scenarios;
 
-pub use app::TestApp;
+pub use app::{TestApp, local_args};
 pub use broker::{TestBroker, amqp_url};
 pub use client::{Client, json};
 pub use database::{TestDatabase, db};
+pub use poll::{PATIENCE, eventually, eventually_some, eventually_within};
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;

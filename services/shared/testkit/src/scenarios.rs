@@ -11,7 +11,7 @@ use sqlx::{ConnectOptions, PgPool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{ServiceProcess, TcpProxy, TestApp, json};
+use crate::{ServiceProcess, TcpProxy, TestApp, eventually, json};
 
 /// The database of `pool` behind a fresh [`TcpProxy`]: returns the proxy and a service pool
 /// that connects through it.
@@ -56,16 +56,11 @@ pub async fn assert_readiness_follows_database(app: &TestApp, proxy: &TcpProxy, 
     assert_eq!(json(read).await["error"]["code"], "database_unavailable");
 
     proxy.restore().await;
-    let mut last = None;
-    for _ in 0..100 {
-        let response = app.client.get("/health/ready").await;
-        if response.status() == StatusCode::OK {
-            return;
-        }
-        last = Some(json(response).await);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("readiness did not recover after the database returned: {last:?}");
+    eventually(
+        "readiness recovers after the database returned",
+        async || app.client.get("/health/ready").await.status() == StatusCode::OK,
+    )
+    .await;
 }
 
 /// Starts `program` against `pool`'s database, opens a request to `path` whose body is only half
@@ -131,16 +126,10 @@ pub async fn assert_sigterm_lets_in_flight_request_finish(
 }
 
 async fn wait_for_log(service: &ServiceProcess, needle: &str) {
-    for _ in 0..200 {
-        if service.logs().iter().any(|line| line.contains(needle)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "the service never logged {needle:?}:\n{}",
-        service.logs().join("\n")
-    );
+    eventually(&format!("the service logs {needle:?}"), async || {
+        service.logs().iter().any(|line| line.contains(needle))
+    })
+    .await;
 }
 
 async fn resolve(host: &str, port: u16) -> SocketAddr {

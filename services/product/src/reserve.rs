@@ -1,0 +1,104 @@
+//! Reserving stock for new orders, the product side of the order saga: for each
+//! `order.created` the units are taken if there are enough (never more than there are), the
+//! reservation is recorded, and the answer (`stock.reserved` or `stock.rejected`) goes into the
+//! outbox, all in the consumer's transaction.
+
+use microshop_events::{Envelope, Event, OrderCreated, StockRejected, StockReserved};
+use microshop_messaging::consumer::event_span;
+use microshop_messaging::outbox::OutboxTransaction;
+
+use crate::db::stock::{self, Reservation};
+
+/// How many reservations succeeded and failed, for `stock_reservations_total`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Orders whose stock was taken.
+    pub reserved: u64,
+    /// Orders that could not be served.
+    pub rejected: u64,
+}
+
+/// Reserves stock for every `order.created` of `events` and enqueues the answers.
+pub async fn for_orders(
+    tx: &mut OutboxTransaction,
+    events: &[Envelope],
+) -> Result<Tally, sqlx::Error> {
+    let mut orders: Vec<(&Envelope, &OrderCreated)> = events
+        .iter()
+        .filter_map(|envelope| match &envelope.event {
+            Event::OrderCreated(order) => Some((envelope, order)),
+            _ => None,
+        })
+        .collect();
+    // Rows are locked in product order, so two replicas working on overlapping batches cannot
+    // deadlock; orders for the same product keep their arrival order.
+    orders.sort_by_key(|(_, order)| order.product_id);
+    let mut answers = Vec::with_capacity(orders.len());
+    let mut reserved = Vec::with_capacity(orders.len());
+    for (envelope, order) in orders {
+        let answer = reserve(tx, order).await?;
+        event_span(envelope).in_scope(|| log(&answer));
+        if let Event::StockReserved(r) = &answer {
+            reserved.push(Reservation {
+                order_id: r.order_id,
+                product_id: r.product_id,
+                quantity: r.quantity,
+            });
+        }
+        // The answer continues the order's trace.
+        answers.push(Envelope::new(answer).caused_by(envelope));
+    }
+    stock::record_reservations(tx, &reserved).await?;
+    tx.enqueue(&answers).await?;
+    let reserved = reserved.len() as u64;
+    Ok(Tally {
+        reserved,
+        rejected: answers.len() as u64 - reserved,
+    })
+}
+
+/// Takes the order's units if there are enough; the answer says how it went.
+async fn reserve(tx: &mut OutboxTransaction, order: &OrderCreated) -> Result<Event, sqlx::Error> {
+    if let Some(remaining) = stock::take(tx, order.product_id, order.quantity).await? {
+        return Ok(Event::StockReserved(StockReserved {
+            order_id: order.order_id,
+            product_id: order.product_id,
+            quantity: order.quantity,
+            remaining,
+        }));
+    }
+    let available = stock::on_hand(tx, order.product_id).await?;
+    let reason = match available {
+        Some(available) => format!(
+            "only {available} left of product {}, {} requested",
+            order.product_id, order.quantity
+        ),
+        None => format!("product {} does not exist", order.product_id),
+    };
+    Ok(Event::StockRejected(StockRejected {
+        order_id: order.order_id,
+        product_id: order.product_id,
+        requested: order.quantity,
+        available: available.unwrap_or(0),
+        reason,
+    }))
+}
+
+fn log(answer: &Event) {
+    match answer {
+        Event::StockReserved(r) => tracing::info!(
+            order.id = r.order_id,
+            product.id = r.product_id,
+            quantity = r.quantity,
+            remaining = r.remaining,
+            "stock reserved"
+        ),
+        Event::StockRejected(r) => tracing::info!(
+            order.id = r.order_id,
+            product.id = r.product_id,
+            reason = %r.reason,
+            "stock rejected"
+        ),
+        Event::OrderCreated(_) => {}
+    }
+}
