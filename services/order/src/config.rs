@@ -38,6 +38,10 @@ pub struct Config {
     /// Deadline of one call to another service, retries included.
     #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 3_000)]
     pub upstream_deadline_ms: u64,
+    /// How long an order may wait for its stock answer before its `order.created` is sent
+    /// again; still unanswered one more timeout later, it is rejected (`60s`, `2m`, `500ms`).
+    #[arg(long, env = "ORDER_RESERVATION_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub order_reservation_timeout: std::time::Duration,
     /// How long a circuit breaker stays open before it lets one probe through.
     #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
     pub breaker_cool_down_ms: u64,

@@ -30,6 +30,13 @@ impl OrderStatus {
             Self::Rejected => "REJECTED",
         }
     }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Confirmed, Self::Rejected]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
 }
 
 /// A well-formed order request.

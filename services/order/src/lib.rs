@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod overdue;
 pub mod place;
 pub mod routes;
 pub mod settle;

@@ -7,6 +7,7 @@ use microshop_domain::Money;
 use microshop_events::{Envelope, Event, OrderCreated};
 use microshop_messaging::outbox::OutboxTransaction;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::app::App;
 use crate::db::idempotency::{self, StoredResponse};
@@ -90,15 +91,20 @@ async fn write(
     order: &NewOrder,
     unit_price_cents: i64,
 ) -> Result<OrderRow, Error> {
-    let row = orders::insert(&mut **tx, order, unit_price_cents).await?;
-    let event = Envelope::new(Event::OrderCreated(OrderCreated {
-        order_id: row.id,
-        user_id: row.user_id,
-        product_id: row.product_id,
-        quantity: row.quantity,
-        unit_price_cents: row.unit_price_cents,
-        total_price_cents: row.total_price_cents,
-    }));
+    // The event's id is stored with the order, so an overdue order can be sent again under it.
+    let event_id = Uuid::now_v7();
+    let row = orders::insert(&mut **tx, order, unit_price_cents, event_id).await?;
+    let event = Envelope::with_id(
+        event_id,
+        Event::OrderCreated(OrderCreated {
+            order_id: row.id,
+            user_id: row.user_id,
+            product_id: row.product_id,
+            quantity: row.quantity,
+            unit_price_cents: row.unit_price_cents,
+            total_price_cents: row.total_price_cents,
+        }),
+    );
     tx.enqueue(std::slice::from_ref(&event)).await?;
     Ok(row)
 }

@@ -1,10 +1,12 @@
 //! Settling orders with the product service's answers: `stock.reserved` confirms a `PENDING`
 //! order, `stock.rejected` rejects it, both at most once; an answer for an order this database
-//! does not know is refused (dead-lettered).
+//! does not know is refused (dead-lettered). Stock reserved for an order that was settled
+//! without it (rejected for want of an answer in time) is given back: the late `stock.reserved`
+//! is answered with `order.cancelled`.
 
 use std::collections::HashSet;
 
-use microshop_events::{Envelope, Event};
+use microshop_events::{Envelope, Event, OrderCancelled};
 use microshop_messaging::consumer::{Outcome, Rejected, event_span};
 use microshop_messaging::outbox::OutboxTransaction;
 
@@ -20,7 +22,9 @@ fn settlement(event: &Event) -> Option<Settlement> {
     let (order_id, status, reason) = match event {
         Event::StockReserved(r) => (r.order_id, OrderStatus::Confirmed, None),
         Event::StockRejected(r) => (r.order_id, OrderStatus::Rejected, Some(r.reason.clone())),
-        Event::OrderCreated(_) => return None,
+        Event::OrderCreated(_) | Event::OrderCancelled(_) | Event::StockReleased(_) => {
+            return None;
+        }
     };
     Some(Settlement {
         order_id,
@@ -57,11 +61,33 @@ pub async fn stock_answers(
     let mut settled = Vec::new();
     let mut counted = HashSet::new();
     let mut rejected = Vec::new();
+    let mut releases = Vec::new();
     for (envelope, settlement) in wanted {
         let order_id = settlement.order_id;
         let span = event_span(envelope);
         if changed.contains(&order_id) && counted.insert(order_id) {
             settled.push((span, settlement));
+        } else if let (Event::StockReserved(late), Some(OrderStatus::Rejected)) = (
+            &envelope.event,
+            current.get(&order_id).and_then(|s| OrderStatus::parse(s)),
+        ) {
+            span.in_scope(|| {
+                tracing::warn!(
+                    order.id = order_id,
+                    quantity = late.quantity,
+                    "stock reserved for an order already rejected; asking for it back"
+                );
+            });
+            releases.push(
+                Envelope::new(Event::OrderCancelled(OrderCancelled {
+                    order_id,
+                    product_id: late.product_id,
+                    quantity: late.quantity,
+                    reason: format!("order {order_id} was rejected before its stock was reserved"),
+                    refund: false,
+                }))
+                .caused_by(envelope),
+            );
         } else if let Some(now) = current.get(&order_id).map(String::as_str).or_else(|| {
             changed
                 .contains(&order_id)
@@ -82,6 +108,7 @@ pub async fn stock_answers(
             });
         }
     }
+    tx.enqueue(&releases).await?;
     Ok(Outcome {
         rejected,
         applied: settled,

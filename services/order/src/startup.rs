@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::consumers::product_events::ProductEventsHandler;
 use crate::metrics::OrderMetrics;
-use crate::routes;
 use crate::upstreams::Upstreams;
 use crate::{Config, SERVICE};
+use crate::{overdue, routes};
 
 /// Migrations of `orders_db`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -49,7 +49,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(app),
+        routes::router(app.clone()),
         health,
         metrics,
     )
@@ -62,6 +62,11 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         publishes_to: topology.order_events(),
     };
     server.spawn_background(order_metrics_watch.watch_stale(db, server.shutdown_token()));
+    server.spawn_background(overdue::watch(
+        app,
+        config.order_reservation_timeout,
+        server.shutdown_token(),
+    ));
     for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
         server.spawn_background(task);
     }

@@ -5,6 +5,7 @@ pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod release;
 pub mod reserve;
 pub mod routes;
 pub mod startup;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use microshop_domain::{Id, Page};
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 use crate::domain::{NewOrder, OrderStatus};
 
@@ -33,22 +34,25 @@ pub struct OrderRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Stores a new `PENDING` order.
+/// Stores a new `PENDING` order, with the id of the `order.created` event that announces it.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     order: &NewOrder,
     unit_price_cents: i64,
+    created_event_id: Uuid,
 ) -> Result<OrderRow, sqlx::Error> {
     sqlx::query_as!(
         OrderRow,
-        "insert into orders (user_id, product_id, quantity, unit_price_cents, total_price_cents)
-         values ($1, $2, $3::bigint, $4::bigint, $3::bigint * $4::bigint)
+        "insert into orders (user_id, product_id, quantity, unit_price_cents, total_price_cents,
+                             created_event_id)
+         values ($1, $2, $3::bigint, $4::bigint, $3::bigint * $4::bigint, $5)
          returning id, user_id, product_id, quantity, unit_price_cents, total_price_cents,
                    status, reason, created_at, updated_at",
         order.user_id.get(),
         order.product_id.get(),
         order.quantity,
         unit_price_cents,
+        created_event_id,
     )
     .fetch_one(db)
     .await
@@ -151,5 +155,76 @@ pub async fn count_pending_older_than(
         seconds
     )
     .fetch_one(db)
+    .await
+}
+
+/// A `PENDING` order whose stock answer is overdue.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    /// The order.
+    pub id: i64,
+    /// Who ordered.
+    pub user_id: i64,
+    /// What.
+    pub product_id: i64,
+    /// How many.
+    pub quantity: i64,
+    /// Price of one unit when ordered.
+    pub unit_price_cents: i64,
+    /// `quantity * unit_price_cents`.
+    pub total_price_cents: i64,
+    /// The id its `order.created` went out under (none for orders older than the column).
+    pub created_event_id: Option<Uuid>,
+    /// When it was accepted.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Marks up to `limit` orders PENDING for longer than `age` and never sent again as sent again
+/// now, and returns them, oldest first. Rows another replica is marking are skipped.
+pub async fn mark_redriven(
+    conn: &mut PgConnection,
+    age: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<Overdue>, sqlx::Error> {
+    let mut rows = sqlx::query_as!(
+        Overdue,
+        "update orders set redriven_at = now()
+         where id in (select id from orders
+                      where status = 'PENDING' and redriven_at is null
+                        and created_at < now() - make_interval(secs => $1)
+                      order by created_at limit $2 for update skip locked)
+         returning id, user_id, product_id, quantity, unit_price_cents, total_price_cents,
+                   created_event_id, created_at",
+        age.as_secs_f64(),
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.sort_by_key(|row| row.created_at);
+    Ok(rows)
+}
+
+/// Rejects, with `reason`, up to `limit` orders still PENDING `age` after they were sent again,
+/// and returns them. Rows another replica is rejecting are skipped.
+pub async fn reject_redriven(
+    conn: &mut PgConnection,
+    age: std::time::Duration,
+    reason: &str,
+    limit: i64,
+) -> Result<Vec<Overdue>, sqlx::Error> {
+    sqlx::query_as!(
+        Overdue,
+        "update orders set status = 'REJECTED', reason = $2, updated_at = now()
+         where id in (select id from orders
+                      where status = 'PENDING'
+                        and redriven_at < now() - make_interval(secs => $1)
+                      order by id limit $3 for update skip locked)
+         returning id, user_id, product_id, quantity, unit_price_cents, total_price_cents,
+                   created_event_id, created_at",
+        age.as_secs_f64(),
+        reason,
+        limit,
+    )
+    .fetch_all(conn)
     .await
 }

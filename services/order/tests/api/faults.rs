@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use microshop_testkit::{TcpProxy, amqp_url, checks, eventually_within, json};
+use microshop_testkit::{TcpProxy, amqp_url, checks, eventually, eventually_within, json};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -114,6 +114,75 @@ async fn orders_taken_while_the_broker_is_unreachable_are_all_confirmed_when_it_
         12,
         "each order took its unit once"
     );
+}
+
+#[sqlx::test]
+async fn orders_posted_while_their_queue_is_gone_wait_in_the_outbox_and_are_all_confirmed(
+    pool: PgPool,
+) {
+    // No product consumer yet: nothing but the order service's relay can bring the queue back.
+    let options = Options {
+        order_args: &["--order-reservation-timeout", "2s"],
+        product_args: &["--amqp-consume", "false"],
+        ..Options::default()
+    };
+    let shop = Shop::start_with(pool, options).await;
+    let user = shop.user("gap@example.com").await;
+    let product = shop.product(10).await;
+    let queue = shop.broker.topology.product_order_events();
+    let first = json(shop.order(user, product, 1).await).await["id"]
+        .as_i64()
+        .unwrap();
+    eventually("the first order's event is queued", async || {
+        shop.broker.depth(&queue).await == 1
+    })
+    .await;
+
+    // The queue goes, and the first order's event with it.
+    shop.broker.delete_queue(&queue).await;
+    let mut ids = vec![first];
+    for _ in 0..5 {
+        let response = shop.order(user, product, 1).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(json(response).await["id"].as_i64().unwrap());
+    }
+
+    // Their publish came back unroutable and kept the rows; the relay's next channel declared
+    // the queue again, and the rows went out.
+    eventually("the returned events are counted", async || {
+        shop.orders
+            .client
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .lines()
+            .any(|line| {
+                line.starts_with("outbox_undelivered_total{reason=\"unroutable\"")
+                    && !line.ends_with(" 0")
+            })
+    })
+    .await;
+    eventually("every kept event reaches the queue", async || {
+        shop.broker.depth(&queue).await == 5
+    })
+    .await;
+    let _worker = shop.start_product_worker().await;
+    // The first order's event was lost with the queue: it is sent again after the timeout.
+    for id in ids {
+        assert_eq!(shop.settled(id).await["status"], "CONFIRMED", "order {id}");
+    }
+    assert_eq!(
+        shop.stock(product).await,
+        4,
+        "each order took its unit once"
+    );
+    let outbox: i64 = sqlx::query_scalar("select count(*) from outbox")
+        .fetch_one(&shop.order_pool)
+        .await
+        .unwrap();
+    assert_eq!(outbox, 0);
 }
 
 #[sqlx::test]

@@ -3,6 +3,7 @@
 //! RabbitMQ topology.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod ends;
 mod faults;
 mod helpers;
 mod idempotency;

@@ -1,11 +1,20 @@
-//! `product.order-events`: new orders, whose stock [`crate::reserve`] takes.
+//! `product.order-events`: new orders, whose stock [`crate::reserve`] takes, and cancelled
+//! ones, whose stock [`crate::release`] gives back.
 
 use microshop_events::{Envelope, Event};
 use microshop_messaging::consumer::{Handler, HandlerError, Outcome};
 use microshop_messaging::outbox::OutboxTransaction;
 use prometheus::{IntCounterVec, Opts, Registry};
 
+use crate::release;
 use crate::reserve::{self, Tally};
+
+/// What a batch did to stock, for `stock_reservations_total`.
+#[derive(Debug, Default)]
+pub struct Applied {
+    tally: Tally,
+    released: u64,
+}
 
 /// Applies order events to stock.
 #[derive(Clone)]
@@ -19,12 +28,13 @@ impl OrderEventsHandler {
         let reservations = IntCounterVec::new(
             Opts::new(
                 "stock_reservations_total",
-                "Stock reservations for new orders, by outcome: reserved or rejected.",
+                "Stock reservations, by outcome: reserved or rejected (new orders), released \
+                 (given back for a cancelled order).",
             ),
             &["outcome"],
         )?;
         registry.register(Box::new(reservations.clone()))?;
-        for outcome in ["reserved", "rejected"] {
+        for outcome in ["reserved", "rejected", "released"] {
             reservations.with_label_values(&[outcome]);
         }
         Ok(Self { reservations })
@@ -32,26 +42,41 @@ impl OrderEventsHandler {
 }
 
 impl Handler for OrderEventsHandler {
-    type Applied = Tally;
+    type Applied = Applied;
 
     fn handles(&self, event: &Event) -> bool {
-        matches!(event, Event::OrderCreated(_))
+        matches!(event, Event::OrderCreated(_) | Event::OrderCancelled(_))
     }
 
     async fn apply(
         &self,
         tx: &mut OutboxTransaction,
         events: &[Envelope],
-    ) -> Result<Outcome<Tally>, HandlerError> {
-        Ok(Outcome::applied(reserve::for_orders(tx, events).await?))
+    ) -> Result<Outcome<Applied>, HandlerError> {
+        // New orders first: a cancellation in the same batch then finds their reservation.
+        let tally = reserve::for_orders(tx, events).await?;
+        let released = release::for_orders(tx, events).await?;
+        Ok(Outcome::applied(Applied { tally, released }))
     }
 
-    fn committed(&self, tally: Tally) {
-        self.reservations
-            .with_label_values(&["reserved"])
-            .inc_by(tally.reserved);
-        self.reservations
-            .with_label_values(&["rejected"])
-            .inc_by(tally.rejected);
+    fn committed(&self, applied: Applied) {
+        for (outcome, count) in [
+            ("reserved", applied.tally.reserved),
+            ("rejected", applied.tally.rejected),
+            ("released", applied.released),
+        ] {
+            self.reservations
+                .with_label_values(&[outcome])
+                .inc_by(count);
+        }
+    }
+
+    async fn give_up(
+        &self,
+        tx: &mut OutboxTransaction,
+        event: &Envelope,
+        reason: &str,
+    ) -> Result<bool, HandlerError> {
+        Ok(reserve::refuse(tx, event, reason).await?)
     }
 }

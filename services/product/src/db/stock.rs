@@ -1,4 +1,7 @@
-//! Stock and reservations: the conditional decrement that makes overselling impossible.
+//! Stock and reservations: the conditional decrement that makes overselling impossible, and
+//! the reservation rows that let a cancelled order give its stock back exactly once.
+
+use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
@@ -59,6 +62,102 @@ pub async fn record_reservations(
         &orders,
         &products,
         &quantities,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where an order's reservation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationState {
+    /// The units are taken for the order.
+    Held,
+    /// They were given back.
+    Released,
+    /// The order was cancelled before any stock was taken: none ever will be.
+    Cancelled,
+}
+
+impl ReservationState {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "held" => Some(Self::Held),
+            "released" => Some(Self::Released),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The reservations of `orders` that exist, with their state.
+pub async fn reservations(
+    conn: &mut PgConnection,
+    orders: &[i64],
+) -> Result<HashMap<i64, (Reservation, ReservationState)>, sqlx::Error> {
+    if orders.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query!(
+        "select order_id, product_id, quantity, status from stock_reservations
+         where order_id = any($1)",
+        orders,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let state = ReservationState::parse(&row.status)?;
+            let reservation = Reservation {
+                order_id: row.order_id,
+                product_id: row.product_id,
+                quantity: row.quantity,
+            };
+            Some((row.order_id, (reservation, state)))
+        })
+        .collect())
+}
+
+/// Gives the units held for `order_id` back, once: the reservation moves from held to
+/// released and its units return to stock. Returns what was given back and the units on hand
+/// afterwards (`None` for the latter when the product is gone); `None` when nothing was held.
+pub async fn release(
+    conn: &mut PgConnection,
+    order_id: i64,
+) -> Result<Option<(Reservation, Option<i64>)>, sqlx::Error> {
+    let Some(held) = sqlx::query_as!(
+        Reservation,
+        "update stock_reservations set status = 'released', released_at = now()
+         where order_id = $1 and status = 'held'
+         returning order_id, product_id, quantity",
+        order_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let remaining = sqlx::query_scalar!(
+        "update products set stock = stock + $2, updated_at = now() where id = $1
+         returning stock",
+        held.product_id,
+        held.quantity,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(Some((held, remaining)))
+}
+
+/// Records that `order` was cancelled before any of its stock was taken, so none ever will be;
+/// changes nothing when the order already has a reservation row.
+pub async fn forbid(conn: &mut PgConnection, order: &Reservation) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into stock_reservations (order_id, product_id, quantity, status)
+         values ($1, $2, $3, 'cancelled') on conflict (order_id) do nothing",
+        order.order_id,
+        order.product_id,
+        order.quantity,
     )
     .execute(conn)
     .await?;

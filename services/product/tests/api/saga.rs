@@ -2,7 +2,7 @@
 //! and `stock.*` events out, exactly once.
 
 use futures::future::join_all;
-use microshop_events::{Envelope, Event, OrderCreated, Topology};
+use microshop_events::{Envelope, Event, OrderCancelled, OrderCreated, Topology};
 use microshop_messaging::{OutgoingMessage, Publisher};
 use microshop_testkit::{ServiceProcess, TestBroker, eventually, json};
 use sqlx::{ConnectOptions, PgPool};
@@ -106,14 +106,13 @@ async fn the_same_order_event_delivered_twice_takes_stock_once(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_second_event_for_an_order_already_reserved_is_dead_lettered_not_retried_forever(
+async fn a_second_event_for_an_order_already_reserved_is_answered_again_without_taking_stock(
     pool: PgPool,
 ) {
     let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     // Order 1 twice under different event ids (a foreign publisher, a bug upstream): the
-    // second would take stock again; its reservation row collides and it must go to the DLQ
-    // instead of blocking the queue in a retry loop.
+    // second must not take stock again, nor block the queue.
     let first = order(1, product, 2);
     let conflicting = order(1, product, 2);
     let behind: Vec<_> = (2..=4).map(|id| order(id, product, 1)).collect();
@@ -122,7 +121,7 @@ async fn a_second_event_for_an_order_already_reserved_is_dead_lettered_not_retri
 
     publish(&broker, &messages).await;
 
-    let events = replies(&broker, 4).await;
+    let events = replies(&broker, 5).await;
     assert!(
         events.iter().all(|e| matches!(e, Event::StockReserved(_))),
         "{events:?}"
@@ -133,10 +132,129 @@ async fn a_second_event_for_an_order_already_reserved_is_dead_lettered_not_retri
         "order 1 took stock once"
     );
     let dlq = Topology::dlq_of(&broker.topology.product_order_events());
-    eventually("the conflicting event is dead-lettered", async || {
-        broker.depth(&dlq).await == 1
+    assert_eq!(broker.depth(&dlq).await, 0);
+}
+
+fn cancelled(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
+    Envelope::new(Event::OrderCancelled(OrderCancelled {
+        order_id,
+        product_id,
+        quantity,
+        reason: "the buyer changed their mind".into(),
+        refund: false,
+    }))
+}
+
+#[sqlx::test]
+async fn a_cancelled_order_gets_its_stock_back_exactly_once(pool: PgPool) {
+    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let product = product_with_stock(&pool, 10).await;
+    publish(&broker, &[message(&order(1, product, 3))]).await;
+    assert!(matches!(
+        replies(&broker, 1).await[0],
+        Event::StockReserved(_)
+    ));
+
+    // Two cancellations of the same order under different event ids, and a redelivery.
+    let cancellation = cancelled(1, product, 3);
+    publish(
+        &broker,
+        &[
+            message(&cancellation),
+            message(&cancelled(1, product, 3)),
+            message(&cancellation),
+        ],
+    )
+    .await;
+
+    let events = replies(&broker, 1).await;
+    let Event::StockReleased(released) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (released.order_id, released.quantity, released.remaining),
+        (1, 3, 10)
+    );
+    let queue = broker.topology.product_order_events();
+    eventually("every cancellation is consumed", async || {
+        broker.depth(&queue).await == 0
     })
     .await;
+    assert_eq!(stock_of(&pool, product).await, 10);
+    assert!(
+        broker
+            .take(&broker.topology.order_product_events())
+            .await
+            .is_none(),
+        "one stock.released, no more"
+    );
+}
+
+#[sqlx::test]
+async fn an_order_cancelled_before_it_arrives_is_never_reserved(pool: PgPool) {
+    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let product = product_with_stock(&pool, 10).await;
+
+    publish(
+        &broker,
+        &[
+            message(&cancelled(5, product, 2)),
+            message(&order(5, product, 2)),
+        ],
+    )
+    .await;
+
+    let events = replies(&broker, 1).await;
+    let Event::StockRejected(rejected) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(
+        rejected.reason.contains("was cancelled"),
+        "{}",
+        rejected.reason
+    );
+    assert_eq!(stock_of(&pool, product).await, 10);
+}
+
+#[sqlx::test]
+async fn an_order_that_fails_every_time_is_answered_rejected_instead_of_dead_lettered(
+    pool: PgPool,
+) {
+    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let product = product_with_stock(&pool, 10).await;
+    // A rule the stock change breaks every time it is tried, whatever the retries.
+    sqlx::query("alter table products add constraint no_seven check (stock <> 7)")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    publish(
+        &broker,
+        &[
+            message(&order(1, product, 3)),
+            message(&order(2, product, 1)),
+        ],
+    )
+    .await;
+
+    let events = replies(&broker, 2).await;
+    let rejected = events
+        .iter()
+        .find_map(|e| match e {
+            Event::StockRejected(r) if r.order_id == 1 => Some(r),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("order 1 is answered stock.rejected: {events:?}"));
+    assert!(rejected.reason.contains("no_seven"), "{}", rejected.reason);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::StockReserved(r) if r.order_id == 2)),
+        "{events:?}"
+    );
+    assert_eq!(stock_of(&pool, product).await, 9, "only order 2 took stock");
+    let dlq = Topology::dlq_of(&broker.topology.product_order_events());
+    assert_eq!(broker.depth(&dlq).await, 0);
 }
 
 #[sqlx::test]

@@ -26,8 +26,14 @@ pub struct Envelope {
 impl Envelope {
     /// A new event that happened now.
     pub fn new(event: Event) -> Self {
+        Self::with_id(Uuid::now_v7(), event)
+    }
+
+    /// An event that happened now under an id chosen beforehand (stored with the state change,
+    /// so the event can be sent again under the same id).
+    pub fn with_id(id: Uuid, event: Event) -> Self {
         Self {
-            id: Uuid::now_v7(),
+            id,
             occurred_at: Utc::now(),
             event,
             traceparent: None,
@@ -65,6 +71,12 @@ pub enum Event {
     /// Stock for an order could not be taken.
     #[serde(rename = "stock.rejected")]
     StockRejected(StockRejected),
+    /// An order will not go ahead: whatever is held for it is given back.
+    #[serde(rename = "order.cancelled")]
+    OrderCancelled(OrderCancelled),
+    /// Stock held for an order was given back.
+    #[serde(rename = "stock.released")]
+    StockReleased(StockReleased),
 }
 
 impl Event {
@@ -74,6 +86,8 @@ impl Event {
             Self::OrderCreated(_) => "order.created",
             Self::StockReserved(_) => "stock.reserved",
             Self::StockRejected(_) => "stock.rejected",
+            Self::OrderCancelled(_) => "order.cancelled",
+            Self::StockReleased(_) => "stock.released",
         }
     }
 }
@@ -124,6 +138,38 @@ pub struct StockRejected {
     pub available: i64,
     /// For a person, e.g. "only 2 left of product 7".
     pub reason: String,
+}
+
+/// `order.cancelled`: the order will not go ahead (rejected after its stock answer never came,
+/// cancelled by its buyer, ...). The product service gives back the stock held for it, once, and
+/// never reserves stock for it afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderCancelled {
+    /// The order.
+    pub order_id: i64,
+    /// What was ordered.
+    pub product_id: i64,
+    /// How many units.
+    pub quantity: i64,
+    /// For a person, e.g. "no stock answer within 120 s".
+    pub reason: String,
+    /// Whether a payment must be refunded.
+    pub refund: bool,
+}
+
+/// `stock.released`: the units held for an order are on hand again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockReleased {
+    /// The order the stock was held for.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// Units given back.
+    pub quantity: i64,
+    /// Units on hand afterwards.
+    pub remaining: i64,
 }
 
 #[cfg(test)]

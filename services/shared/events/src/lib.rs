@@ -6,5 +6,7 @@
 mod envelope;
 mod topology;
 
-pub use envelope::{Envelope, Event, OrderCreated, StockRejected, StockReserved};
+pub use envelope::{
+    Envelope, Event, OrderCancelled, OrderCreated, StockRejected, StockReleased, StockReserved,
+};
 pub use topology::{Exchange, ExchangeKind, Queue, Topology};

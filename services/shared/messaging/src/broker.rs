@@ -21,6 +21,17 @@ pub enum MessagingError {
         /// The refused message.
         message_id: String,
     },
+    /// A message published as mandatory reached no queue and came back.
+    #[error(
+        "message {message_id} reached no queue through exchange {exchange:?} and was returned; \
+         is the consumer's queue declared and bound?"
+    )]
+    Unroutable {
+        /// The returned message.
+        message_id: String,
+        /// Where it was published.
+        exchange: String,
+    },
     /// The broker cancelled our consumer (the queue was deleted).
     #[error("RabbitMQ cancelled the consumer of queue {0}")]
     ConsumerCancelled(String),

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::Confirmation;
+use lapin::options::{
+    BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
+};
 use microshop_events::Topology;
 use prometheus::{IntGaugeVec, Opts, Registry};
 use tokio_util::sync::CancellationToken;
@@ -68,8 +71,10 @@ impl DlqMetrics {
 
 /// Moves up to `limit` messages from `<queue>.dlq` back to `queue` (through the default
 /// exchange, so only that queue gets them). Each is acknowledged in the DLQ only after the
-/// broker confirmed it in the work queue, so a crash mid-way duplicates at worst, and consumers
-/// drop duplicates. Returns how many moved.
+/// broker confirmed it into the work queue, so a crash mid-way duplicates at worst, and
+/// consumers drop duplicates. Messages are published `mandatory`: when `queue` does not exist,
+/// the message comes back, stays in the DLQ, and the replay stops with an error. Returns how
+/// many moved.
 pub async fn replay(broker: &Broker, queue: &str, limit: usize) -> Result<usize, MessagingError> {
     let dlq = Topology::dlq_of(queue);
     let channel = broker.channel().await?;
@@ -89,16 +94,39 @@ pub async fn replay(broker: &Broker, queue: &str, limit: usize) -> Result<usize,
             .basic_publish(
                 "".into(),
                 queue.into(),
-                BasicPublishOptions::default(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
                 &delivery.data,
                 delivery.properties.clone(),
             )
             .await?
             .await?;
-        if confirm.is_nack() {
-            return Err(MessagingError::Nacked {
-                message_id: format!("{:?}", delivery.properties.message_id()),
-            });
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map_or_else(String::new, ToString::to_string);
+        let failure = match confirm {
+            Confirmation::Ack(None) | Confirmation::NotRequested => None,
+            Confirmation::Ack(Some(_)) => Some(MessagingError::Unroutable {
+                message_id,
+                exchange: format!("(default) to queue {queue}"),
+            }),
+            Confirmation::Nack(_) => Some(MessagingError::Nacked { message_id }),
+        };
+        if let Some(error) = failure {
+            // The DLQ keeps its copy: nothing is lost when the work queue is missing.
+            delivery
+                .acker
+                .nack(BasicNackOptions {
+                    multiple: false,
+                    requeue: true,
+                })
+                .await?;
+            let _ = channel.close(200, "replay stopped".into()).await;
+            return Err(error);
         }
         delivery.acker.ack(BasicAckOptions::default()).await?;
         moved += 1;

@@ -23,5 +23,5 @@ mod topology;
 
 pub use broker::{Broker, MessagingError};
 pub use config::AmqpConfig;
-pub use publisher::{OutgoingMessage, Publisher};
-pub use topology::{declare, delete, queue_depth};
+pub use publisher::{Outcome as PublishOutcome, OutgoingMessage, Publisher};
+pub use topology::{declare, declare_exchanges, delete, queue_depth};

@@ -1,5 +1,6 @@
 //! The messaging metrics of DESIGN §7: `events_consumed_total{queue, outcome}`,
-//! `outbox_pending` and `outbox_publish_seconds`. (`dlq_messages` lives with the DLQ code.)
+//! `outbox_pending`, `outbox_publish_seconds` and `outbox_undelivered_total{reason}`.
+//! (`dlq_messages` lives with the DLQ code.)
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ pub struct MessagingMetrics {
     consumed: IntCounterVec,
     outbox_pending: IntGauge,
     publish_seconds: Histogram,
+    undelivered: IntCounterVec,
 }
 
 impl MessagingMetrics {
@@ -49,6 +51,19 @@ impl MessagingMetrics {
             )
             .buckets(PUBLISH_BUCKETS.to_vec()),
         )?;
+        let undelivered = IntCounterVec::new(
+            Opts::new(
+                "outbox_undelivered_total",
+                "Outbox events the broker did not take, by reason: unroutable (no queue bound to \
+                 the exchange: the message came back) or nacked. They stay in the outbox and are \
+                 published again.",
+            ),
+            &["reason"],
+        )?;
+        for reason in ["unroutable", "nacked"] {
+            undelivered.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(undelivered.clone()))?;
         registry.register(Box::new(consumed.clone()))?;
         registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(publish_seconds.clone()))?;
@@ -56,6 +71,7 @@ impl MessagingMetrics {
             consumed,
             outbox_pending,
             publish_seconds,
+            undelivered,
         })
     }
 
@@ -75,9 +91,13 @@ impl MessagingMetrics {
         }
     }
 
-    /// The histogram the relay observes.
-    pub fn publish_seconds(&self) -> Histogram {
-        self.publish_seconds.clone()
+    /// What the outbox relay observes.
+    pub fn relay(&self) -> RelayMetrics {
+        RelayMetrics {
+            publish_seconds: self.publish_seconds.clone(),
+            unroutable: self.undelivered.with_label_values(&["unroutable"]),
+            nacked: self.undelivered.with_label_values(&["nacked"]),
+        }
     }
 
     /// Counts the outbox's rows every 15 s until `shutdown`.
@@ -93,6 +113,17 @@ impl MessagingMetrics {
             }
         }
     }
+}
+
+/// The outbox relay's metrics.
+#[derive(Clone)]
+pub struct RelayMetrics {
+    /// `outbox_publish_seconds`.
+    pub publish_seconds: Histogram,
+    /// `outbox_undelivered_total{reason="unroutable"}`.
+    pub unroutable: IntCounter,
+    /// `outbox_undelivered_total{reason="nacked"}`.
+    pub nacked: IntCounter,
 }
 
 /// `events_consumed_total` of one queue, one counter per outcome.

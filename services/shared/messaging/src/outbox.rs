@@ -27,13 +27,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use microshop_db::{Db, Transaction};
 use microshop_events::Envelope;
 use microshop_telemetry::trace::{self, TraceContext};
-use prometheus::Histogram;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::publisher::OutgoingMessage;
+use crate::metrics::{MessagingMetrics, RelayMetrics};
+use crate::publisher::{Outcome as PublishOutcome, OutgoingMessage};
 use crate::{MessagingError, Publisher};
 
 /// Rows published per pass.
@@ -74,13 +74,13 @@ impl Outbox {
         })
     }
 
-    /// The relay publishing this outbox through `publisher`; `publish_seconds` observes each
-    /// event's time from commit to the broker's confirm.
-    pub fn relay(&self, publisher: Publisher, publish_seconds: Histogram) -> Relay {
+    /// The relay publishing this outbox through `publisher`, observing each event's time from
+    /// commit to the broker's confirm and counting what the broker did not take on `metrics`.
+    pub fn relay(&self, publisher: Publisher, metrics: &MessagingMetrics) -> Relay {
         Relay {
             outbox: self.clone(),
             publisher,
-            publish_seconds,
+            metrics: metrics.relay(),
         }
     }
 
@@ -173,6 +173,14 @@ pub enum RelayError {
     /// Publishing failed.
     #[error(transparent)]
     Publish(#[from] MessagingError),
+    /// The broker did not take some events; they stay in the outbox.
+    #[error("{kept} event(s) stay in the outbox: {first}")]
+    Undelivered {
+        /// Events kept.
+        kept: usize,
+        /// Why the first of them was not delivered.
+        first: MessagingError,
+    },
 }
 
 /// Publishes the outbox of one database to one exchange.
@@ -180,7 +188,7 @@ pub enum RelayError {
 pub struct Relay {
     outbox: Outbox,
     publisher: Publisher,
-    publish_seconds: Histogram,
+    metrics: RelayMetrics,
 }
 
 impl Relay {
@@ -222,10 +230,12 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch of pending rows and deletes them; returns how many.
+    /// Publishes one batch of pending rows and deletes those the broker took; returns how many.
     ///
     /// The rows are deleted first and the deletion committed only after the broker confirmed
-    /// them, so a failed publish rolls the rows back into the outbox.
+    /// every one into a queue, so a failed publish rolls the rows back into the outbox. When
+    /// some came back (no queue bound) or were refused, the deletion is rolled back and only
+    /// the delivered rows are deleted: the others stay for the next pass.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.outbox.db.begin().await?;
         let mut rows: Vec<(i64, Uuid, String, String, f64, Option<String>)> = sqlx::query_as(
@@ -241,6 +251,7 @@ impl Relay {
             return Ok(0);
         }
         rows.sort_unstable_by_key(|row| row.0);
+        let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
         let created: Vec<f64> = rows.iter().map(|row| row.4).collect();
         let messages: Vec<OutgoingMessage> = rows
             .into_iter()
@@ -255,14 +266,41 @@ impl Relay {
             .collect();
         // Published but not yet committed if we crash here: the rows go out again and consumers
         // drop the duplicates by event id.
-        self.publisher.publish(&messages).await?;
-        tx.commit().await?;
+        let outcomes = self.publisher.publish_each(&messages).await?;
+        let delivered: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| outcomes[i] == PublishOutcome::Delivered)
+            .collect();
+        if delivered.len() == outcomes.len() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+            let gone: Vec<i64> = delivered.iter().map(|&i| ids[i]).collect();
+            sqlx::query("delete from outbox where id = any($1)")
+                .bind(&gone)
+                .execute(&self.outbox.db)
+                .await?;
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        for created_at in created {
+        for &i in &delivered {
             // Clocks of database and service may differ a little; never observe below zero.
-            self.publish_seconds.observe((now - created_at).max(0.0));
+            self.metrics
+                .publish_seconds
+                .observe((now - created[i]).max(0.0));
+        }
+        if let Some(i) = (0..outcomes.len()).find(|&i| outcomes[i] != PublishOutcome::Delivered) {
+            for outcome in &outcomes {
+                match outcome {
+                    PublishOutcome::Returned => self.metrics.unroutable.inc(),
+                    PublishOutcome::Nacked => self.metrics.nacked.inc(),
+                    PublishOutcome::Delivered => {}
+                }
+            }
+            return Err(RelayError::Undelivered {
+                kept: outcomes.len() - delivered.len(),
+                first: self.publisher.undelivered(outcomes[i], &messages[i]),
+            });
         }
         tracing::debug!(published = messages.len(), "outbox batch published");
         Ok(messages.len())

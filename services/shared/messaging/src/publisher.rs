@@ -1,10 +1,16 @@
 //! Publishing with publisher confirms: a whole batch is sent, then all its confirms are awaited
 //! together (one confirm round trip per message would cap a quorum queue near 1,200 msg/s).
+//!
+//! Every message is published `mandatory`: a message that reaches no queue (nothing bound to the
+//! exchange, a queue deleted by hand) comes back instead of being confirmed and dropped, so its
+//! sender keeps it. A failed publish also drops the channel, so the next one opens a fresh
+//! channel and declares the topology again: a deleted queue comes back by itself.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
@@ -43,6 +49,17 @@ impl OutgoingMessage {
     }
 }
 
+/// What became of one published message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The broker confirmed it into at least one queue.
+    Delivered,
+    /// It reached no queue and came back (published `mandatory`).
+    Returned,
+    /// The broker refused it.
+    Nacked,
+}
+
 /// Publishes persistent messages to one exchange over a confirm-mode channel of its own.
 #[derive(Clone)]
 pub struct Publisher {
@@ -72,9 +89,27 @@ impl Publisher {
     }
 
     /// Publishes `messages` in order and returns once the broker confirmed every one of them
-    /// (written to its quorum queues). Any failure means some may not have arrived: the caller
-    /// keeps them and tries again; consumers deduplicate by id.
+    /// into at least one queue. Any failure means some may not have arrived: the caller keeps
+    /// them and tries again; consumers deduplicate by id.
     pub async fn publish(&self, messages: &[OutgoingMessage]) -> Result<(), MessagingError> {
+        let outcomes = self.publish_each(messages).await?;
+        match outcomes
+            .into_iter()
+            .zip(messages)
+            .find(|(outcome, _)| *outcome != Outcome::Delivered)
+        {
+            None => Ok(()),
+            Some((outcome, message)) => Err(self.undelivered(outcome, message)),
+        }
+    }
+
+    /// Publishes `messages` in order and says, once the broker answered for every one, what
+    /// became of each: a caller keeps the ones not [`Outcome::Delivered`] and tries them again.
+    /// An error means the outcome of some is unknown (keep them all).
+    pub async fn publish_each(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<Outcome>, MessagingError> {
         let mut guard = self.channel.lock().await;
         let channel = match guard.as_ref() {
             Some(channel) if channel.status().connected() => channel.clone(),
@@ -91,18 +126,35 @@ impl Publisher {
             }
         };
         let result = self.publish_on(&channel, messages).await;
-        if result.is_err() {
-            // A failed channel is useless; the next call opens a fresh one.
+        let failed = result.as_ref().map_or(true, |outcomes| {
+            outcomes.iter().any(|o| *o != Outcome::Delivered)
+        });
+        if failed {
+            // A failed channel is useless, and a message that reached no queue means the
+            // topology is not what it should be: the next call opens a fresh channel, which
+            // declares it again.
             *guard = None;
         }
         result
+    }
+
+    /// The error for a message that was not delivered.
+    pub fn undelivered(&self, outcome: Outcome, message: &OutgoingMessage) -> MessagingError {
+        let message_id = message.id.to_string();
+        match outcome {
+            Outcome::Returned => MessagingError::Unroutable {
+                message_id,
+                exchange: self.exchange.clone(),
+            },
+            Outcome::Nacked | Outcome::Delivered => MessagingError::Nacked { message_id },
+        }
     }
 
     async fn publish_on(
         &self,
         channel: &Channel,
         messages: &[OutgoingMessage],
-    ) -> Result<(), MessagingError> {
+    ) -> Result<Vec<Outcome>, MessagingError> {
         let mut confirms = Vec::with_capacity(messages.len());
         for message in messages {
             let mut properties = BasicProperties::default()
@@ -122,7 +174,10 @@ impl Publisher {
                 .basic_publish(
                     self.exchange.as_str().into(),
                     "".into(),
-                    BasicPublishOptions::default(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     &message.payload,
                     properties,
                 )
@@ -132,13 +187,15 @@ impl Publisher {
         let confirmations = tokio::time::timeout(CONFIRM_TIMEOUT, join_all(confirms))
             .await
             .map_err(|_| MessagingError::Timeout(CONFIRM_TIMEOUT))?;
-        for (message, confirmation) in messages.iter().zip(confirmations) {
-            if confirmation?.is_nack() {
-                return Err(MessagingError::Nacked {
-                    message_id: message.id.to_string(),
-                });
-            }
-        }
-        Ok(())
+        confirmations
+            .into_iter()
+            .map(|confirmation| {
+                Ok(match confirmation? {
+                    Confirmation::Ack(None) | Confirmation::NotRequested => Outcome::Delivered,
+                    Confirmation::Ack(Some(_)) => Outcome::Returned,
+                    Confirmation::Nack(_) => Outcome::Nacked,
+                })
+            })
+            .collect()
     }
 }

@@ -110,7 +110,7 @@ impl ServiceMessaging {
                 .watch_outbox(outbox.clone(), shutdown.clone()),
         ));
         let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
-        let relay = outbox.relay(publisher, metrics.publish_seconds());
+        let relay = outbox.relay(publisher, &metrics);
         tasks.push(Box::pin(relay.run(shutdown.clone())));
         tasks
     }

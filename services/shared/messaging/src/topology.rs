@@ -13,6 +13,17 @@ use crate::MessagingError;
 
 /// Declares every exchange, queue and binding of `topology`.
 pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), MessagingError> {
+    declare_exchanges(channel, topology).await?;
+    declare_queues(channel, topology).await?;
+    tracing::info!(prefix = topology.prefix(), "RabbitMQ topology declared");
+    Ok(())
+}
+
+/// Declares the exchanges of `topology` (before its queues, which are bound to them).
+pub async fn declare_exchanges(
+    channel: &Channel,
+    topology: &Topology,
+) -> Result<(), MessagingError> {
     let temporary = topology.is_temporary();
     for exchange in topology.exchanges() {
         let kind = match exchange.kind {
@@ -33,6 +44,10 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), Messa
             )
             .await?;
     }
+    Ok(())
+}
+
+async fn declare_queues(channel: &Channel, topology: &Topology) -> Result<(), MessagingError> {
     for queue in topology.queues() {
         let mut arguments = FieldTable::default();
         arguments.insert(
@@ -72,7 +87,6 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), Messa
             )
             .await?;
     }
-    tracing::info!(prefix = topology.prefix(), "RabbitMQ topology declared");
     Ok(())
 }
 

@@ -84,10 +84,11 @@ async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool)
     tx.enqueue(&envelopes[..2]).await.unwrap();
     tx.enqueue(&envelopes[2..]).await.unwrap();
     tx.commit().await.unwrap();
-    let publish_seconds = MessagingMetrics::unexported().publish_seconds();
+    let metrics = MessagingMetrics::unexported();
+    let publish_seconds = metrics.relay().publish_seconds;
     let relay = outbox.relay(
         Publisher::new(test.broker.clone(), test.topology.order_events()),
-        publish_seconds.clone(),
+        &metrics,
     );
 
     assert_eq!(relay.publish_batch().await.unwrap(), 5);
@@ -106,6 +107,109 @@ async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool)
     }
 }
 
+/// Deletes the test's work queue; its exchange stays, with nothing bound.
+async fn delete_work_queue(test: &TestBroker) {
+    test.delete_queue(&test.topology.product_order_events())
+        .await;
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn events_that_reach_no_queue_stay_in_the_outbox_until_the_queue_exists_again(pool: PgPool) {
+    let test = TestBroker::new().await;
+    delete_work_queue(&test).await;
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
+    let envelopes: Vec<_> = (1..=4).map(order_created).collect();
+    let mut tx = outbox.begin().await.unwrap();
+    tx.enqueue(&envelopes).await.unwrap();
+    tx.commit().await.unwrap();
+    let registry = prometheus::Registry::new();
+    let metrics = MessagingMetrics::register(&registry).unwrap();
+    // A publisher that never declares: nothing but the test brings the queue back.
+    let relay = outbox.relay(
+        Publisher::new(test.broker.clone(), test.topology.order_events()),
+        &metrics,
+    );
+
+    let error = relay.publish_batch().await.unwrap_err();
+
+    assert!(error.to_string().contains("reached no queue"), "{error}");
+    assert_eq!(outbox.pending().await.unwrap(), 4, "every row stays");
+    let exposition = prometheus::TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    assert!(
+        exposition.contains(r#"outbox_undelivered_total{reason="unroutable"} 4"#),
+        "{exposition}"
+    );
+
+    test.redeclare().await;
+    assert_eq!(relay.publish_batch().await.unwrap(), 4);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    let queue = test.topology.product_order_events();
+    for expected in &envelopes {
+        let got = test.take(&queue).await.expect("a message");
+        assert_eq!(&Envelope::from_json(&got.delivery.data).unwrap(), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_declaring_publisher_puts_a_deleted_queue_back_after_the_first_return() {
+    let test = TestBroker::new().await;
+    let publisher = Publisher::new(test.broker.clone(), test.topology.order_events())
+        .declaring(test.topology.clone());
+    publisher
+        .publish(&[message(&order_created(1))])
+        .await
+        .unwrap();
+    delete_work_queue(&test).await;
+
+    let returned = publisher
+        .publish(&[message(&order_created(2))])
+        .await
+        .unwrap_err();
+    publisher
+        .publish(&[message(&order_created(3))])
+        .await
+        .expect("the queue was declared again with the next channel");
+
+    assert!(
+        returned.to_string().contains("reached no queue"),
+        "{returned}"
+    );
+    let queue = test.topology.product_order_events();
+    let got = test.take(&queue).await.expect("the later event arrived");
+    assert_eq!(
+        Envelope::from_json(&got.delivery.data).unwrap().event,
+        order_created(3).event
+    );
+}
+
+#[tokio::test]
+async fn a_replay_into_a_missing_queue_keeps_the_dead_letter() {
+    let test = TestBroker::new().await;
+    let queue = test.topology.product_order_events();
+    let dlq = Topology::dlq_of(&queue);
+    Publisher::new(test.broker.clone(), test.topology.order_events())
+        .publish(&[message(&order_created(1))])
+        .await
+        .unwrap();
+    take_and_reject(&test, &queue, false)
+        .await
+        .expect("a message");
+    eventually("it is in the DLQ", async || test.depth(&dlq).await == 1).await;
+    delete_work_queue(&test).await;
+
+    let error = dlq::replay(&test.broker, &queue, usize::MAX)
+        .await
+        .unwrap_err();
+
+    assert!(error.to_string().contains("reached no queue"), "{error}");
+    eventually("the DLQ still holds it", async || {
+        test.depth(&dlq).await == 1
+    })
+    .await;
+}
+
 #[sqlx::test(migrations = "tests/migrations")]
 async fn a_rolled_back_transaction_leaves_nothing_in_the_outbox(pool: PgPool) {
     let outbox = Outbox::new(microshop_testkit::db(&pool));
@@ -122,7 +226,7 @@ async fn a_running_relay_publishes_a_commit_without_waiting_for_its_poll(pool: P
     let outbox = Outbox::new(microshop_testkit::db(&pool));
     let relay = outbox.relay(
         Publisher::new(test.broker.clone(), test.topology.order_events()),
-        MessagingMetrics::unexported().publish_seconds(),
+        &MessagingMetrics::unexported(),
     );
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(relay.run(shutdown.clone()));
@@ -156,7 +260,7 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
     let outbox = Outbox::new(microshop_testkit::db(&pool));
     let relay = outbox.relay(
         Publisher::new(through_proxy, direct.topology.order_events()),
-        MessagingMetrics::unexported().publish_seconds(),
+        &MessagingMetrics::unexported(),
     );
     let shutdown = CancellationToken::new();
     proxy.cut().await;

@@ -3,7 +3,7 @@
 
 use lapin::options::BasicGetOptions;
 use microshop_events::Topology;
-use microshop_messaging::{Broker, declare, queue_depth};
+use microshop_messaging::{Broker, declare, declare_exchanges, queue_depth};
 use secrecy::SecretString;
 
 /// The broker every test uses; `AMQP_URL` overrides it.
@@ -55,6 +55,28 @@ impl TestBroker {
             self.topology.prefix().to_owned(),
             "--amqp-temporary-topology".to_owned(),
         ]
+    }
+
+    /// Deletes `queue` with its messages, as an operator's mistake or a broker that lost its
+    /// definitions would, leaving its exchange in place without the queue. (A test topology's
+    /// exchanges delete themselves with their last queue, so they are declared again.)
+    pub async fn delete_queue(&self, queue: &str) {
+        let channel = self.broker.channel().await.expect("channel opens");
+        channel
+            .queue_delete(queue.into(), lapin::options::QueueDeleteOptions::default())
+            .await
+            .expect("the queue is deleted");
+        declare_exchanges(&channel, &self.topology)
+            .await
+            .expect("the exchanges are declared again");
+    }
+
+    /// Declares the whole topology again (after [`delete_queue`](Self::delete_queue)).
+    pub async fn redeclare(&self) {
+        let channel = self.broker.channel().await.expect("channel opens");
+        declare(&channel, &self.topology)
+            .await
+            .expect("topology declares");
     }
 
     /// Messages ready in `queue`.
