@@ -1,102 +1,38 @@
-//! One upstream service: base URL, retrying client, breaker, metrics.
+//! One upstream service (base URL, HTTP client, breaker, retry budget, metrics) and the attempt
+//! loop of a call: deadline, per-attempt time-outs, retries, `Retry-After`.
 
-use microshop_telemetry::trace;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use reqwest_retry::policies::ExponentialBackoff;
-use reqwest_retry::{
-    Jitter, RetryTransientMiddleware, Retryable, RetryableStrategy, default_on_request_failure,
-};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use microshop_telemetry::deadline;
 use serde::de::DeserializeOwned;
+use tower::retry::budget::{Budget, TpsBudget};
 
-use crate::breaker::Breaker;
+use crate::attempt::{self, Failure};
+use crate::breaker::{Breaker, BreakerState, Permit};
 use crate::metrics::UpstreamMetrics;
+use crate::{UpstreamConfig, UpstreamError};
 
-/// Tunables of an upstream; the defaults are DESIGN §6's.
-#[derive(Debug, Clone)]
-pub struct UpstreamConfig {
-    /// Whole-call deadline, retries included.
-    pub deadline: Duration,
-    /// Retries after the first attempt (idempotent calls only).
-    pub max_retries: u32,
-    /// Consecutive failed calls that open the breaker.
-    pub breaker_threshold: u32,
-    /// How long the breaker stays open before one probe.
-    pub breaker_cool_down: Duration,
-}
+/// How long a first attempt's deposit in the retry budget counts (Finagle's default).
+const RETRY_BUDGET_WINDOW: Duration = Duration::from_secs(10);
 
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_secs(3),
-            max_retries: 3,
-            breaker_threshold: 5,
-            breaker_cool_down: Duration::from_secs(3),
-        }
-    }
-}
+/// A retry left with less time than this is not sent: it could hardly be answered in time and
+/// would only add load.
+const MIN_RETRY_TIME: Duration = Duration::from_millis(10);
 
-/// What went wrong calling an upstream, classified for the caller's answer.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    /// The upstream answered 404: the thing does not exist (the caller answers 422).
-    #[error("{upstream} has no {path}")]
-    NotFound {
-        /// Upstream name.
-        upstream: &'static str,
-        /// The path asked for.
-        path: String,
-    },
-    /// Down, slow, 5xx or breaker open: try again later (the caller answers 503).
-    #[error("{upstream} is unavailable: {reason}")]
-    Unavailable {
-        /// Upstream name.
-        upstream: &'static str,
-        /// What happened, for logs.
-        reason: String,
-        /// When trying again makes sense.
-        retry_after_secs: u32,
-    },
-    /// The upstream answered something it never should (a 4xx other than 404, bad JSON): a bug
-    /// on one side, answered 500 and logged.
-    #[error("{upstream} answered unexpectedly: {reason}")]
-    Unexpected {
-        /// Upstream name.
-        upstream: &'static str,
-        /// What it answered.
-        reason: String,
-    },
-}
-
-/// Retry connect errors, time-outs, 502, 503 and 504; nothing else.
-struct TransientOnly;
-
-impl RetryableStrategy for TransientOnly {
-    fn handle(
-        &self,
-        result: &Result<reqwest::Response, reqwest_middleware::Error>,
-    ) -> Option<Retryable> {
-        match result {
-            Ok(response) => matches!(
-                response.status(),
-                StatusCode::BAD_GATEWAY
-                    | StatusCode::SERVICE_UNAVAILABLE
-                    | StatusCode::GATEWAY_TIMEOUT
-            )
-            .then_some(Retryable::Transient),
-            Err(error) => default_on_request_failure(error),
-        }
-    }
+/// A call that failed, and whether it was for lack of time.
+struct Failed {
+    error: UpstreamError,
+    timed_out: bool,
 }
 
 /// A service this one calls.
 pub struct Upstream {
     name: &'static str,
     base_url: String,
-    client: ClientWithMiddleware,
+    client: reqwest::Client,
     breaker: Breaker,
+    budget: TpsBudget,
     config: UpstreamConfig,
     metrics: UpstreamMetrics,
 }
@@ -109,29 +45,31 @@ impl Upstream {
         config: UpstreamConfig,
         metrics: UpstreamMetrics,
     ) -> Self {
-        let per_attempt = config.deadline / (config.max_retries + 1).max(1);
-        let http = reqwest::Client::builder()
-            .connect_timeout(per_attempt.min(Duration::from_millis(500)))
-            .timeout(per_attempt)
+        // Each attempt has its own time-out (see `attempts`); this one only stops a connect that
+        // takes longer than any healthy one on the cluster network from eating a whole attempt.
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(500))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .expect("a client with only time-outs set builds");
-        let policy = ExponentialBackoff::builder()
-            .retry_bounds(Duration::from_millis(25), Duration::from_millis(400))
-            .jitter(Jitter::Bounded)
-            .build_with_max_retries(config.max_retries);
-        let client = ClientBuilder::new(http)
-            .with(RetryTransientMiddleware::new_with_policy_and_strategy(
-                policy,
-                TransientOnly,
-            ))
-            .build();
+        // `TpsBudget::new` panics outside these bounds (NaN included), so clamp instead.
+        let ratio = if config.retry_budget_ratio.is_nan() {
+            0.0
+        } else {
+            config.retry_budget_ratio.clamp(0.0, 1000.0)
+        };
+        let budget = TpsBudget::new(
+            RETRY_BUDGET_WINDOW,
+            config.retry_budget_min_per_sec.min(1_000_000),
+            ratio,
+        );
         metrics.breaker.with_label_values(&[name]).set(0);
         Self {
             name,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             client,
             breaker: Breaker::new(config.breaker_threshold, config.breaker_cool_down),
+            budget,
             config,
             metrics,
         }
@@ -139,29 +77,79 @@ impl Upstream {
 
     /// `GET path` (an idempotent read, so it is retried) decoded from JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
-        if let Err(wait) = self.breaker.admit() {
-            self.count("rejected_open_breaker");
-            return Err(self.unavailable(
-                "circuit breaker is open after repeated failures".to_owned(),
-                wait,
-            ));
-        }
         let started = Instant::now();
         let url = format!("{}{path}", self.base_url);
-        let result = tokio::time::timeout(self.config.deadline, self.fetch(&url, path)).await;
-        let result = result.unwrap_or_else(|_| {
-            Err(self.unavailable(
-                format!("no answer within {} ms", self.config.deadline.as_millis()),
-                Duration::ZERO,
-            ))
-        });
-        let failed = matches!(result, Err(UpstreamError::Unavailable { .. }));
-        let state = self.breaker.record(!failed);
-        self.metrics
-            .breaker
-            .with_label_values(&[self.name])
-            .set(state.gauge());
-        let outcome = match &result {
+        let caller = deadline::remaining();
+        let time = caller.map_or(self.config.deadline, |left| left.min(self.config.deadline));
+        if time.as_millis() == 0 {
+            self.count("rejected_no_time_left");
+            let reason = "the caller's deadline has passed".to_owned();
+            return Err(UpstreamError::unavailable(self.name, reason, None));
+        }
+        let permit = match self.breaker.admit() {
+            Ok(permit) => permit,
+            Err(wait) => {
+                self.count("rejected_open_breaker");
+                let reason = "circuit breaker is open after repeated failures".to_owned();
+                return Err(UpstreamError::unavailable_for(self.name, reason, wait));
+            }
+        };
+        if permit.is_probe() {
+            self.show(BreakerState::HalfOpen);
+        }
+        // Every call earns its share of retries, whether or not it will need one.
+        self.budget.deposit();
+        let call = self.attempts(&url, path, started + time);
+        let end = tokio::time::Instant::from_std(started + time);
+        let result = tokio::time::timeout_at(end, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failed {
+                    error: UpstreamError::unavailable(
+                        self.name,
+                        format!("no answer within {} ms", time.as_millis()),
+                        None,
+                    ),
+                    timed_out: true,
+                })
+            });
+        let state = self.settle(permit, &result, time < self.config.deadline);
+        let result = result.map_err(|failed| failed.error);
+        self.report(&url, started, state, &result);
+        result
+    }
+
+    /// Records the call's outcome in the breaker; returns the breaker's state after it.
+    fn settle<T>(
+        &self,
+        permit: Permit<'_>,
+        result: &Result<T, Failed>,
+        caller_bound: bool,
+    ) -> BreakerState {
+        match result {
+            Ok(_) => permit.record(true),
+            // The caller gave less time than we would have waited: running out of it says nothing
+            // about the upstream, and impatient callers must not open the breaker for everyone.
+            Err(failed) if failed.timed_out && caller_bound => {
+                drop(permit);
+                self.breaker.state()
+            }
+            Err(failed) => {
+                permit.record(!matches!(failed.error, UpstreamError::Unavailable { .. }))
+            }
+        }
+    }
+
+    /// Metrics and one log line per call.
+    fn report<T>(
+        &self,
+        url: &str,
+        started: Instant,
+        state: BreakerState,
+        result: &Result<T, UpstreamError>,
+    ) {
+        self.show(state);
+        let outcome = match result {
             Ok(_) => "ok",
             Err(UpstreamError::NotFound { .. }) => "not_found",
             Err(UpstreamError::Unavailable { .. }) => "unavailable",
@@ -169,59 +157,110 @@ impl Upstream {
         };
         self.count(outcome);
         let duration_ms = started.elapsed().as_millis();
-        if let Err(error @ UpstreamError::Unavailable { .. }) = &result {
+        if let Err(error @ UpstreamError::Unavailable { .. }) = result {
             tracing::warn!(%url, duration_ms, breaker = ?state, %error, "upstream call failed");
         } else {
             tracing::debug!(%url, duration_ms, outcome, "upstream call");
         }
-        result
     }
 
-    async fn fetch<T: DeserializeOwned>(&self, url: &str, path: &str) -> Result<T, UpstreamError> {
-        let response = self
-            .client
-            .get(url)
-            // The caller's trace continues in the upstream (W3C trace context).
-            .header(trace::TRACEPARENT, trace::outgoing())
-            .send()
-            .await
-            .map_err(|error| self.unavailable(error.to_string(), Duration::ZERO))?;
-        match response.status() {
-            status if status.is_success() => {
-                response
-                    .json::<T>()
-                    .await
-                    .map_err(|error| UpstreamError::Unexpected {
-                        upstream: self.name,
-                        reason: format!("undecodable body: {error}"),
-                    })
+    /// The first attempt and any retries, all done by `deadline`. The first attempt gets two
+    /// thirds of the time: it is the one that usually answers, and cutting it short only to ask
+    /// the same slow upstream again throws its work away. The retries share the rest evenly.
+    async fn attempts<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        path: &str,
+        deadline: Instant,
+    ) -> Result<T, Failed> {
+        let mut backoff = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(25))
+            .with_max_delay(Duration::from_millis(250))
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut retries_left = self.config.max_retries;
+        let total = deadline.saturating_duration_since(Instant::now());
+        let mut timeout = if retries_left == 0 {
+            total
+        } else {
+            total * 2 / 3
+        };
+        let mut attempt = 0_u32;
+        loop {
+            attempt += 1;
+            let (reason, retry_after, timed_out) =
+                match attempt::get(&self.client, self.name, url, path, timeout).await {
+                    Ok(value) => return Ok(value),
+                    Err(Failure::Final(error)) => {
+                        return Err(Failed {
+                            error,
+                            timed_out: false,
+                        });
+                    }
+                    Err(Failure::Transient {
+                        reason,
+                        retry_after,
+                        timed_out,
+                    }) => (reason, retry_after, timed_out),
+                };
+            let give_up = |why: &str| Failed {
+                error: UpstreamError::unavailable(
+                    self.name,
+                    format!("{reason} (attempt {attempt}){why}"),
+                    retry_after,
+                ),
+                timed_out,
+            };
+            if retries_left == 0 {
+                return Err(give_up(""));
             }
-            StatusCode::NOT_FOUND => Err(UpstreamError::NotFound {
-                upstream: self.name,
-                path: path.to_owned(),
-            }),
-            status if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-                Err(self.unavailable(format!("answered {status}"), Duration::ZERO))
+            let left = deadline.saturating_duration_since(Instant::now());
+            let asked = retry_after.map(|secs| Duration::from_secs(secs.into()));
+            let wait = backoff
+                .next()
+                .unwrap_or_default()
+                .max(asked.unwrap_or_default());
+            if wait + MIN_RETRY_TIME > left {
+                // An upstream's wait that outlasts our deadline is passed on to our caller.
+                let why = if asked.is_some_and(|asked| asked + MIN_RETRY_TIME > left) {
+                    "; it asks to wait longer than the time left"
+                } else {
+                    "; no time left for a retry"
+                };
+                return Err(give_up(why));
             }
-            status => Err(UpstreamError::Unexpected {
-                upstream: self.name,
-                reason: format!("answered {status}"),
-            }),
+            if !self.budget.withdraw() {
+                self.count_retry("budget_exhausted");
+                return Err(give_up("; retry budget exhausted"));
+            }
+            self.count_retry("sent");
+            let wait_ms = wait.as_millis();
+            tracing::debug!(%url, attempt, wait_ms, %reason, "retrying upstream call");
+            tokio::time::sleep(wait).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            timeout = (left / retries_left).max(MIN_RETRY_TIME).min(left);
+            retries_left -= 1;
         }
     }
 
-    fn unavailable(&self, reason: String, wait: Duration) -> UpstreamError {
-        let retry_after_secs = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1);
-        UpstreamError::Unavailable {
-            upstream: self.name,
-            reason,
-            retry_after_secs,
-        }
+    fn show(&self, state: BreakerState) {
+        self.metrics
+            .breaker
+            .with_label_values(&[self.name])
+            .set(state.gauge());
     }
 
     fn count(&self, outcome: &str) {
         self.metrics
             .requests
+            .with_label_values(&[self.name, outcome])
+            .inc();
+    }
+
+    fn count_retry(&self, outcome: &str) {
+        self.metrics
+            .retries
             .with_label_values(&[self.name, outcome])
             .inc();
     }

@@ -1,4 +1,5 @@
-//! `upstream_requests_total{upstream,outcome}` and `circuit_breaker_state{upstream}`.
+//! `upstream_requests_total{upstream,outcome}`, `upstream_retries_total{upstream,outcome}` and
+//! `circuit_breaker_state{upstream}`.
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
@@ -6,6 +7,7 @@ use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 #[derive(Clone)]
 pub struct UpstreamMetrics {
     pub(crate) requests: IntCounterVec,
+    pub(crate) retries: IntCounterVec,
     pub(crate) breaker: IntGaugeVec,
 }
 
@@ -15,7 +17,17 @@ impl UpstreamMetrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "upstream_requests_total",
-                "Calls to other services, by upstream and outcome (ok, not_found, unavailable, rejected_open_breaker, unexpected).",
+                "Calls to other services, by upstream and outcome (ok, not_found, unavailable, \
+                 rejected_open_breaker, rejected_no_time_left, unexpected).",
+            ),
+            &["upstream", "outcome"],
+        )
+        .expect("metric definition is valid");
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "upstream_retries_total",
+                "Retries of calls to other services, by upstream and outcome (sent, or \
+                 budget_exhausted when the retry budget refused one).",
             ),
             &["upstream", "outcome"],
         )
@@ -29,7 +41,12 @@ impl UpstreamMetrics {
         )
         .expect("metric definition is valid");
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(retries.clone()))?;
         registry.register(Box::new(breaker.clone()))?;
-        Ok(Self { requests, breaker })
+        Ok(Self {
+            requests,
+            retries,
+            breaker,
+        })
     }
 }

@@ -4,11 +4,14 @@
 //! Request spans (see `microshop-web`) carry the service name, route, request id and trace id,
 //! and event spans (see `microshop-messaging`) the event and trace id, so lines from several
 //! services can be merged, and one order's saga followed across them by its `trace_id` ([`trace`]).
+//! The request's deadline travels the same way ([`deadline`]), so upstreams stop work that nobody
+//! waits for any more.
 //!
 //! Lines are formatted on the thread that logs and written by a background thread in bursts
 //! ([`writer`]): synchronous line-by-line writes cost a quarter of the order service's
 //! throughput (docs/performance.md).
 
+pub mod deadline;
 pub mod otlp;
 pub mod trace;
 mod writer;
