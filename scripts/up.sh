@@ -38,7 +38,9 @@ for entry in "${SERVICES[@]}"; do
   # A fixed mmap threshold makes glibc return large freed blocks (argon2's 19 MiB) to the OS
   # instead of keeping them in its arenas: ~9 MiB instead of ~85 MiB after a burst of sign-ups.
   GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576} \
+  # No load balancer in front of a local shop: on `make down` the listener closes at once.
   HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
+    SHUTDOWN_DRAIN_DELAY_MS=${SHUTDOWN_DRAIN_DELAY_MS:-0} \
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
     USER_SERVICE_URL="$USERS_URL" PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \

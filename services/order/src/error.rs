@@ -68,13 +68,9 @@ impl IntoResponse for Error {
                 format!("{upstream} is unavailable; try again in {retry_after_secs} s"),
                 retry_after_secs,
             ),
-            Self::Db(e) if microshop_db::is_unavailable(&e) => {
+            Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::unavailable(
-                    "database_unavailable",
-                    "the order database is unavailable; try again shortly",
-                    1,
-                )
+                ApiError::database_unavailable("order")
             }
             Self::Upstream(_) | Self::Db(_) => {
                 tracing::error!(error = %message, "request failed");

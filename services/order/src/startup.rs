@@ -61,14 +61,18 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         handler: ProductEventsHandler::new(order_metrics),
         publishes_to: topology.order_events(),
     };
-    server.spawn_background(order_metrics_watch.watch_stale(db, server.shutdown_token()));
-    server.spawn_background(overdue::watch(
-        app,
-        config.order_reservation_timeout,
-        server.shutdown_token(),
-    ));
-    for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
-        server.spawn_background(task);
+    let stop = server.shutdown_token();
+    server.spawn_supervised("stale_orders_watch", move || {
+        order_metrics_watch
+            .clone()
+            .watch_stale(db.clone(), stop.clone())
+    });
+    let (stop, timeout) = (server.shutdown_token(), config.order_reservation_timeout);
+    server.spawn_supervised("overdue_orders", move || {
+        overdue::watch(app.clone(), timeout, stop.clone())
+    });
+    for (name, start) in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
+        server.spawn_supervised(name, start);
     }
     Ok(server)
 }

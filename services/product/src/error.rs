@@ -27,13 +27,9 @@ impl IntoResponse for Error {
             Self::Validation(e) => e.into(),
             Self::Request(e) => e,
             Self::ProductNotFound(_) => ApiError::not_found("product_not_found", self.to_string()),
-            Self::Db(e) if microshop_db::is_unavailable(&e) => {
+            Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::unavailable(
-                    "database_unavailable",
-                    "the product database is unavailable; try again shortly",
-                    1,
-                )
+                ApiError::database_unavailable("product")
             }
             Self::Db(_) => {
                 tracing::error!(error = %self, "request failed");

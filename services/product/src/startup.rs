@@ -57,8 +57,8 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         handler,
         publishes_to: topology.product_events(),
     };
-    for task in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
-        server.spawn_background(task);
+    for (name, start) in messaging.tasks(&outbox, flows, &server.shutdown_token()) {
+        server.spawn_supervised(name, start);
     }
     Ok(server)
 }

@@ -45,13 +45,9 @@ impl IntoResponse for Error {
                 "invalid_credentials",
                 self.to_string(),
             ),
-            Self::Db(e) if microshop_db::is_unavailable(&e) => {
+            Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::unavailable(
-                    "database_unavailable",
-                    "the user database is unavailable; try again shortly",
-                    1,
-                )
+                ApiError::database_unavailable("user")
             }
             Self::Db(_) | Self::Hashing(_) | Self::Other(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -1,6 +1,7 @@
 //! The whole shop for one test: user, product and order services in this process.
 
 use clap::Parser;
+use microshop_db::Db;
 use microshop_testkit::{
     TestApp, TestBroker, TestDatabase, amqp_url, eventually, eventually_some, json, local_args,
 };
@@ -29,6 +30,8 @@ pub struct Options<'a> {
     pub product_args: &'a [&'a str],
     /// The order service's broker URL (e.g. through a fault proxy).
     pub order_amqp_url: Option<String>,
+    /// The order service's pool (e.g. through a fault proxy); the test's database otherwise.
+    pub order_db: Option<Db>,
 }
 
 /// Starts the user service on `port` (0 for any; a port just given up may still be held).
@@ -77,9 +80,14 @@ impl Shop {
         args.extend(options.order_args.iter().map(|a| (*a).to_owned()));
         let config = order_service::Config::try_parse_from(args).unwrap();
         let orders = TestApp::start(
-            order_service::startup::build_with_db(config, microshop_testkit::db(&order_pool))
-                .await
-                .unwrap(),
+            order_service::startup::build_with_db(
+                config,
+                options
+                    .order_db
+                    .unwrap_or_else(|| microshop_testkit::db(&order_pool)),
+            )
+            .await
+            .unwrap(),
         );
         Self {
             users: Some(users),

@@ -3,6 +3,7 @@
 //! RabbitMQ topology.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod deadlines;
 mod ends;
 mod faults;
 mod helpers;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::helpers::{laptop, product_count, spawn_app_on};
 
 #[sqlx::test]
-async fn readiness_is_503_while_the_database_is_unreachable_and_recovers(pool: PgPool) {
+async fn readiness_is_503_while_the_product_database_is_unreachable_and_recovers(pool: PgPool) {
     let (proxy, proxied) = scenarios::proxied_db(&pool).await;
     let app = spawn_app_on(proxied).await;
 

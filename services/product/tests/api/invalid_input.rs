@@ -171,19 +171,19 @@ async fn field_errors_name_the_field_and_the_limit(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
+async fn product_ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
     let app = spawn_app(pool).await;
     checks::assert_bad_ids_rejected(&app.client, "/api/products").await;
 }
 
 #[sqlx::test]
-async fn out_of_range_paging_is_rejected(pool: PgPool) {
+async fn out_of_range_product_paging_is_rejected(pool: PgPool) {
     let app = spawn_app(pool).await;
     checks::assert_bad_paging_rejected(&app.client, "/api/products").await;
 }
 
 #[sqlx::test]
-async fn unknown_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
+async fn unknown_product_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
     let app = spawn_app(pool).await;
     checks::assert_unknown_routes_rejected(&app.client, "/api/products/1").await;
 }

@@ -1,5 +1,9 @@
 //! API tests of the product service: each test gets a fresh real database (`#[sqlx::test]`) and
 //! drives the service over HTTP on a free port.
+//!
+//! Test names are unique across the workspace: `#[sqlx::test]` names its database after the
+//! test's path, and every service's test binary is called `api`, so two services' tests of the
+//! same name running at once would collide on one database.
 
 mod faults;
 mod helpers;

@@ -23,7 +23,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{DbConfig, is_unavailable};
+use crate::{DbConfig, breaks_connection};
 
 /// A connection last verified longer ago than this is pinged before it is handed out.
 pub const VERIFY_AFTER: Duration = Duration::from_secs(1);
@@ -69,8 +69,10 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// A pool for `options`; nothing is opened until the first query.
+    /// A pool for `options`, every connection starting with the session limits of `config`;
+    /// nothing is opened until the first query.
     pub fn new(options: PgConnectOptions, config: &DbConfig) -> Self {
+        let options = options.options(config.session_settings());
         let slots = usize::try_from(config.max_connections.max(1)).unwrap_or(usize::MAX);
         Self {
             inner: Arc::new(Inner {
@@ -232,9 +234,7 @@ impl PooledConnection {
     /// connection must not be reused.
     pub(crate) fn settle<T>(&mut self, result: &Result<T, sqlx::Error>, after: State) {
         self.state = match result {
-            Err(error) if is_unavailable(error) || matches!(error, sqlx::Error::Protocol(_)) => {
-                State::Broken
-            }
+            Err(error) if breaks_connection(error) => State::Broken,
             _ => after,
         };
     }

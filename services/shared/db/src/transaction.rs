@@ -24,8 +24,11 @@ impl Db {
 }
 
 impl Transaction {
-    /// Commits; the connection goes back to the pool.
+    /// Commits; the connection goes back to the pool. The work at hand is past its point of no
+    /// return from here on: an HTTP request is answered with the commit's outcome even when its
+    /// deadline passes meanwhile, never with "try again".
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        microshop_telemetry::deadline::commit_point();
         self.conn.transaction_control("commit", State::Clean).await
     }
 

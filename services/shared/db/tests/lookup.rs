@@ -31,6 +31,7 @@ async fn items(pool: &PgPool, count: i64) -> Db {
         &DbConfig {
             max_connections: 8,
             acquire_timeout_ms: 3_000,
+            ..DbConfig::default()
         },
     )
 }

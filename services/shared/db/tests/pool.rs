@@ -18,6 +18,7 @@ fn config(max_connections: u32) -> DbConfig {
     DbConfig {
         max_connections,
         acquire_timeout_ms: 3_000,
+        ..DbConfig::default()
     }
 }
 
@@ -162,7 +163,7 @@ async fn a_connection_that_failed_is_replaced_not_reused(pool: PgPool) {
     proxy.cut().await;
     let failed = sqlx::query("select 1").execute(&db).await;
     assert!(
-        microshop_db::is_unavailable(&failed.unwrap_err()),
+        microshop_db::breaks_connection(&failed.unwrap_err()),
         "a cut connection is reported as unavailable"
     );
     proxy.restore().await;
@@ -193,6 +194,7 @@ async fn a_full_pool_answers_pool_timed_out_after_the_acquire_timeout(pool: PgPo
         &DbConfig {
             max_connections: 1,
             acquire_timeout_ms: 100,
+            ..DbConfig::default()
         },
     );
     let held = db.acquire().await.unwrap();
@@ -200,7 +202,7 @@ async fn a_full_pool_answers_pool_timed_out_after_the_acquire_timeout(pool: PgPo
     let error = sqlx::query("select 1").execute(&db).await.unwrap_err();
 
     assert!(matches!(error, sqlx::Error::PoolTimedOut), "{error:?}");
-    assert!(microshop_db::is_unavailable(&error));
+    assert!(microshop_db::breaks_connection(&error));
     drop(held);
 }
 

@@ -132,6 +132,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// A queue consumer: where to consume, the database its inbox and outbox live in, the handler.
+#[derive(Clone)]
 pub struct Consumer<H> {
     /// The process's broker connection.
     pub broker: Broker,

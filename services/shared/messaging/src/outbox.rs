@@ -69,8 +69,10 @@ impl Outbox {
     pub async fn begin(&self) -> Result<OutboxTransaction, sqlx::Error> {
         Ok(OutboxTransaction {
             tx: self.db.begin().await?,
+            db: self.db.clone(),
             wake: Arc::clone(&self.wake),
             enqueued: false,
+            xid: None,
         })
     }
 
@@ -96,12 +98,18 @@ impl Outbox {
 /// run on it as on any `sqlx` transaction.
 pub struct OutboxTransaction {
     tx: Transaction,
+    db: Db,
     wake: Arc<Notify>,
     enqueued: bool,
+    /// The transaction's id, learnt with its first events: lets [`commit`](Self::commit) find
+    /// out whether a commit whose connection broke took effect.
+    xid: Option<String>,
 }
 
 impl OutboxTransaction {
-    /// Writes `events` to the outbox, in order, inside this transaction (one statement).
+    /// Writes `events` to the outbox, in order, inside this transaction (one statement). An
+    /// event whose id is in the outbox already (one sent again before its first copy left) is
+    /// written once.
     pub async fn enqueue(&mut self, events: &[Envelope]) -> Result<(), sqlx::Error> {
         if events.is_empty() {
             return Ok(());
@@ -123,28 +131,60 @@ impl OutboxTransaction {
                     .map_or_else(trace::outgoing, |cause| cause.header())
             })
             .collect();
-        sqlx::query(
+        let xids: Vec<String> = sqlx::query_scalar(
             "insert into outbox (event_id, event_type, payload, traceparent)
              select id, type, payload::jsonb, traceparent
              from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) with ordinality
                   as e(id, type, payload, traceparent, position)
-             order by position",
+             order by position
+             on conflict (event_id) do nothing
+             returning pg_current_xact_id()::text",
         )
         .bind(&ids)
         .bind(&types)
         .bind(&payloads)
         .bind(&traces)
-        .execute(&mut *self.tx)
+        .fetch_all(&mut *self.tx)
         .await?;
+        if self.xid.is_none() {
+            self.xid = xids.into_iter().next();
+        }
         self.enqueued = true;
         Ok(())
     }
 
     /// Commits, then wakes the relay if events were written.
+    ///
+    /// When the connection breaks during the commit, its outcome is unknown to us but not to
+    /// PostgreSQL: the transaction's status is asked for on another connection (waiting while
+    /// the commit is still under way), and a commit that took effect is reported as the success
+    /// it was, so nobody is told to try again what already happened.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await?;
-        if self.enqueued {
-            self.wake.notify_one();
+        let Self {
+            tx,
+            db,
+            wake,
+            enqueued,
+            xid,
+        } = self;
+        match (tx.commit().await, xid) {
+            (Ok(()), _) => {}
+            (Err(error), Some(xid)) if microshop_db::breaks_connection(&error) => {
+                match microshop_db::committed(&db, &xid).await {
+                    Ok(true) => {
+                        tracing::warn!(%error, "the connection broke during a commit that took effect");
+                    }
+                    Ok(false) => return Err(error),
+                    Err(unknown) => {
+                        tracing::error!(%error, %unknown, xid, "a commit's outcome cannot be found out");
+                        return Err(error);
+                    }
+                }
+            }
+            (Err(error), _) => return Err(error),
+        }
+        if enqueued {
+            wake.notify_one();
         }
         Ok(())
     }

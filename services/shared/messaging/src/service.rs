@@ -18,6 +18,9 @@ use crate::{AmqpConfig, Broker, Publisher};
 /// A background task to run beside the HTTP server.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Starts a background task; called again to restart it after a panic.
+pub type TaskFactory = Box<dyn Fn() -> Task + Send + Sync>;
+
 /// What a service consumes and where it publishes.
 pub struct Flows<H> {
     /// The queue this service consumes.
@@ -70,14 +73,14 @@ impl ServiceMessaging {
         }
     }
 
-    /// The tasks to run until `shutdown`: the consumer (unless `AMQP_CONSUME=false`), the DLQ
-    /// depth and outbox backlog watchers, and the relay of `outbox`.
-    pub fn tasks<H: Handler>(
+    /// The tasks to run until `shutdown`, by name: the consumer (unless `AMQP_CONSUME=false`),
+    /// the DLQ depth and outbox backlog watchers, and the relay of `outbox`.
+    pub fn tasks<H: Handler + Clone>(
         self,
         outbox: &Outbox,
         flows: Flows<H>,
         shutdown: &CancellationToken,
-    ) -> Vec<Task> {
+    ) -> Vec<(&'static str, TaskFactory)> {
         let Self {
             broker,
             config,
@@ -85,7 +88,7 @@ impl ServiceMessaging {
             dlq_metrics,
             metrics,
         } = self;
-        let mut tasks: Vec<Task> = Vec::with_capacity(4);
+        let mut tasks: Vec<(&'static str, TaskFactory)> = Vec::with_capacity(4);
         let dlq = Topology::dlq_of(&flows.consumes);
         if config.consume {
             let consumer = Consumer {
@@ -97,21 +100,35 @@ impl ServiceMessaging {
                 outbox: outbox.clone(),
                 handler: flows.handler,
             };
-            tasks.push(Box::pin(consumer.run(shutdown.clone())));
+            let stop = shutdown.clone();
+            tasks.push((
+                "consumer",
+                Box::new(move || Box::pin(consumer.clone().run(stop.clone()))),
+            ));
         }
-        tasks.push(Box::pin(dlq_metrics.watch(
-            broker.clone(),
-            vec![dlq],
-            shutdown.clone(),
-        )));
-        tasks.push(Box::pin(
-            metrics
-                .clone()
-                .watch_outbox(outbox.clone(), shutdown.clone()),
+        let (stop, depth_broker) = (shutdown.clone(), broker.clone());
+        tasks.push((
+            "dlq_watch",
+            Box::new(move || {
+                Box::pin(dlq_metrics.clone().watch(
+                    depth_broker.clone(),
+                    vec![dlq.clone()],
+                    stop.clone(),
+                ))
+            }),
+        ));
+        let (stop, backlog, watched) = (shutdown.clone(), metrics.clone(), outbox.clone());
+        tasks.push((
+            "outbox_watch",
+            Box::new(move || Box::pin(backlog.clone().watch_outbox(watched.clone(), stop.clone()))),
         ));
         let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
         let relay = outbox.relay(publisher, &metrics);
-        tasks.push(Box::pin(relay.run(shutdown.clone())));
+        let stop = shutdown.clone();
+        tasks.push((
+            "outbox_relay",
+            Box::new(move || Box::pin(relay.clone().run(stop.clone()))),
+        ));
         tasks
     }
 }

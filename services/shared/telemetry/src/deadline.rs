@@ -8,10 +8,12 @@
 //! need not agree; the time a request spends on the network is simply not subtracted.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 tokio::task_local! {
-    static CURRENT: Instant;
+    static CURRENT: Deadline;
 }
 
 /// The request header carrying the caller's remaining budget in whole milliseconds.
@@ -25,20 +27,63 @@ const MAX_DIGITS: usize = 8;
 /// The largest budget [`header_value`] writes, so whatever it writes [`parse_header`] reads back.
 const MAX_MILLIS: u128 = 99_999_999;
 
+/// A deadline, and whether the work under it has passed its point of no return.
+///
+/// Work that is cut off at its deadline is answered "try again". That answer is a lie once the
+/// work has started to commit: the commit may land, and a retry would do it twice. So a commit
+/// marks the work ([`commit_point`]) and whoever enforces the deadline (the HTTP server) waits
+/// for marked work instead of cutting it off.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    at: Instant,
+    committing: Arc<AtomicBool>,
+}
+
+impl Deadline {
+    /// A deadline at `at`, nothing committed yet.
+    pub fn new(at: Instant) -> Self {
+        Self {
+            at,
+            committing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// When it is.
+    pub fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// Whether the work under it reached [`commit_point`].
+    pub fn is_committing(&self) -> bool {
+        self.committing.load(Ordering::Acquire)
+    }
+
+    /// Runs `work` under this deadline (a clone of it watches the same commit mark).
+    pub async fn scope<F: Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
+    }
+}
+
 /// Runs `work` with `deadline` as the current deadline. A nested scope replaces the outer one for
 /// its duration; to only ever shorten it, pass `min` of [`current`] and the new deadline.
 pub async fn scope<F: Future>(deadline: Instant, work: F) -> F::Output {
-    CURRENT.scope(deadline, work).await
+    Deadline::new(deadline).scope(work).await
 }
 
 /// The deadline of the work at hand, if one was set.
 pub fn current() -> Option<Instant> {
-    CURRENT.try_with(|deadline| *deadline).ok()
+    CURRENT.try_with(Deadline::at).ok()
 }
 
 /// What is left of the current deadline: `None` without one, zero once it has passed.
 pub fn remaining() -> Option<Duration> {
     current().map(|deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Marks the work at hand as past its point of no return (a commit is about to start): from now
+/// on its outcome is waited for, even past its deadline. Does nothing outside a scope.
+pub fn commit_point() {
+    let _ = CURRENT.try_with(|deadline| deadline.committing.store(true, Ordering::Release));
 }
 
 /// Reads a [`HEADER`] value: one to eight ASCII digits, nothing else (no sign, no spaces, no
@@ -121,6 +166,16 @@ mod tests {
             scope(passed, async { remaining() }).await,
             Some(Duration::ZERO)
         );
+    }
+
+    #[tokio::test]
+    async fn a_commit_point_marks_the_deadline_its_work_runs_under() {
+        commit_point(); // outside a scope: nothing to mark, and no panic
+        let deadline = Deadline::new(Instant::now() + Duration::from_secs(1));
+        let watched = deadline.clone();
+        assert!(!watched.is_committing());
+        deadline.scope(async { commit_point() }).await;
+        assert!(watched.is_committing());
     }
 
     #[tokio::test]

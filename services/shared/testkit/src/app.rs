@@ -6,7 +6,8 @@ use tokio_util::sync::CancellationToken;
 use crate::Client;
 
 /// The command line of a service under test listening on loopback at `port` (0 for any free
-/// one), to which a test appends its own arguments before parsing the service's `Config`.
+/// one), to which a test appends its own arguments before parsing the service's `Config`. No
+/// load balancer sends it requests, so it closes its listener at once when stopped.
 pub fn local_args(program: &str, port: u16) -> Vec<String> {
     vec![
         program.to_owned(),
@@ -14,6 +15,8 @@ pub fn local_args(program: &str, port: u16) -> Vec<String> {
         "127.0.0.1".to_owned(),
         "--http-port".to_owned(),
         port.to_string(),
+        "--shutdown-drain-delay-ms".to_owned(),
+        "0".to_owned(),
     ]
 }
 

@@ -6,15 +6,14 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
-/// Pool settings of services under test: small, and quick to give up.
-const TEST_POOL: DbConfig = DbConfig {
-    max_connections: 8,
-    acquire_timeout_ms: 3_000,
-};
-
-/// A service pool ([`Db`]) on the database of `pool` (e.g. the one `#[sqlx::test]` made).
+/// A service pool ([`Db`]) on the database of `pool` (e.g. the one `#[sqlx::test]` made):
+/// small, with the services' default session limits.
 pub fn db(pool: &PgPool) -> Db {
-    Db::new((*pool.connect_options()).clone(), &TEST_POOL)
+    let config = DbConfig {
+        max_connections: 8,
+        ..DbConfig::default()
+    };
+    Db::new((*pool.connect_options()).clone(), &config)
 }
 
 /// A uniquely named database, migrated, dropped when this value is dropped.

@@ -29,6 +29,9 @@ impl ServiceProcess {
             .env("HTTP_HOST", "127.0.0.1")
             .env("HTTP_PORT", "0")
             .env("LOG_FORMAT", "json")
+            // No load balancer to drain: close the listener at once on SIGTERM (unless `envs`
+            // says otherwise).
+            .env("SHUTDOWN_DRAIN_DELAY_MS", "0")
             // Never touch the shared broker's real queues: a private, self-deleting topology
             // (unless `envs` names one).
             .env(

@@ -11,7 +11,7 @@ use sqlx::{ConnectOptions, PgPool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{ServiceProcess, TcpProxy, TestApp, eventually, json};
+use crate::{ServiceProcess, TcpProxy, TestApp, eventually, eventually_some, json};
 
 /// The database of `pool` behind a fresh [`TcpProxy`]: returns the proxy and a service pool
 /// that connects through it.
@@ -26,20 +26,25 @@ pub async fn proxied_db(pool: &PgPool) -> (TcpProxy, Db) {
     let config = microshop_db::DbConfig {
         max_connections: 4,
         acquire_timeout_ms: 500,
+        ..microshop_db::DbConfig::default()
     };
     (proxy, Db::new(through_proxy, &config))
 }
 
-/// Readiness is 200, turns 503 while the database is unreachable (and `probe_path`, a route
-/// that reads the database, answers 503 rather than 500), and is 200 again once it returns.
+/// Readiness is 200, turns 503 while the database is unreachable (within the second a result is
+/// reused; and `probe_path`, a route that reads the database, answers 503 rather than 500), and
+/// is 200 again once it returns.
 pub async fn assert_readiness_follows_database(app: &TestApp, proxy: &TcpProxy, probe_path: &str) {
     let ready = app.client.get("/health/ready").await;
     assert_eq!(ready.status(), StatusCode::OK, "{:?}", json(ready).await);
 
     proxy.cut().await;
-    let not_ready = app.client.get("/health/ready").await;
-    assert_eq!(not_ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body = json(not_ready).await;
+    let body = eventually_some("readiness turns 503", async || {
+        let response = app.client.get("/health/ready").await;
+        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+    })
+    .await;
+    let body = json(body).await;
     assert_eq!(body["error"]["code"], "not_ready", "{body}");
     assert!(body["checks"]["database"] != "ok", "{body}");
     let seed_health = app.client.get("/health").await;

@@ -83,6 +83,17 @@ impl ApiError {
         error
     }
 
+    /// 503 `database_unavailable`: the service's own database (`what`: `order`, `product`, ...)
+    /// cannot serve the request now (down, failing over, overloaded, a lock or statement that
+    /// took too long); nothing was changed.
+    pub fn database_unavailable(what: &str) -> Self {
+        Self::unavailable(
+            "database_unavailable",
+            format!("the {what} database is unavailable; try again shortly"),
+            1,
+        )
+    }
+
     /// 500 with a message that reveals nothing; log the cause where it happened, once.
     pub fn internal() -> Self {
         Self::new(

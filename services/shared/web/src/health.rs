@@ -5,9 +5,14 @@
 //! - `GET /health/ready`: 200 when every dependency check passes, 503 otherwise and from the
 //!   moment shutdown starts, so load balancers stop sending traffic before the drain;
 //! - `GET /health`: the same as ready (what the seed's clients call).
+//!
+//! Readiness results are kept for a second and computed by one request at a time: every probe
+//! of every load balancer, however many, costs the database at most one ping a second, and a
+//! flood of probes cannot take the pool's connections from real requests.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -16,7 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::future::{BoxFuture, join_all};
 use serde_json::json;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
+
+/// How long a readiness result is reused.
+const READY_CACHE: Duration = Duration::from_secs(1);
 
 /// One readiness check: resolves to `Err(reason)` when the dependency is unusable.
 pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -26,7 +35,13 @@ pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send +
 pub struct Health {
     checks: Arc<Vec<NamedCheck>>,
     shutdown: CancellationToken,
+    /// The last results and when they were taken; the lock makes concurrent probes wait for
+    /// one run of the checks instead of each running them.
+    last: Arc<Mutex<Option<(Instant, Results)>>>,
 }
+
+/// The outcome of every check: `(name, critical, result)`.
+type Results = Vec<(&'static str, bool, Result<(), String>)>;
 
 struct NamedCheck {
     name: &'static str,
@@ -41,6 +56,7 @@ impl Health {
         Self {
             checks: Arc::new(Vec::new()),
             shutdown,
+            last: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -81,14 +97,23 @@ impl Health {
         self
     }
 
-    /// Runs every check concurrently: `(name, critical, result)`.
-    async fn run(&self) -> Vec<(&'static str, bool, Result<(), String>)> {
-        let results = join_all(self.checks.iter().map(|named| (named.check)())).await;
-        self.checks
+    /// The results of every check, at most [`READY_CACHE`] old; the checks run concurrently.
+    async fn run(&self) -> Results {
+        let mut last = self.last.lock().await;
+        if let Some((taken, results)) = last.as_ref() {
+            if taken.elapsed() < READY_CACHE {
+                return results.clone();
+            }
+        }
+        let outcomes = join_all(self.checks.iter().map(|named| (named.check)())).await;
+        let results: Results = self
+            .checks
             .iter()
-            .zip(results)
+            .zip(outcomes)
             .map(|(named, result)| (named.name, named.critical, result))
-            .collect()
+            .collect();
+        *last = Some((Instant::now(), results.clone()));
+        results
     }
 }
 

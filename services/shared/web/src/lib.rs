@@ -9,13 +9,16 @@
 //! - [`pagination`] and [`validation`]: the HTTP side of `microshop-domain`'s `Page` and
 //!   `ValidationError`.
 
+mod deadline;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod pagination;
+mod serve;
 pub mod server;
 pub mod shutdown;
+mod supervise;
 pub mod validation;
 
 pub use error::ApiError;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -111,15 +111,32 @@ impl Metrics {
 /// Middleware recording count and latency per route template (never the raw path).
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
         .to_owned();
     let response = next.run(request).await;
-    metrics.observe(method.as_str(), &route, response.status(), started);
+    metrics.observe(method, &route, response.status(), started);
     response
+}
+
+/// The `method` label: the standard methods by name, anything else as `OTHER`, so a client
+/// inventing methods cannot create label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 /// `GET /metrics`.

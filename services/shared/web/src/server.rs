@@ -1,6 +1,8 @@
 //! The HTTP server every service runs: the middleware stack (request id, tracing, metrics, JSON
-//! errors, panic catching, time-out, body limit), the shared endpoints (`/health*`, `/metrics`,
-//! `/openapi.json`), binding, and graceful shutdown with a drain deadline.
+//! errors, panic catching, the request deadline, body limit), the shared endpoints (`/health*`,
+//! `/metrics`, `/openapi.json`), binding, supervised background tasks, and the shutdown of a
+//! rolling update: readiness 503 first while requests are still served for a drain delay, then
+//! no new connections, then the requests in flight finish within a deadline.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -8,10 +10,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use microshop_telemetry::trace::{self, TraceContext};
 use tokio::net::TcpListener;
@@ -21,13 +22,15 @@ use tokio_util::task::TaskTracker;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::deadline;
 use crate::health::{self, Health};
 use crate::metrics::{self, Metrics};
+use crate::serve::{Connections, Limits};
+use crate::supervise::Supervision;
 use crate::{ApiError, error};
 
 /// Largest request body accepted (DESIGN §4).
@@ -42,9 +45,22 @@ pub struct ServerConfig {
     /// A request still running after this long is answered 503 and cancelled.
     #[arg(long, env = "HTTP_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
-    /// After SIGTERM, in-flight requests get this long to finish before connections are dropped.
+    /// After SIGTERM, readiness is 503 but requests are still served this long, so that load
+    /// balancers stop sending new ones before the listener closes (Kubernetes takes a few
+    /// seconds to take a terminating pod out of its Service).
+    #[arg(long, env = "SHUTDOWN_DRAIN_DELAY_MS", default_value_t = 5_000)]
+    pub shutdown_drain_delay_ms: u64,
+    /// Once the listener is closed, in-flight requests get this long to finish before their
+    /// connections are dropped.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 20_000)]
     pub shutdown_timeout_ms: u64,
+    /// A client must send a whole request head within this long of connecting or of its last
+    /// response (slow or idle clients are disconnected).
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// Open connections at most; further ones wait in the listen backlog until one closes.
+    #[arg(id = "http_max_connections", long = "http-max-connections", env = "HTTP_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// API requests handled at once; more are answered 503 with `Retry-After` at once instead
     /// of queueing, so an overload costs clients a retry, not seconds of latency, and the
     /// service's memory stays bounded. Health and metrics are never refused.
@@ -75,8 +91,9 @@ pub struct HttpServer {
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
-    drain: Duration,
+    config: ServerConfig,
     background: TaskTracker,
+    supervision: Supervision,
 }
 
 impl HttpServer {
@@ -95,21 +112,36 @@ impl HttpServer {
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
         let shutdown = health.shutdown_token();
+        let supervision = Supervision::register(metrics.registry())
+            .expect("a service registers the supervision metric once");
+        let checked = supervision.clone();
+        let health = health.with_reported_check("background_tasks", move || {
+            let result = checked.check();
+            async move { result }
+        });
         let router = app(service, config, api, health, metrics);
         Ok(Self {
             listener,
             router,
             shutdown,
-            drain: Duration::from_millis(config.shutdown_timeout_ms),
+            config: config.clone(),
             background: TaskTracker::new(),
+            supervision,
         })
     }
 
-    /// Runs `task` (a consumer, a relay) beside the server. Tasks watch
+    /// Runs the task `start` makes (a consumer, a relay, a watcher) beside the server, and
+    /// starts it again if it panics (see [`crate::supervise`]). Tasks watch
     /// [`shutdown_token`](Self::shutdown_token) themselves; [`run`](Self::run) returns only
     /// after every task has finished, so in-flight messages are settled before the process exits.
-    pub fn spawn_background(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.background.spawn(task);
+    pub fn spawn_supervised<F, Fut>(&self, task: &'static str, start: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let supervision = self.supervision.clone();
+        self.background
+            .spawn(supervision.run(task, start, self.shutdown.clone()));
     }
 
     /// The bound address (tests read the port from here).
@@ -124,35 +156,56 @@ impl HttpServer {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled, then lets in-flight requests finish for at
-    /// most the drain deadline.
+    /// Serves until the shutdown token is cancelled; then keeps serving (readiness already 503)
+    /// for the drain delay, closes the listener, and lets in-flight requests finish for at most
+    /// the shutdown timeout.
     pub async fn run(self) -> Result<(), ServerError> {
         let Self {
             listener,
             router,
             shutdown,
-            drain,
+            config,
             background,
+            supervision: _,
         } = self;
         tracing::info!(addr = %listener.local_addr().map_err(ServerError::Serve)?, "listening");
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future();
-        let deadline = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(drain).await;
+        let limits = Limits {
+            header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
         };
-        tokio::select! {
-            result = server => result.map_err(ServerError::Serve)?,
-            () = deadline => tracing::warn!(
-                drain_ms = drain.as_millis(),
-                "requests still running at the drain deadline were dropped"
-            ),
+        let connections = Connections::new();
+        {
+            let stop_accepting = CancellationToken::new();
+            let accepting = connections.accept(listener, router, limits, stop_accepting.clone());
+            tokio::pin!(accepting);
+            tokio::select! {
+                () = &mut accepting => {}
+                () = shutdown.cancelled() => {}
+            }
+            let drain = Duration::from_millis(config.shutdown_drain_delay_ms);
+            if !drain.is_zero() {
+                tracing::info!(
+                    drain_ms = drain.as_millis(),
+                    "readiness is 503; still serving while load balancers stop sending requests"
+                );
+                tokio::select! {
+                    () = &mut accepting => {}
+                    () = tokio::time::sleep(drain) => {}
+                }
+            }
+            stop_accepting.cancel();
+            accepting.await;
+        }
+        tracing::info!("listener closed; finishing the requests in flight");
+        let finish = Duration::from_millis(config.shutdown_timeout_ms);
+        if tokio::time::timeout(finish, connections.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                drain_ms = finish.as_millis(),
+                "requests still running at the shutdown deadline were dropped"
+            );
         }
         tracing::info!("HTTP server stopped");
         background.close();
@@ -204,9 +257,9 @@ pub fn app(
         // Innermost first: each `layer` call wraps everything above it. Separate calls (rather
         // than one `ServiceBuilder`) let axum re-box the body types between tower-http layers.
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_millis(config.request_timeout_ms),
+            deadline::enforce,
         ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
@@ -346,6 +399,7 @@ mod tests {
     use std::sync::Arc;
 
     use axum::body::Body;
+    use axum::http::StatusCode;
     use tokio::sync::Notify;
     use tower::ServiceExt;
 
@@ -355,7 +409,10 @@ mod tests {
         ServerConfig {
             host: IpAddr::from([127, 0, 0, 1]),
             request_timeout_ms: 10_000,
+            shutdown_drain_delay_ms: 0,
             shutdown_timeout_ms: 1_000,
+            header_read_timeout_ms: 10_000,
+            max_connections: 64,
             max_in_flight,
         }
     }

@@ -2,21 +2,14 @@
 
 use clap::Parser;
 use microshop_db::Db;
-use microshop_testkit::TestApp;
+use microshop_testkit::{TestApp, local_args};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use user_service::{Config, startup};
 
 /// The service's configuration for tests: loopback, free port, defaults otherwise.
 pub fn test_config() -> Config {
-    Config::try_parse_from([
-        "user-service",
-        "--http-host",
-        "127.0.0.1",
-        "--http-port",
-        "0",
-    ])
-    .expect("test configuration parses")
+    Config::try_parse_from(local_args("user-service", 0)).expect("test configuration parses")
 }
 
 /// The user service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
