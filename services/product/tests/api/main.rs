@@ -4,7 +4,9 @@
 //! Test names are unique across the workspace: `#[sqlx::test]` names its database after the
 //! test's path, and every service's test binary is called `api`, so two services' tests of the
 //! same name running at once would collide on one database.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod crash;
 mod faults;
 mod helpers;
 mod invalid_input;

@@ -9,7 +9,7 @@ use sqlx::{ConnectOptions, PgPool};
 
 use crate::helpers::spawn_app_with_broker;
 
-fn order(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
+pub fn order(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
     Envelope::new(Event::OrderCreated(OrderCreated {
         order_id,
         user_id: 1,
@@ -20,18 +20,18 @@ fn order(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
     }))
 }
 
-fn message(envelope: &Envelope) -> OutgoingMessage {
+pub fn message(envelope: &Envelope) -> OutgoingMessage {
     OutgoingMessage::from_envelope(envelope)
 }
 
-async fn publish(broker: &TestBroker, messages: &[OutgoingMessage]) {
+pub async fn publish(broker: &TestBroker, messages: &[OutgoingMessage]) {
     Publisher::new(broker.broker.clone(), broker.topology.order_events())
         .publish(messages)
         .await
         .expect("broker confirms");
 }
 
-async fn product_with_stock(pool: &PgPool, stock: i64) -> i64 {
+pub async fn product_with_stock(pool: &PgPool, stock: i64) -> i64 {
     sqlx::query_scalar(
         "insert into products (name, price_cents, stock) values ('Widget', 1000, $1) returning id",
     )
@@ -41,7 +41,7 @@ async fn product_with_stock(pool: &PgPool, stock: i64) -> i64 {
     .expect("insert a product")
 }
 
-async fn stock_of(pool: &PgPool, id: i64) -> i64 {
+pub async fn stock_of(pool: &PgPool, id: i64) -> i64 {
     sqlx::query_scalar("select stock from products where id = $1")
         .bind(id)
         .fetch_one(pool)

@@ -590,6 +590,23 @@ fn spawn_consumer<H: Handler>(
     prefetch: u16,
     metrics: &MessagingMetrics,
 ) -> (tokio::task::JoinHandle<()>, CancellationToken) {
+    spawn_consumer_on(
+        test,
+        microshop_testkit::db(pool),
+        handler,
+        prefetch,
+        metrics,
+    )
+}
+
+/// Like [`spawn_consumer`], with the inbox in `db` (e.g. behind a fault proxy).
+fn spawn_consumer_on<H: Handler>(
+    test: &TestBroker,
+    db: microshop_db::Db,
+    handler: H,
+    prefetch: u16,
+    metrics: &MessagingMetrics,
+) -> (tokio::task::JoinHandle<()>, CancellationToken) {
     let shutdown = CancellationToken::new();
     let queue = test.topology.product_order_events();
     let consumer = Consumer {
@@ -598,7 +615,7 @@ fn spawn_consumer<H: Handler>(
         counters: metrics.consumed(&queue),
         queue,
         prefetch,
-        outbox: Outbox::new(microshop_testkit::db(pool)),
+        outbox: Outbox::new(db),
         handler,
     };
     let running = tokio::spawn(consumer.run(shutdown.clone()));
@@ -737,4 +754,44 @@ async fn an_event_that_fails_every_time_is_dead_lettered_and_the_rest_apply(pool
         test.depth(&dlq).await == 1
     })
     .await;
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
+async fn shutdowns_again_and_again_during_a_database_outage_dead_letter_nothing(pool: PgPool) {
+    let test = TestBroker::new().await;
+    let (proxy, db) = microshop_testkit::scenarios::proxied_db(&pool).await;
+    let handler = RecordingHandler::default();
+    let metrics = MessagingMetrics::unexported();
+    let applied =
+        |handler: &RecordingHandler| handler.batches().iter().map(Vec::len).sum::<usize>();
+    let (running, shutdown) = spawn_consumer_on(&test, db.clone(), handler.clone(), 16, &metrics);
+    publish_orders(&test, 5).await;
+    eventually("the first events apply", async || applied(&handler) == 5).await;
+
+    // The database goes away while events keep coming: the consumer holds what it took.
+    proxy.cut().await;
+    publish_orders(&test, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shutdown.cancel();
+    running.await.unwrap();
+    // A crash-looping deployment: started and stopped again and again, the database still away.
+    for _ in 0..6 {
+        let (running, shutdown) =
+            spawn_consumer_on(&test, db.clone(), handler.clone(), 16, &metrics);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        shutdown.cancel();
+        running.await.unwrap();
+    }
+    proxy.restore().await;
+    let (running, shutdown) = spawn_consumer_on(&test, db, handler.clone(), 16, &metrics);
+
+    eventually(
+        "every event applies once the database is back",
+        async || applied(&handler) == 15,
+    )
+    .await;
+    let dlq = Topology::dlq_of(&test.topology.product_order_events());
+    assert_eq!(test.depth(&dlq).await, 0, "nothing was dead-lettered");
+    shutdown.cancel();
+    running.await.unwrap();
 }

@@ -78,6 +78,14 @@ impl ServiceProcess {
         assert!(status.success(), "kill -TERM {pid} failed");
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or the OOM killer would, and waits for it.
+    pub async fn kill(&mut self) {
+        self.child
+            .kill()
+            .await
+            .expect("a running child can be killed");
+    }
+
     /// Waits for the process to exit.
     pub async fn wait(&mut self) -> ExitStatus {
         tokio::time::timeout(PATIENCE, self.child.wait())
