@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability crd operator sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,13 +32,14 @@ logs: ## follow the services' logs
 walkthrough: ## the seed scenario with curl against the running shop: user, product, order, CONFIRMED
 	@scripts/walkthrough.sh
 
-test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the chart checks and a real Prometheus scrape (what CI runs)
+test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the API fuzzer, the chart checks and a real Prometheus scrape (what CI runs)
 ifeq ($(NEXTEST),yes)
 	DATABASE_URL=$(DATABASE_URL) cargo nextest run --workspace --no-fail-fast
 else
 	DATABASE_URL=$(DATABASE_URL) cargo test --workspace --no-fail-fast
 endif
 	scripts/bench-smoke.sh
+	scripts/fuzz.sh
 	$(MAKE) --no-print-directory charts
 	scripts/observability-check.sh
 
@@ -62,6 +63,9 @@ charts: ## lint, render and validate the Helm charts, skaffold.yaml and k8s/ aga
 observability: ## a real Prometheus scrapes a private shop through a walkthrough: targets up, orders counted, rules and dashboard metrics real, no secrets in logs
 	scripts/k8s-tools.sh
 	scripts/observability-check.sh
+
+fuzz: deps ## fuzz every service through its /openapi.json (schemathesis, installed into tools/); FUZZ_EXAMPLES=500 searches deeper
+	scripts/fuzz.sh
 
 crd: ## regenerate the Microshop CRD YAML (k8s/crd/, charts/microshop-operator/crds/) from the Rust types
 	@mkdir -p k8s/crd charts/microshop-operator/crds

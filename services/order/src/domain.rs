@@ -9,6 +9,9 @@ pub const MIN_QUANTITY: i64 = 1;
 pub const MAX_QUANTITY: i64 = 10_000;
 /// Longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// The rule of [`IdempotencyKey::parse`] as a JSON Schema `pattern`: printable ASCII without
+/// spaces.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7E]+$";
 
 /// Where an order is in its saga.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 mod email;
 pub mod password;
 
-pub use email::Email;
+pub use email::{EMAIL_PATTERN, Email, MAX_EMAIL_CHARS};
 pub use password::Password;
 
 use microshop_domain::ValidationError;

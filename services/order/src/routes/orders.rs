@@ -4,16 +4,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use microshop_domain::{Id, Money};
+use microshop_domain::{Id, Money, NotAnId};
 use microshop_web::error::ErrorBody;
-use microshop_web::{Json, Path, Query};
+use microshop_web::{ApiError, Json, Path, Query};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::Object;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::Error;
 use crate::app::App;
 use crate::db::orders::{self, OrderRow};
-use crate::domain::{IdempotencyKey, NewOrder};
+use crate::domain::{IDEMPOTENCY_KEY_PATTERN, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS, NewOrder};
 use crate::place::{self, Placed};
 
 /// Header naming a client-chosen key that makes retries of `POST /api/orders` safe.
@@ -28,12 +29,33 @@ pub struct CreateOrderRequest {
     /// An existing product.
     product_id: Id,
     /// 1 to 10,000 units.
+    #[serde(deserialize_with = "microshop_domain::number::whole")]
     #[schema(minimum = 1, maximum = 10_000, example = 3)]
     quantity: i64,
-    /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header.
-    #[schema(example = "checkout-7f3a")]
+    /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header
+    /// (which wins when both are sent).
+    #[schema(example = "checkout-7f3a", schema_with = idempotency_key_or_null_schema)]
     request_id: Option<String>,
 }
+
+fn idempotency_key_schema() -> Object {
+    microshop_web::schema::text(IDEMPOTENCY_KEY_PATTERN, 1, MAX_IDEMPOTENCY_KEY_CHARS)
+}
+
+fn idempotency_key_or_null_schema() -> Object {
+    microshop_web::schema::text_or_null(IDEMPOTENCY_KEY_PATTERN, 1, MAX_IDEMPOTENCY_KEY_CHARS)
+}
+
+/// The `Idempotency-Key` header's rule, for the OpenAPI document.
+struct IdempotencyKeyHeader;
+
+impl utoipa::PartialSchema for IdempotencyKeyHeader {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        idempotency_key_schema().into()
+    }
+}
+
+impl ToSchema for IdempotencyKeyHeader {}
 
 /// An order as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -78,7 +100,7 @@ impl From<OrderRow> for OrderResponse {
 /// Places an order: checks user and product, stores it `PENDING` with its `order.created`
 /// event, answers 201. The status then moves to `CONFIRMED` or `REJECTED`.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrderRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body get the same answer, never a second order")),
+    params(("Idempotency-Key" = inline(Option<IdempotencyKeyHeader>), Header, description = "Makes retries safe: the same key and body get the same answer, never a second order")),
     responses(
         (status = 201, description = "Accepted, PENDING", body = OrderResponse),
         (status = 409, description = "Not enough stock right now", body = ErrorBody),
@@ -110,19 +132,18 @@ pub async fn create_order(
     })
 }
 
-/// The key from the `Idempotency-Key` header, else from `request_id` in the body.
+/// The key from the `Idempotency-Key` header, else from `request_id` in the body; both must be
+/// valid when sent.
 fn idempotency_key(
     headers: &HeaderMap,
     request_id: Option<&str>,
 ) -> Result<Option<IdempotencyKey>, Error> {
     let header = headers
         .get(IDEMPOTENCY_KEY)
-        .map(|value| value.to_str().unwrap_or("\u{0}"));
-    header
-        .or(request_id)
-        .map(IdempotencyKey::parse)
-        .transpose()
-        .map_err(Error::from)
+        .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
+        .transpose()?;
+    let body = request_id.map(IdempotencyKey::parse).transpose()?;
+    Ok(header.or(body))
 }
 
 /// Looks an order up by id.
@@ -149,11 +170,25 @@ pub async fn get_order(
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
     /// Only this user's orders.
-    #[param(value_type = Option<i64>)]
-    user_id: Option<Id>,
+    #[serde(
+        default,
+        deserialize_with = "microshop_domain::number::whole_text_option"
+    )]
+    #[param(minimum = 1)]
+    user_id: Option<i64>,
     /// Items to return, 1 to 100 (default 20).
+    #[serde(
+        default,
+        deserialize_with = "microshop_domain::number::whole_text_option"
+    )]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// Items to skip (default 0).
+    /// Items to skip, 0 to 10,000 (default 0).
+    #[serde(
+        default,
+        deserialize_with = "microshop_domain::number::whole_text_option"
+    )]
+    #[param(minimum = 0, maximum = 10_000)]
     offset: Option<i64>,
 }
 
@@ -169,6 +204,14 @@ pub async fn list_orders(
     Query(query): Query<ListOrdersQuery>,
 ) -> Result<Json<Vec<OrderResponse>>, Error> {
     let page = microshop_web::pagination::page(query.limit, query.offset)?;
-    let rows = orders::list(&app.db, query.user_id, page).await?;
+    let user_id = query
+        .user_id
+        .map(|raw| {
+            Id::new(raw).ok_or_else(|| {
+                ApiError::bad_request("invalid_query", NotAnId(raw.to_string()).to_string())
+            })
+        })
+        .transpose()?;
+    let rows = orders::list(&app.db, user_id, page).await?;
     Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
 }

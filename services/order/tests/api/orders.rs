@@ -144,6 +144,19 @@ async fn malformed_orders_are_4xx_and_store_nothing(pool: PgPool) {
             json!({"user_id": "abc", "product_id": 1, "quantity": 1}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // The schema says integer: a string of digits is not one.
+        (
+            json!({"user_id": "1", "product_id": 1, "quantity": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 1.5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"user_id": 1, "product_id": 1, "quantity": 1, "request_id": "has space"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (
             json!({"user_id": 0, "product_id": 1, "quantity": 1}),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -8,29 +8,44 @@ use microshop_web::error::ErrorBody;
 use microshop_web::{Json, PageQuery, Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::Object;
 
 use super::AppState;
 use crate::Error;
 use crate::db::products::{self, ProductRow};
-use crate::domain::NewProduct;
+use crate::domain::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, NewProduct};
 
 /// Body of `POST /api/products`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
     /// 1 to 200 characters.
-    #[schema(example = "Laptop", max_length = 200)]
+    #[schema(example = "Laptop", schema_with = name_schema)]
     name: String,
     /// Up to 5,000 characters; empty when left out.
     #[serde(default)]
-    #[schema(example = "14-inch, 16 GB", max_length = 5000)]
+    #[schema(example = "14-inch, 16 GB", schema_with = description_schema)]
     description: String,
     /// 0.01 to 1,000,000 with at most two decimal places.
-    #[schema(example = 12999.0, minimum = 0.01, maximum = 1_000_000)]
+    #[schema(
+        example = 12999.0,
+        minimum = 0.01,
+        maximum = 1_000_000,
+        multiple_of = 0.01
+    )]
     price: f64,
     /// Units on hand, 0 to 1,000,000,000.
+    #[serde(deserialize_with = "microshop_domain::number::whole")]
     #[schema(example = 50, minimum = 0, maximum = 1_000_000_000)]
     stock: i64,
+}
+
+fn name_schema() -> Object {
+    microshop_web::schema::required_text(MAX_NAME_CHARS)
+}
+
+fn description_schema() -> Object {
+    microshop_web::schema::bounded_text(MAX_DESCRIPTION_CHARS)
 }
 
 /// A product as the API shows it.

@@ -81,6 +81,13 @@ impl Visitor<'_> for IdVisitor {
             .and_then(Id::new)
             .ok_or_else(|| not_an_id(value))
     }
+
+    /// `7.0` is the integer 7, as JSON Schema counts integers.
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Id, E> {
+        crate::number::whole_f64(value)
+            .and_then(Id::new)
+            .ok_or_else(|| not_an_id(value))
+    }
 }
 
 #[cfg(feature = "openapi")]
@@ -109,6 +116,11 @@ mod tests {
     fn ids_are_positive_json_integers_that_fit_in_i64() {
         let parse = |s: &str| serde_json::from_str::<Id>(s);
         assert_eq!(parse("42").unwrap().get(), 42);
+        assert_eq!(
+            parse("42.0").unwrap().get(),
+            42,
+            "a whole float is an integer"
+        );
         for bad in ["0", "-1", "99999999999999999999", "\"abc\"", "1.5", "true"] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }

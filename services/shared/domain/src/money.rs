@@ -31,7 +31,14 @@ impl Money {
                 format!("must be between 0.01 and 1000000, got {value}"),
             )
         };
-        if !(0.0..=MAX_DECIMAL).contains(&value) {
+        // The range holds for the number as sent, not only once rounded to cents: 1000000.0001
+        // is over the maximum even though it rounds to it.
+        #[allow(clippy::cast_precision_loss)] // both limits are exact in f64
+        let (min, max) = (
+            MIN_PRICE_CENTS as f64 / 100.0,
+            MAX_PRICE_CENTS as f64 / 100.0,
+        );
+        if !(min..=max).contains(&value) || value > MAX_DECIMAL {
             return Err(out_of_range());
         }
         let scaled = value * 100.0;

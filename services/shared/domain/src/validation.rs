@@ -21,6 +21,15 @@ impl ValidationError {
     }
 }
 
+/// The rule of [`required_text`] as a JSON Schema `pattern` (for OpenAPI documents): at least
+/// one character that is not white space, and no control characters but tab and newline.
+pub const REQUIRED_TEXT_PATTERN: &str =
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$";
+
+/// The rule of [`bounded_text`] as a JSON Schema `pattern`: no control characters but tab and
+/// newline.
+pub const BOUNDED_TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$";
+
 /// Trims `value` and checks it is not blank, has at most `max_chars` characters and no control
 /// characters (which only ever arrive by mistake or malice).
 pub fn required_text(

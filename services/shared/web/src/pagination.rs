@@ -14,9 +14,17 @@ use crate::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items to return, 1 to 100 (default 20).
+    #[serde(
+        default,
+        deserialize_with = "microshop_domain::number::whole_text_option"
+    )]
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Items to skip, 0 to 10,000 (default 0).
+    #[serde(
+        default,
+        deserialize_with = "microshop_domain::number::whole_text_option"
+    )]
     #[param(minimum = 0, maximum = 10_000)]
     pub offset: Option<i64>,
 }

@@ -228,7 +228,8 @@ pub fn app(
     health: Health,
     metrics: Metrics,
 ) -> Router {
-    let (api, openapi) = api.split_for_parts();
+    let (api, mut openapi) = api.split_for_parts();
+    crate::openapi::complete(&mut openapi);
     let openapi_json = Bytes::from(
         openapi
             .to_pretty_json()

@@ -5,6 +5,12 @@ use microshop_domain::ValidationError;
 /// Longest address (RFC 5321 path limit, DESIGN §4).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
+/// The rule of [`Email::parse`] as a JSON Schema `pattern` (for the OpenAPI document): one `@`,
+/// 1 to 64 characters before it, dot-separated non-empty labels after it, no white space or
+/// control characters.
+pub const EMAIL_PATTERN: &str =
+    r"^[^@\s\x00-\x1F\x7F-\x9F]{1,64}@[^@.\s\x00-\x1F\x7F-\x9F]+(\.[^@.\s\x00-\x1F\x7F-\x9F]+)*$";
+
 /// A plausible e-mail address, trimmed and lower-cased so that `Ann@Example.com` and
 /// `ann@example.com` are one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +21,10 @@ impl Email {
     /// and a domain of dot-separated non-empty labels. Deliverability is not checked here.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let invalid = |problem: &str| ValidationError::new("email", problem.to_owned());
-        let email = raw.trim().to_lowercase();
-        let chars = email.chars().count();
+        // Lengths are those of the address as sent (lower-casing can lengthen a few letters).
+        let trimmed = raw.trim();
+        let email = trimmed.to_lowercase();
+        let chars = trimmed.chars().count();
         if chars > MAX_EMAIL_CHARS {
             return Err(ValidationError::new(
                 "email",
@@ -28,7 +36,10 @@ impl Email {
                 "must be an address like ann@example.com (no `@` found)",
             ));
         };
-        if local.is_empty() || local.chars().count() > 64 {
+        let local_chars = trimmed
+            .split_once('@')
+            .map_or(0, |(l, _)| l.chars().count());
+        if local.is_empty() || local_chars > 64 {
             return Err(invalid("must have 1 to 64 characters before the `@`"));
         }
         if domain.is_empty() || domain.contains('@') || domain.split('.').any(str::is_empty) {

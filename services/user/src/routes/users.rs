@@ -9,25 +9,36 @@ use microshop_web::{Json, PageQuery, Path, Query};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::Object;
 
 use super::AppState;
 use crate::Error;
 use crate::db::users::{self, UserRow};
-use crate::domain::{Email, NewUser, password::MAX_PASSWORD_CHARS};
+use crate::domain::{
+    EMAIL_PATTERN, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, NewUser, password::MAX_PASSWORD_CHARS,
+};
 
 /// Body of `POST /api/users`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// Unique, case-insensitive; at most 254 characters.
-    #[schema(example = "ann@example.com", max_length = 254)]
+    /// Unique, case-insensitive; at most 254 characters, 64 before the `@`.
+    #[schema(example = "ann@example.com", schema_with = email_schema)]
     email: String,
     /// Display name, 1 to 200 characters.
-    #[schema(example = "Ann Example", max_length = 200)]
+    #[schema(example = "Ann Example", schema_with = name_schema)]
     name: String,
     /// 8 to 128 characters; stored only as an argon2id hash.
     #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     password: String,
+}
+
+fn email_schema() -> Object {
+    microshop_web::schema::text(EMAIL_PATTERN, 3, MAX_EMAIL_CHARS)
+}
+
+fn name_schema() -> Object {
+    microshop_web::schema::required_text(MAX_NAME_CHARS)
 }
 
 /// Body of `POST /api/users/login`.
@@ -35,7 +46,7 @@ pub struct CreateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The address the account was registered with.
-    #[schema(example = "ann@example.com")]
+    #[schema(example = "ann@example.com", schema_with = email_schema)]
     email: String,
     /// The account's password.
     #[schema(example = "correct horse battery")]
