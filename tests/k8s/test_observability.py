@@ -45,8 +45,13 @@ EXPORTED_METRICS = {
     "circuit_breaker_state",
     # product-service
     "stock_reservations_total",
+    # order-service: retries of its upstream calls
+    "upstream_retries_total",
+    # every service: supervised background tasks
+    "background_task_panics_total",
     # product-service and order-service
     "outbox_pending",
+    "outbox_undelivered_total",
     "outbox_publish_seconds",  # histogram
     "events_consumed_total",
     "dlq_messages",
@@ -68,6 +73,8 @@ EXPECTED_ALERTS = {
     "MicroshopErrorBudgetBurn",
     "MicroshopDeadLetters",
     "MicroshopOutboxBacklogGrowing",
+    "MicroshopEventsUnroutable",
+    "MicroshopBackgroundTaskPanics",
     "MicroshopCircuitBreakerOpen",
     "MicroshopOrdersStuckPending",
     "MicroshopTargetDown",

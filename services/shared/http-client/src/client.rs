@@ -64,6 +64,11 @@ impl Upstream {
             ratio,
         );
         metrics.breaker.with_label_values(&[name]).set(0);
+        // Exported from the start (at 0), so dashboards and alerts see the series before the
+        // first retry.
+        for outcome in ["sent", "budget_exhausted"] {
+            metrics.retries.with_label_values(&[name, outcome]);
+        }
         Self {
             name,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
