@@ -49,7 +49,9 @@ impl Upstream {
         // takes longer than any healthy one on the cluster network from eating a whole attempt.
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(500))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below the services' keep-alive idle limit (HTTP_HEADER_READ_TIMEOUT_MS, 10 s by
+            // default), so a pooled connection is dropped here before the server closes it.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("a client with only time-outs set builds");
         // `TpsBudget::new` panics outside these bounds (NaN included), so clamp instead.
