@@ -203,7 +203,8 @@ impl<'a> Shop<'a> {
                     }),
                     spec: Some(PodSpec {
                         automount_service_account_token: Some(false),
-                        // Longer than the services' own drain (SHUTDOWN_TIMEOUT_MS, 20 s).
+                        // Longer than the services' own shutdown: SHUTDOWN_DRAIN_DELAY_MS (5 s) then
+                        // SHUTDOWN_TIMEOUT_MS (20 s).
                         termination_grace_period_seconds: Some(30),
                         security_context: Some(PodSecurityContext {
                             run_as_non_root: Some(true),

@@ -1,5 +1,6 @@
 //! The product service: the catalogue, exact prices and never-negative stock.
 
+pub mod catalog;
 pub mod config;
 pub mod consumers;
 pub mod db;

@@ -5,6 +5,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod hasher;
+pub mod register;
 pub mod routes;
 pub mod startup;
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use microshop_testkit::{TcpProxy, amqp_url, checks, eventually, eventually_within, json};
+use microshop_testkit::{
+    TcpProxy, amqp_url, checks, eventually, eventually_some, eventually_within, json,
+};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
@@ -68,6 +70,54 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
     assert_eq!(
         shop.settled(order["id"].as_i64().unwrap()).await["status"],
         "CONFIRMED"
+    );
+}
+
+#[sqlx::test]
+async fn a_probe_whose_client_gives_up_does_not_keep_the_breaker_shut(pool: PgPool) {
+    let options = Options {
+        order_args: &["--breaker-cool-down-ms", "1000"],
+        ..Options::default()
+    };
+    let mut shop = Shop::start_with(pool, options).await;
+    let user = shop.user("probe@example.com").await;
+    let product = shop.product(50).await;
+    drop(shop.users.take());
+    for _ in 0..6 {
+        shop.order(user, product, 1).await;
+    }
+    // Where the user service was, something that accepts connections and never answers.
+    let hole = eventually_some("the user service's port is free", async || {
+        tokio::net::TcpListener::bind(("127.0.0.1", shop.user_port))
+            .await
+            .ok()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // After the cool-down this order is the breaker's probe; its client gives up and leaves.
+    let url = format!("{}/api/orders", shop.orders.client.base_url());
+    let body = serde_json::json!({"user_id": user, "product_id": product, "quantity": 1});
+    let gave_up = shop
+        .orders
+        .client
+        .http()
+        .post(&url)
+        .json(&body)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the probe hangs: {gave_up:?}");
+
+    drop(hole);
+    shop.users = Some(start_users(&shop.user_db, shop.user_port).await);
+    // The abandoned probe freed its slot: the next order probes, and succeeds.
+    let response = shop.order(user, product, 1).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        json(response).await
     );
 }
 

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::Object;
 
 use super::AppState;
-use crate::Error;
 use crate::db::products::{self, ProductRow};
 use crate::domain::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, NewProduct};
+use crate::{Error, catalog};
 
 /// Body of `POST /api/products`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,9 +99,7 @@ pub async fn create_product(
         request.price,
         request.stock,
     )?;
-    let row = products::insert(&state.db, &product).await?;
-    // DEBUG: at INFO each request logs one line, the access line.
-    tracing::debug!(product.id = row.id, "product added");
+    let row = catalog::add(&state.db, &product).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 use utoipa::openapi::Object;
 
 use super::AppState;
-use crate::Error;
 use crate::db::users::{self, UserRow};
 use crate::domain::{
     EMAIL_PATTERN, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, NewUser, password::MAX_PASSWORD_CHARS,
 };
+use crate::{Error, register};
 
 /// Body of `POST /api/users`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -90,10 +90,7 @@ pub async fn create_user(
     Json(request): Json<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<UserResponse>), Error> {
     let user = NewUser::parse(&request.email, &request.name, request.password)?;
-    let hash = state.hasher.hash(user.password.clone()).await?;
-    let row = users::insert(&state.db, &user, &hash).await?;
-    // DEBUG: at INFO each request logs one line, the access line.
-    tracing::debug!(user.id = row.id, "user registered");
+    let row = register::user(&state.db, &state.hasher, user).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
