@@ -2,7 +2,7 @@
 //! request log, travels with `order.created` to the product service, comes back with its reply,
 //! and names the order consumer's span of that reply.
 
-use microshop_testkit::{ServiceProcess, eventually_some};
+use microshop_testkit::{ServiceProcess, eventually, eventually_some};
 use serde_json::{Value, json};
 use sqlx::{ConnectOptions, PgPool};
 
@@ -202,10 +202,15 @@ async fn with_an_otlp_endpoint_the_request_and_the_reply_are_exported_in_the_cal
         TRACE_ID,
         "the reply's span is in the same trace"
     );
-    // And the log line of that event names the exported trace.
-    assert!(
-        lines_with(&orders, "order settled")
-            .iter()
-            .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned()))
-    );
+    // And the log line of that event names the exported trace (lines are written in bursts:
+    // it may follow the export by a few milliseconds).
+    eventually(
+        "the settlement is logged in the exported trace",
+        async || {
+            lines_with(&orders, "order settled")
+                .iter()
+                .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned()))
+        },
+    )
+    .await;
 }

@@ -31,17 +31,18 @@ async fn time_until_closed(stream: &mut TcpStream) -> Duration {
     }
 }
 
+/// A server that gives clients 300 ms to send a request head.
+async fn impatient() -> support::Running {
+    let config = ServerConfig {
+        header_read_timeout_ms: 300,
+        ..config()
+    };
+    support::start(&config, hello(), health()).await
+}
+
 #[tokio::test]
 async fn a_client_that_trickles_its_request_head_is_disconnected() {
-    let server = support::start(
-        &ServerConfig {
-            header_read_timeout_ms: 300,
-            ..config()
-        },
-        hello(),
-        health(),
-    )
-    .await;
+    let server = impatient().await;
     let mut slow = TcpStream::connect(server.addr).await.unwrap();
     slow.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -73,15 +74,7 @@ async fn a_client_that_trickles_its_request_head_is_disconnected() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_time_out() {
-    let server = support::start(
-        &ServerConfig {
-            header_read_timeout_ms: 300,
-            ..config()
-        },
-        hello(),
-        health(),
-    )
-    .await;
+    let server = impatient().await;
     let mut idle = TcpStream::connect(server.addr).await.unwrap();
     idle.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -168,12 +161,7 @@ async fn invented_methods_share_one_metric_label() {
             .unwrap();
     }
 
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
 
     assert!(
         metrics.lines().any(

@@ -30,6 +30,25 @@ impl Running {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// `/metrics` as text.
+    pub async fn metrics(&self) -> String {
+        self.get_text("/metrics").await
+    }
+
+    /// The `/health/ready` body.
+    pub async fn readiness(&self) -> serde_json::Value {
+        serde_json::from_str(&self.get_text("/health/ready").await).unwrap()
+    }
+
+    async fn get_text(&self, path: &str) -> String {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
 }
 
 /// Binds `api` with `health` under `config` and runs it.

@@ -34,17 +34,9 @@ async fn a_panicking_task_is_reported_and_started_again() {
         }
     });
     let server = support::run(server);
-    let client = reqwest::Client::new();
 
     let ready: serde_json::Value = eventually_some("readiness reports the panic", async || {
-        let body: serde_json::Value = client
-            .get(server.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = server.readiness().await;
         let check = body["checks"]["background_tasks"].as_str()?.to_owned();
         check.contains("panicked").then_some(body)
     })
@@ -57,28 +49,13 @@ async fn a_panicking_task_is_reported_and_started_again() {
         starts.load(Ordering::SeqCst) == 2
     })
     .await;
-    let metrics = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(r#"background_task_panics_total{task="consumer",service="test"} 1"#),
         "{metrics}"
     );
     eventually("readiness is clean again", async || {
-        let body: serde_json::Value = client
-            .get(server.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["checks"]["background_tasks"] == "ok"
+        server.readiness().await["checks"]["background_tasks"] == "ok"
     })
     .await;
     server.shutdown.cancel();
