@@ -22,7 +22,9 @@ pub fn router(metrics: Metrics) -> Router {
 /// Serves the routes on `addr` until the task is dropped.
 pub async fn serve(addr: SocketAddr, metrics: Metrics) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /metrics and /health");
+    // The bound address (port 0 picks a free one); the services log the same line.
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, serves = "/metrics and /health", "listening");
     axum::serve(listener, router(metrics)).await
 }
 

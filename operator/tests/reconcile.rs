@@ -10,56 +10,15 @@ use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
 use microshop_events::Topology;
 use microshop_messaging::Broker;
-use microshop_operator::crd::{
-    AutoscalingSpec, DeletionPolicy, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec,
-    SecretKeyRef, Service, ServicesSpec,
-};
+use microshop_operator::crd::{AutoscalingSpec, DeletionPolicy, Microshop, MicroshopSpec, Service};
 use microshop_operator::metrics::Metrics;
 use microshop_operator::provision::postgres::PostgresAdmin;
-use microshop_operator::provision::rabbitmq;
 use microshop_operator::reconcile::{error_policy, reconcile};
 use microshop_operator::{Context, names};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use support::fake_api::FakeApiServer;
-
-const SHOP: &str = "shop";
-
-/// A namespace of its own per test, so databases and queues never collide.
-fn namespace() -> String {
-    format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
-}
-
-fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "stringData": {key: value},
-    })
-}
-
-fn spec(policy: DeletionPolicy) -> MicroshopSpec {
-    MicroshopSpec {
-        image: microshop_operator::crd::ImageSpec::default(),
-        postgres: PostgresSpec {
-            admin_secret_ref: SecretKeyRef {
-                name: "pg-admin".into(),
-                key: "uri".into(),
-            },
-        },
-        rabbitmq: RabbitMqSpec {
-            secret_ref: SecretKeyRef {
-                name: "rabbitmq".into(),
-                key: "uri".into(),
-            },
-            vhost: "/".into(),
-            topology_prefix: None,
-        },
-        services: ServicesSpec::default(),
-        deletion_policy: policy,
-        paused: false,
-    }
-}
+use support::shop::{self, SHOP, namespace, spec};
 
 /// A fake cluster holding the two Secrets and a Microshop in `namespace`.
 struct Cluster {
@@ -71,16 +30,7 @@ struct Cluster {
 impl Cluster {
     fn new(namespace: &str, spec: &MicroshopSpec, pg_uri: &str) -> Self {
         let fake = FakeApiServer::new();
-        fake.insert(secret(namespace, "pg-admin", "uri", pg_uri));
-        fake.insert(secret(
-            namespace,
-            "rabbitmq",
-            "uri",
-            &microshop_testkit::amqp_url(),
-        ));
-        let mut shop = Microshop::new(SHOP, spec.clone());
-        shop.metadata.namespace = Some(namespace.to_owned());
-        fake.insert(serde_json::to_value(&shop).expect("serialises"));
+        shop::seed(&fake, namespace, spec, pg_uri);
         let ctx = Arc::new(Context::new(fake.client(), Metrics::new(), None));
         Self {
             fake,
@@ -124,32 +74,13 @@ impl Cluster {
     }
 
     fn condition(&self, type_: &str) -> Value {
-        let shop = self.get("microshops", SHOP).expect("exists");
-        shop["status"]["conditions"]
-            .as_array()
-            .and_then(|all| all.iter().find(|c| c["type"] == type_).cloned())
-            .unwrap_or_else(|| panic!("no {type_} condition in {shop:#}"))
+        shop::condition(&self.fake, &self.namespace, type_)
+            .unwrap_or_else(|| panic!("no {type_} condition"))
     }
 
     /// Marks every Deployment's pods ready, as the kubelet would.
     fn pods_become_ready(&self) {
-        for deployment in self.fake.list("deployments", &self.namespace) {
-            let name = deployment["metadata"]["name"]
-                .as_str()
-                .expect("named")
-                .to_owned();
-            let replicas = deployment["spec"]["replicas"].as_i64().unwrap_or(1);
-            let generation = deployment["metadata"]["generation"].clone();
-            self.fake.merge(
-                "deployments",
-                &self.namespace,
-                &name,
-                json!({"status": {
-                    "observedGeneration": generation,
-                    "replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas,
-                }}),
-            );
-        }
+        shop::pods_become_ready(&self.fake, &self.namespace);
     }
 
     /// Changes the Microshop's spec as `kubectl apply` would (merge, generation bump).
@@ -180,19 +111,7 @@ impl Cluster {
 
     /// Drops what the test provisioned, whatever the operator did.
     async fn drop_everything(&self) {
-        let mut admin = PostgresAdmin::connect(&support::pg_admin_uri())
-            .await
-            .expect("connects");
-        for service in Service::ALL {
-            let database = names::database(&self.namespace, SHOP, service);
-            admin.drop_database(&database).await.expect("drops");
-        }
-        admin.close().await;
-        let url = rabbitmq::with_vhost(&microshop_testkit::amqp_url(), "/").expect("valid");
-        let prefix = names::topology_prefix(&self.namespace, SHOP, None);
-        rabbitmq::delete(&url, &Topology::with_prefix(prefix))
-            .await
-            .expect("deletes");
+        shop::drop_everything(&self.namespace).await;
     }
 }
 

@@ -10,7 +10,11 @@
 //!
 //! Semantics are deliberately simple: server-side apply is a JSON merge of the applied body into
 //! the stored object (one field manager), a strategic merge patch is a JSON merge patch, and
-//! nothing is validated against a schema.
+//! nothing is validated against a schema. Watches stream every change after the resource version
+//! they start from (list, then watch, as kube's watcher does), until their `timeoutSeconds`.
+//!
+//! [`FakeApiServer::serve_tls`] serves the same state over HTTPS (see `tls.rs`), for the real
+//! operator binary to reach with a kubeconfig.
 
 #![allow(
     dead_code,
@@ -20,11 +24,22 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
+use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use k8s_openapi::jiff::{Timestamp, Unit};
-use kube::client::Body;
 use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+/// The body of every answer: whole JSON, or a watch's stream of events.
+pub type ResponseBody = BoxBody<Bytes, Infallible>;
+
+/// How long a watch stays open when the client does not say (`timeoutSeconds`).
+const WATCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Kinds whose plural is not simply the lowercased kind plus `s`, plus common kinds so that
 /// list responses get the right `kind` for an empty collection.
@@ -71,6 +86,8 @@ pub struct Recorded {
     pub query: String,
     /// The `Content-Type` header, if any (tells the patch kinds apart).
     pub content_type: Option<String>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
     /// The body parsed as JSON; `None` when empty or not JSON.
     pub body: Option<Value>,
     /// The resource's plural from the path (`""` when the path was not understood).
@@ -84,18 +101,48 @@ pub struct Recorded {
 }
 
 /// An in-memory Kubernetes API server; cheap to share (all handles and clients see one state).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct FakeApiServer {
     state: Arc<Mutex<State>>,
+    /// The resource version of the last change, for watches to wait on.
+    changed: watch::Receiver<u64>,
 }
 
-#[derive(Default)]
+impl Default for FakeApiServer {
+    fn default() -> Self {
+        let (changed_tx, changed) = watch::channel(0);
+        Self {
+            state: Arc::new(Mutex::new(State {
+                objects: BTreeMap::new(),
+                resource_version: 0,
+                requests: Vec::new(),
+                failures: Vec::new(),
+                log: Vec::new(),
+                changed: changed_tx,
+            })),
+            changed,
+        }
+    }
+}
+
 struct State {
     objects: BTreeMap<Key, Value>,
     /// The last resource version handed out; bumped on every write.
     resource_version: u64,
     requests: Vec<Recorded>,
     failures: Vec<Failure>,
+    /// Every change, in order, for watches.
+    log: Vec<Change>,
+    changed: watch::Sender<u64>,
+}
+
+/// One change as a watch reports it.
+struct Change {
+    version: u64,
+    key: Key,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    kind: &'static str,
+    object: Value,
 }
 
 /// An error to answer the next matching request with ([`FakeApiServer::fail_next`]).
@@ -106,6 +153,7 @@ struct Failure {
 }
 
 /// Where a request points.
+#[derive(Clone)]
 struct Route {
     /// `v1`, `apps/v1`, `microshop.dev/v1alpha1`.
     api_version: String,
@@ -137,6 +185,13 @@ impl Route {
 enum Reply {
     Json(StatusCode, Value),
     Empty(StatusCode),
+    /// A watch: stream the changes after `since` that `route` and `selector` select.
+    Watch {
+        route: Route,
+        selector: Option<String>,
+        since: u64,
+        timeout: Duration,
+    },
 }
 
 impl FakeApiServer {
@@ -149,12 +204,97 @@ impl FakeApiServer {
     ///
     /// Must be called inside a Tokio runtime (the client spawns its request buffer).
     pub fn client(&self) -> kube::Client {
-        let state = Arc::clone(&self.state);
-        let service = tower::service_fn(move |request: Request<Body>| {
-            let state = Arc::clone(&state);
-            async move { Ok::<_, Infallible>(serve(&state, request).await) }
+        let fake = self.clone();
+        let service = tower::service_fn(move |request: Request<kube::client::Body>| {
+            let fake = fake.clone();
+            async move { Ok::<_, Infallible>(fake.serve(request).await) }
         });
         kube::Client::new(service, "default")
+    }
+
+    /// Answers one HTTP request, whatever carries it (the in-process client, or HTTPS).
+    pub async fn serve<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
+    {
+        let (parts, body) = request.into_parts();
+        let reply = match body.collect().await {
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
+                let body = if bytes.is_empty() {
+                    None
+                } else {
+                    serde_json::from_slice(&bytes).ok()
+                };
+                let header = |name| {
+                    parts
+                        .headers
+                        .get(name)
+                        .and_then(|value: &http::HeaderValue| value.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let content_type = header(http::header::CONTENT_TYPE);
+                let authorization = header(http::header::AUTHORIZATION);
+                let path = parts.uri.path();
+                let query = parts.uri.query().unwrap_or_default();
+                self.lock().handle(
+                    &parts.method,
+                    path,
+                    query,
+                    [content_type, authorization],
+                    body,
+                )
+            }
+            Err(error) => failure(400, &format!("reading the request body: {error}")),
+        };
+        let (code, body) = match reply {
+            Reply::Json(code, value) => (
+                code,
+                full(serde_json::to_vec(&value).expect("a JSON value serializes")),
+            ),
+            Reply::Empty(code) => (code, full(Vec::new())),
+            Reply::Watch {
+                route,
+                selector,
+                since,
+                timeout,
+            } => (StatusCode::OK, self.watch(route, selector, since, timeout)),
+        };
+        Response::builder()
+            .status(code)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .expect("a status, a static header and a body make a valid response")
+    }
+
+    /// The stream of a watch: each batch of changes as JSON lines, until `timeout`.
+    fn watch(
+        &self,
+        route: Route,
+        selector: Option<String>,
+        since: u64,
+        timeout: Duration,
+    ) -> ResponseBody {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let start = (self.clone(), self.changed.clone(), since);
+        let events = futures::stream::unfold(start, move |(fake, mut changed, since)| {
+            let (route, selector) = (route.clone(), selector.clone());
+            async move {
+                loop {
+                    let (lines, latest) = fake.lock().changes(&route, selector.as_deref(), since);
+                    if !lines.is_empty() {
+                        let frame = Ok::<_, Infallible>(Frame::data(Bytes::from(lines)));
+                        return Some((frame, (fake, changed, latest)));
+                    }
+                    tokio::select! {
+                        result = changed.changed() => if result.is_err() { return None; },
+                        () = tokio::time::sleep_until(deadline) => return None,
+                    }
+                }
+            }
+        });
+        BodyExt::boxed(StreamBody::new(events))
     }
 
     /// Stores an object as if created (`metadata.uid`, `resourceVersion`, `creationTimestamp`
@@ -196,9 +336,14 @@ impl FakeApiServer {
         meta.entry("creationTimestamp")
             .or_insert_with(|| Value::String(now()));
         meta.entry("generation").or_insert_with(|| json!(1));
-        state
-            .objects
-            .insert((plural_of(&kind), namespace, name), object);
+        let key = (plural_of(&kind), namespace, name);
+        let change = if state.objects.contains_key(&key) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        state.objects.insert(key.clone(), object.clone());
+        state.record(change, key, object);
     }
 
     /// The stored object, by plural resource name (e.g. `"deployments"`, `"secrets"`,
@@ -221,19 +366,24 @@ impl FakeApiServer {
     }
 
     /// Replaces part of a stored object (e.g. to set a Deployment's `.status` as its controller
-    /// would): RFC 7386 merge of `patch` into it, bypassing everything (no generation or
-    /// resource version bump, no request recorded).
+    /// would): RFC 7386 merge of `patch` into it, bypassing the API (no generation bump, no
+    /// request recorded); watches see the change under a new resource version.
     ///
     /// # Panics
     ///
     /// If there is no such object.
     pub fn merge(&self, plural: &str, namespace: &str, name: &str, patch: Value) {
         let mut state = self.lock();
+        let version = state.next_version();
+        let key = (plural.to_owned(), namespace.to_owned(), name.to_owned());
         let object = state
             .objects
-            .get_mut(&(plural.to_owned(), namespace.to_owned(), name.to_owned()))
+            .get_mut(&key)
             .unwrap_or_else(|| panic!("merge: no {plural} {namespace}/{name} stored"));
         merge_patch(object, patch);
+        metadata(object).insert("resourceVersion".into(), Value::String(version));
+        let object = object.clone();
+        state.record("MODIFIED", key, object);
     }
 
     /// Every request received so far, in order.
@@ -292,39 +442,8 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Answers one request.
-async fn serve(state: &Mutex<State>, request: Request<Body>) -> Response<Body> {
-    let (parts, body) = request.into_parts();
-    let reply = match body.collect_bytes().await {
-        Ok(bytes) => {
-            let body = if bytes.is_empty() {
-                None
-            } else {
-                serde_json::from_slice(&bytes).ok()
-            };
-            let content_type = parts
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned);
-            let path = parts.uri.path();
-            let query = parts.uri.query().unwrap_or_default();
-            lock(state).handle(&parts.method, path, query, content_type, body)
-        }
-        Err(error) => failure(400, &format!("reading the request body: {error}")),
-    };
-    let (code, bytes) = match reply {
-        Reply::Json(code, value) => (
-            code,
-            serde_json::to_vec(&value).expect("a JSON value serializes"),
-        ),
-        Reply::Empty(code) => (code, Vec::new()),
-    };
-    Response::builder()
-        .status(code)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(bytes))
-        .expect("a status, a static header and a body make a valid response")
+fn full(bytes: Vec<u8>) -> ResponseBody {
+    BodyExt::boxed(Full::new(Bytes::from(bytes)))
 }
 
 impl State {
@@ -333,13 +452,44 @@ impl State {
         self.resource_version.to_string()
     }
 
+    /// Records a change at the current resource version and wakes the watches.
+    fn record(&mut self, kind: &'static str, key: Key, object: Value) {
+        self.log.push(Change {
+            version: self.resource_version,
+            key,
+            kind,
+            object,
+        });
+        self.changed.send_replace(self.resource_version);
+    }
+
+    /// The changes after `since` that a watch of `route` with `selector` sees, as JSON lines,
+    /// and the resource version they bring it to.
+    fn changes(&self, route: &Route, selector: Option<&str>, since: u64) -> (Vec<u8>, u64) {
+        let mut lines = Vec::new();
+        let mut latest = since;
+        for change in self.log.iter().filter(|c| c.version > since) {
+            latest = change.version;
+            let (plural, namespace, _) = &change.key;
+            let selected = *plural == route.plural
+                && route.namespace.as_ref().is_none_or(|ns| ns == namespace)
+                && selector.is_none_or(|s| matches_labels(s, &change.object));
+            if selected {
+                let event = json!({"type": change.kind, "object": change.object});
+                serde_json::to_writer(&mut lines, &event).expect("an event serializes");
+                lines.push(b'\n');
+            }
+        }
+        (lines, latest)
+    }
+
     /// Records the request, then serves it (or fails it as [`FakeApiServer::fail_next`] asked).
     fn handle(
         &mut self,
         method: &Method,
         path: &str,
         query: &str,
-        content_type: Option<String>,
+        [content_type, authorization]: [Option<String>; 2],
         body: Option<Value>,
     ) -> Reply {
         let route = parse_path(path);
@@ -355,6 +505,7 @@ impl State {
             path: path.to_owned(),
             query: query.to_owned(),
             content_type,
+            authorization,
             body: body.clone(),
             plural: route.as_ref().map(|r| r.plural.clone()).unwrap_or_default(),
             namespace: route.as_ref().and_then(|r| r.namespace.clone()),
@@ -381,7 +532,18 @@ impl State {
             (&Method::GET, Some(name)) => self.get_object(&route, name),
             (&Method::GET, None) => {
                 if params.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                    Reply::Empty(StatusCode::OK)
+                    Reply::Watch {
+                        since: params
+                            .get("resourceVersion")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0),
+                        timeout: params
+                            .get("timeoutSeconds")
+                            .and_then(|v| v.parse().ok())
+                            .map_or(WATCH_TIMEOUT, Duration::from_secs),
+                        selector: selector.map(str::to_owned),
+                        route,
+                    }
                 } else {
                     self.list_objects(&route, selector)
                 }
@@ -510,7 +672,8 @@ impl State {
         meta.insert("creationTimestamp".into(), Value::String(now()));
         meta.insert("generation".into(), json!(1));
         meta.remove("deletionTimestamp");
-        self.objects.insert(key, object.clone());
+        self.objects.insert(key.clone(), object.clone());
+        self.record("ADDED", key, object.clone());
         object
     }
 
@@ -665,8 +828,10 @@ impl State {
                 .is_none_or(Vec::is_empty);
         if finalized {
             self.objects.remove(&key);
+            self.record("DELETED", key, new.clone());
         } else {
-            self.objects.insert(key, new.clone());
+            self.objects.insert(key.clone(), new.clone());
+            self.record("MODIFIED", key, new.clone());
         }
         Reply::Json(StatusCode::OK, new)
     }
@@ -697,14 +862,18 @@ impl State {
             .is_some_and(|finalizers| !finalizers.is_empty());
         let version = self.next_version();
         if !has_finalizers {
-            return self.objects.remove(key);
+            let object = self.objects.remove(key)?;
+            self.record("DELETED", key.clone(), object.clone());
+            return Some(object);
         }
         let object = self.objects.get_mut(key)?;
         let meta = metadata(object);
         meta.entry("deletionTimestamp")
             .or_insert_with(|| Value::String(now()));
         meta.insert("resourceVersion".into(), Value::String(version));
-        Some(object.clone())
+        let object = object.clone();
+        self.record("MODIFIED", key.clone(), object.clone());
+        Some(object)
     }
 }
 

@@ -1,4 +1,6 @@
 pub mod fake_api;
+pub mod shop;
+pub mod tls;
 
 /// The PostgreSQL server the tests provision on, as an admin URI (`DATABASE_URL`, which
 /// `make test` sets for every test, else the local server).

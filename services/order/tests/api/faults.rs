@@ -271,3 +271,14 @@ async fn orders_wait_while_no_product_consumer_runs_for_over_a_minute_then_all_a
 fn rabbitmq_addr() -> std::net::SocketAddr {
     "127.0.0.1:5672".parse().unwrap()
 }
+
+#[sqlx::test]
+async fn the_order_service_binary_works_over_tls_to_its_database_and_rabbitmq(pool: PgPool) {
+    let rabbitmq = microshop_testkit::tls::TlsProxy::start(rabbitmq_addr()).await;
+    microshop_testkit::scenarios::assert_works_over_tls(
+        env!("CARGO_BIN_EXE_order-service"),
+        &pool,
+        Some(&rabbitmq),
+    )
+    .await;
+}

@@ -1,5 +1,6 @@
 //! The service under real faults: the database cut away or failed over, SIGTERM mid-request.
 
+use microshop_testkit::tls::TlsProxy;
 use microshop_testkit::{checks, scenarios};
 use reqwest::StatusCode;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -69,4 +70,15 @@ async fn a_write_during_a_fail_over_is_503_and_later_ones_reach_the_new_primary(
     }
     assert_eq!(product_count(&pool).await, 1);
     admin.close().await.unwrap();
+}
+
+#[sqlx::test]
+async fn the_product_service_binary_works_over_tls_to_its_database_and_rabbitmq(pool: PgPool) {
+    let rabbitmq = TlsProxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    scenarios::assert_works_over_tls(
+        env!("CARGO_BIN_EXE_product-service"),
+        &pool,
+        Some(&rabbitmq),
+    )
+    .await;
 }

@@ -795,3 +795,25 @@ async fn shutdowns_again_and_again_during_a_database_outage_dead_letter_nothing(
     shutdown.cancel();
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn microshopctl_works_over_amqps() {
+    let test = TestBroker::new().await;
+    let tls = microshop_testkit::tls::TlsProxy::start("127.0.0.1:5672".parse().unwrap()).await;
+    let url = format!("amqps://guest:guest@127.0.0.1:{}/%2f", tls.addr().port());
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_microshopctl"))
+        .args(["dlq", "list"])
+        .env("AMQP_URL", &url)
+        .env("AMQP_TOPOLOGY_PREFIX", test.topology.prefix())
+        .env("SSL_CERT_FILE", tls.ca_file())
+        .output()
+        .await
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let dlq = Topology::dlq_of(&test.topology.product_order_events());
+    assert!(stdout.contains(&dlq), "{stdout}");
+}

@@ -9,7 +9,8 @@
 //! - [`TestApp`]: a service's server running in the test process;
 //! - [`scenarios`]: fault scenarios every service must pass;
 //! - [`checks`]: input-validation checks every service must pass;
-//! - [`eventually`]: waiting for what happens asynchronously.
+//! - [`eventually`]: waiting for what happens asynchronously;
+//! - [`tls`]: a throw-away CA and certificates, and a TLS front for a plain server.
 
 mod app;
 mod broker;
@@ -20,6 +21,7 @@ mod poll;
 mod process;
 mod proxy;
 pub mod scenarios;
+pub mod tls;
 
 pub use app::{TestApp, local_args};
 pub use broker::{TestBroker, amqp_url};

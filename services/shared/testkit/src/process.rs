@@ -25,7 +25,14 @@ impl ServiceProcess {
     /// Starts `program` with `envs` (which win over the defaults) on a free port and waits until
     /// it logs `listening`.
     pub async fn spawn(program: &str, envs: &[(&str, &str)]) -> Self {
+        Self::spawn_command(program, &[], envs).await
+    }
+
+    /// Like [`spawn`](Self::spawn), running `program` with `args` (a wrapper such as `unshare`
+    /// that ends by executing the service).
+    pub async fn spawn_command(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(program)
+            .args(args)
             .env("HTTP_HOST", "127.0.0.1")
             .env("HTTP_PORT", "0")
             .env("LOG_FORMAT", "json")

@@ -144,3 +144,57 @@ async fn resolve(host: &str, port: u16) -> SocketAddr {
         .next()
         .expect("database host has an address")
 }
+
+/// Starts `program` against `pool`'s database over TLS (`sslmode=require`) and, when `broker` is
+/// given, against RabbitMQ through that TLS front (`amqps`, trusting only its CA): the service
+/// must become ready with every dependency reached over TLS, and never panic (a binary built
+/// with two rustls crypto providers panics on its first TLS connection).
+pub async fn assert_works_over_tls(
+    program: &str,
+    pool: &PgPool,
+    broker: Option<&crate::tls::TlsProxy>,
+) {
+    // Named, so that its connections can be told from the test's own.
+    let application = format!("tls-{}", uuid::Uuid::now_v7().simple());
+    let mut url = (*pool.connect_options())
+        .clone()
+        .ssl_mode(sqlx::postgres::PgSslMode::Require)
+        .to_url_lossy();
+    url.query_pairs_mut()
+        .append_pair("application_name", &application);
+    let url = url.to_string();
+    let mut envs = vec![("DATABASE_URL".to_owned(), url)];
+    if let Some(proxy) = broker {
+        envs.push((
+            "AMQP_URL".to_owned(),
+            format!("amqps://guest:guest@127.0.0.1:{}/%2f", proxy.addr().port()),
+        ));
+        envs.push((
+            "SSL_CERT_FILE".to_owned(),
+            proxy.ca_file().display().to_string(),
+        ));
+    }
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let service = ServiceProcess::spawn(program, &envs).await;
+    let client = crate::Client::new(service.base_url());
+    let checks = eventually_some("the service is ready with every dependency", async || {
+        let response = client.get("/health/ready").await;
+        let body = json(response).await;
+        let broker_ok = broker.is_none() || body["checks"]["broker"] == "ok";
+        (body["checks"]["database"] == "ok" && broker_ok).then_some(body)
+    })
+    .await;
+    let encrypted: (i64, bool) = sqlx::query_as(
+        "select count(*), coalesce(bool_and(s.ssl), false)
+         from pg_stat_activity a join pg_stat_ssl s using (pid)
+         where a.application_name = $1",
+    )
+    .bind(&application)
+    .fetch_one(pool)
+    .await
+    .expect("reads pg_stat_ssl");
+    let logs = service.logs().join("\n");
+    assert!(!logs.contains("panicked"), "{program} panicked:\n{logs}");
+    assert!(encrypted.0 > 0, "the service holds no connection: {checks}");
+    assert!(encrypted.1, "a connection of the service is not encrypted");
+}

@@ -29,3 +29,8 @@ async fn sigterm_lets_an_in_flight_registration_finish(pool: PgPool) {
 
     assert_eq!(user_count(&pool).await, 1);
 }
+
+#[sqlx::test]
+async fn the_user_service_binary_works_over_tls_to_its_database(pool: PgPool) {
+    scenarios::assert_works_over_tls(env!("CARGO_BIN_EXE_user-service"), &pool, None).await;
+}
