@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd operator sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd rbac-calls operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,10 +33,11 @@ walkthrough: ## the seed scenario with curl against the running shop: user, prod
 	@scripts/walkthrough.sh
 
 test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the API fuzzer, the chart checks and a real Prometheus scrape (what CI runs)
+	rm -rf target/api-calls
 ifeq ($(NEXTEST),yes)
-	DATABASE_URL=$(DATABASE_URL) cargo nextest run --workspace --no-fail-fast
+	DATABASE_URL=$(DATABASE_URL) MICROSHOP_API_CALLS_DIR=$(CURDIR)/target/api-calls cargo nextest run --workspace --no-fail-fast
 else
-	DATABASE_URL=$(DATABASE_URL) cargo test --workspace --no-fail-fast
+	DATABASE_URL=$(DATABASE_URL) MICROSHOP_API_CALLS_DIR=$(CURDIR)/target/api-calls cargo test --workspace --no-fail-fast
 endif
 	scripts/bench-smoke.sh
 	scripts/fuzz.sh
@@ -66,6 +67,12 @@ observability: ## a real Prometheus scrapes a private shop through a walkthrough
 
 fuzz: deps ## fuzz every service through its /openapi.json (schemathesis, installed into tools/); FUZZ_EXAMPLES=500 searches deeper
 	scripts/fuzz.sh
+
+rbac-calls: deps ## record the Kubernetes API calls the operator's tests make into operator/tests/rbac/api-calls.txt (the chart's RBAC rules must grant exactly these)
+	rm -rf target/api-calls
+	MICROSHOP_API_CALLS_UPDATE=1 MICROSHOP_API_CALLS_DIR=$(CURDIR)/target/api-calls DATABASE_URL=$(DATABASE_URL) cargo test -p microshop-operator --no-fail-fast
+	{ sed -n '/^#/p' operator/tests/rbac/api-calls.txt; cat target/api-calls/*.txt | sort -u; } > target/api-calls.txt
+	mv target/api-calls.txt operator/tests/rbac/api-calls.txt
 
 crd: ## regenerate the Microshop CRD YAML (k8s/crd/, charts/microshop-operator/crds/) from the Rust types
 	@mkdir -p k8s/crd charts/microshop-operator/crds

@@ -1,8 +1,16 @@
-//! Server-side apply with one field manager, skipped when the live object already matches.
+//! Server-side apply of whole objects with one field manager, the replica handover to an
+//! autoscaler, and the Secret reads every phase needs.
+//!
+//! Every pass applies every object in full. The API server merges it, removes the fields the
+//! operator stopped setting (it owns them through its field manager), takes back fields someone
+//! else changed (`force`), and writes nothing when the result equals the stored object, so an
+//! unchanged shop costs a request per object and no writes.
 
 use std::fmt::Debug;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -11,23 +19,65 @@ use serde::de::DeserializeOwned;
 use crate::crd::SecretKeyRef;
 use crate::error::Error;
 use crate::names;
-use crate::resources::is_applied;
 
-/// Makes `desired` true in the cluster and returns the live object. Nothing is sent when the
-/// live object already holds every field of `desired`, so a pass over an unchanged shop writes
-/// nothing and a changed field patches only the object it belongs to.
-pub async fn ensure<K>(api: &Api<K>, desired: &K) -> Result<K, Error>
+/// Makes `desired` true in the cluster and returns the live object.
+pub async fn apply<K>(api: &Api<K>, desired: &K) -> Result<K, Error>
 where
     K: Resource + Serialize + DeserializeOwned + Clone + Debug,
 {
-    let name = desired.name_any();
-    if let Some(live) = api.get_opt(&name).await? {
-        if is_applied(&to_json(desired), &to_json(&live)) {
-            return Ok(live);
-        }
-    }
     let params = PatchParams::apply(names::FIELD_MANAGER).force();
-    Ok(api.patch(&name, &params, &Patch::Apply(desired)).await?)
+    Ok(api
+        .patch(&desired.name_any(), &params, &Patch::Apply(desired))
+        .await?)
+}
+
+/// Before the operator stops setting a Deployment's `spec.replicas` (an autoscaler takes
+/// over), a second field manager applies the live count: the field then still has an owner
+/// when the operator's next apply drops it, so the API server keeps it instead of resetting the
+/// Deployment to one pod. Does nothing unless the operator owns the field now.
+pub async fn hand_over_replicas(api: &Api<Deployment>, name: &str) -> Result<(), Error> {
+    let Some(live) = api.get_opt(name).await? else {
+        return Ok(());
+    };
+    let replicas = live.spec.as_ref().and_then(|spec| spec.replicas);
+    let Some(replicas) = replicas else {
+        return Ok(());
+    };
+    if !owns(&live.metadata, names::FIELD_MANAGER, &["spec", "replicas"]) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas},
+    });
+    let params = PatchParams::apply(names::HANDOVER_MANAGER).force();
+    api.patch(name, &params, &Patch::Apply(&patch)).await?;
+    tracing::info!(
+        deployment = name,
+        replicas,
+        "spec.replicas handed over to the autoscaler"
+    );
+    Ok(())
+}
+
+/// Whether `manager` applied the field at `path` (e.g. `["spec", "replicas"]`) of the object.
+pub fn owns(metadata: &ObjectMeta, manager: &str, path: &[&str]) -> bool {
+    let pointer = path.iter().fold(String::new(), |mut pointer, field| {
+        pointer.push_str("/f:");
+        pointer.push_str(field);
+        pointer
+    });
+    metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|entry| {
+            entry.manager.as_deref() == Some(manager) && entry.operation.as_deref() == Some("Apply")
+        })
+        .filter_map(|entry| entry.fields_v1.as_ref())
+        .any(|fields| fields.0.pointer(&pointer).is_some())
 }
 
 /// Deletes `name` if it exists and this operator manages it (a same-named object someone else
@@ -91,9 +141,4 @@ pub fn value_of(secret: &Secret, key: &str) -> Option<String> {
         .as_ref()
         .and_then(|d| d.get(key))
         .cloned()
-}
-
-fn to_json<K: Serialize>(object: &K) -> serde_json::Value {
-    // Kubernetes objects always serialise.
-    serde_json::to_value(object).unwrap_or_default()
 }

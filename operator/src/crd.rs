@@ -40,9 +40,11 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 pub struct MicroshopSpec {
-    /// The `microshop` image holding every service binary.
-    #[serde(default)]
-    pub image: ImageSpec,
+    /// The `microshop` image holding every service binary. Unset: the image the operator was
+    /// installed with (its `MICROSHOP_IMAGE`, the chart's `shopImage`), so an operator upgrade
+    /// also upgrades the shops that do not pin one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
     /// The PostgreSQL server the services' databases live on.
     pub postgres: PostgresSpec,
     /// The RabbitMQ broker carrying the shop's events.
@@ -58,46 +60,47 @@ pub struct MicroshopSpec {
     pub paused: bool,
 }
 
-/// Which image the pods run.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// Which image the pods run; what is unset comes from the operator's default image.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageSpec {
-    /// Image repository, without the tag.
-    #[serde(default = "default_repository")]
+    /// Image repository, without the tag (unset: the default image's repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255))]
-    pub repository: String,
-    /// Image tag.
-    #[serde(default = "default_tag")]
+    pub repository: Option<String>,
+    /// Image tag (unset: the default image's tag, or `latest` with another repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
-    pub tag: String,
+    pub tag: Option<String>,
     /// When the kubelet pulls the image.
     #[serde(default)]
     pub pull_policy: PullPolicy,
 }
 
-impl Default for ImageSpec {
-    fn default() -> Self {
-        Self {
-            repository: default_repository(),
-            tag: default_tag(),
-            pull_policy: PullPolicy::default(),
+impl ImageSpec {
+    /// The image reference: this spec's parts over `default` (a full reference such as
+    /// `registry:5000/microshop:1.2` or `microshop@sha256:...`).
+    pub fn reference(&self, default: &str) -> String {
+        match (&self.repository, &self.tag) {
+            (None, None) => default.to_owned(),
+            (Some(repository), tag) => {
+                format!("{repository}:{}", tag.as_deref().unwrap_or("latest"))
+            }
+            (None, Some(tag)) => format!("{}:{tag}", repository_of(default)),
         }
     }
 }
 
-impl ImageSpec {
-    /// `repository:tag`.
-    pub fn reference(&self) -> String {
-        format!("{}:{}", self.repository, self.tag)
+/// The repository part of an image reference: without its `@digest` and its `:tag` (a `:` before
+/// the last `/` is a registry port).
+pub fn repository_of(reference: &str) -> &str {
+    let name = reference
+        .split_once('@')
+        .map_or(reference, |(name, _)| name);
+    match name.rfind(':') {
+        Some(colon) if !name[colon..].contains('/') => &name[..colon],
+        _ => name,
     }
-}
-
-fn default_repository() -> String {
-    "microshop".into()
-}
-
-fn default_tag() -> String {
-    "latest".into()
 }
 
 /// Kubernetes' image pull policies.
@@ -370,5 +373,45 @@ impl Service {
 impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(repository: Option<&str>, tag: Option<&str>) -> ImageSpec {
+        ImageSpec {
+            repository: repository.map(str::to_owned),
+            tag: tag.map(str::to_owned),
+            pull_policy: PullPolicy::default(),
+        }
+    }
+
+    #[test]
+    fn an_unset_image_is_the_operators_default() {
+        let default = "registry.local:5000/team/microshop:e2e-1";
+        assert_eq!(image(None, None).reference(default), default);
+        assert_eq!(
+            image(None, Some("1.2")).reference(default),
+            "registry.local:5000/team/microshop:1.2"
+        );
+        assert_eq!(image(Some("mine"), None).reference(default), "mine:latest");
+        assert_eq!(image(Some("mine"), Some("2")).reference(default), "mine:2");
+    }
+
+    #[test]
+    fn the_repository_of_a_reference_drops_tag_and_digest_but_not_a_port() {
+        assert_eq!(repository_of("microshop:latest"), "microshop");
+        assert_eq!(
+            repository_of("localhost:5000/microshop"),
+            "localhost:5000/microshop"
+        );
+        assert_eq!(
+            repository_of("localhost:5000/microshop:abc"),
+            "localhost:5000/microshop"
+        );
+        assert_eq!(repository_of("microshop@sha256:0123"), "microshop");
+        assert_eq!(repository_of("microshop:1@sha256:0123"), "microshop");
     }
 }

@@ -10,8 +10,11 @@
 
 pub mod apply;
 pub mod config;
+pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod health;
+pub mod leader;
 pub mod metrics;
 pub mod names;
 pub mod phases;
@@ -21,7 +24,7 @@ pub mod resources;
 pub mod server;
 pub mod status;
 
-pub use config::Config;
+pub use config::{Config, Settings};
 pub use crd::{Microshop, MicroshopSpec, MicroshopStatus};
 pub use error::Error;
 pub use reconcile::{Context, reconcile};

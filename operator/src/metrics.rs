@@ -1,6 +1,6 @@
 //! The operator's own Prometheus metrics.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Reconcile counters and timings, registered in their own registry.
 #[derive(Clone)]
@@ -10,6 +10,9 @@ pub struct Metrics {
     reconciliations: IntCounterVec,
     failures: IntCounterVec,
     duration: Histogram,
+    watch_errors: IntCounterVec,
+    queue_depth: IntGauge,
+    leader: IntGauge,
 }
 
 impl Metrics {
@@ -42,26 +45,53 @@ impl Metrics {
             ]),
         )
         .expect("valid metric");
-        registry
-            .register(Box::new(reconciliations.clone()))
-            .expect("registered once");
-        registry
-            .register(Box::new(failures.clone()))
-            .expect("registered once");
-        registry
-            .register(Box::new(duration.clone()))
-            .expect("registered once");
+        let watch_errors = IntCounterVec::new(
+            Opts::new(
+                "microshop_operator_watch_errors_total",
+                "Failed list or watch requests, by resource (e.g. microshops, secrets): a 403 is \
+                 missing RBAC, a 404 on microshops a missing CRD.",
+            ),
+            &["resource"],
+        )
+        .expect("valid metric");
+        let queue_depth = IntGauge::new(
+            "microshop_operator_queue_depth",
+            "Microshops changed since their last successful reconcile (waiting, being reconciled \
+             or retrying after an error).",
+        )
+        .expect("valid metric");
+        let leader = IntGauge::new(
+            "microshop_operator_leader",
+            "1 while this replica holds the leader Lease and reconciles, else 0.",
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(reconciliations.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(failures.clone()),
+            Box::new(duration.clone()),
+            Box::new(watch_errors.clone()),
+            Box::new(queue_depth.clone()),
+            Box::new(leader.clone()),
+        ] {
+            registry.register(collector).expect("registered once");
+        }
         #[cfg(target_os = "linux")]
         registry
             .register(Box::new(
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))
             .expect("registered once");
+        for resource in crate::controller::WATCHED {
+            watch_errors.with_label_values(&[resource]);
+        }
         Self {
             registry,
             reconciliations,
             failures,
             duration,
+            watch_errors,
+            queue_depth,
+            leader,
         }
     }
 
@@ -77,6 +107,22 @@ impl Metrics {
         if let Some(reason) = failure {
             self.failures.with_label_values(&[reason]).inc();
         }
+    }
+
+    /// Counts a failed list or watch of `resource`.
+    pub fn watch_error(&self, resource: &str) {
+        self.watch_errors.with_label_values(&[resource]).inc();
+    }
+
+    /// Sets how many Microshops wait for a successful pass.
+    pub fn set_queue_depth(&self, depth: usize) {
+        self.queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Sets whether this replica leads.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     /// The text exposition of every metric.

@@ -16,6 +16,20 @@ pub const FINALIZER: &str = "microshop.dev/cleanup";
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "microshop-operator";
 
+/// The field manager that keeps a Deployment's `spec.replicas` when an autoscaler takes it over
+/// (`apply::hand_over_replicas`).
+pub const HANDOVER_MANAGER: &str = "microshop-operator-handover";
+
+/// Label selecting every object the operator made (its watches select on it).
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by=microshop-operator";
+
+/// Finalizer the operator puts on the admin Secrets of a `Delete` shop, per shop, so that
+/// deleting them together with the shop (`kubectl delete -f`, a namespace deletion) leaves
+/// them readable until the cleanup has dropped the databases and queues.
+pub fn admin_secret_finalizer(shop: &str) -> String {
+    format!("microshop.dev/shop-{shop}")
+}
+
 /// Label naming the Microshop an object belongs to.
 pub const SHOP_LABEL: &str = "microshop.dev/shop";
 

@@ -1,5 +1,6 @@
 //! The steps of a pass: databases, messaging, workloads; and the cleanup on deletion.
 
+pub mod admin_secrets;
 pub mod cleanup;
 pub mod databases;
 pub mod messaging;

@@ -2,5 +2,6 @@
 
 pub mod postgres;
 pub mod rabbitmq;
+pub mod scram;
 
 pub use crate::error::ProvisionError;

@@ -5,23 +5,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Secret, Service as KubeService};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{self, finalizer};
-use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
+use crate::config::Settings;
 use crate::crd::{Microshop, MicroshopStatus, ServiceStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::names;
-use crate::phases::{cleanup, databases, messaging, workloads};
+use crate::phases::workloads::Credentials;
+use crate::phases::{admin_secrets, cleanup, databases, messaging, workloads};
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
 
@@ -42,22 +38,29 @@ pub struct Context {
     pub recorder: Recorder,
     /// The operator's metrics.
     pub metrics: Metrics,
+    /// How the operator was installed.
+    pub settings: Settings,
     /// Consecutive failures per Microshop (namespace, name), for the backoff.
     failures: Mutex<HashMap<(String, String), u32>>,
+    /// Microshops changed since their last successful pass: (namespace, name) → the resource
+    /// version seen last.
+    pending: Mutex<HashMap<(String, String), String>>,
 }
 
 impl Context {
-    /// A context whose events name `instance` (the pod name) as their reporter.
-    pub fn new(client: Client, metrics: Metrics, instance: Option<String>) -> Self {
+    /// A context whose events name `settings.instance` (the pod name) as their reporter.
+    pub fn new(client: Client, metrics: Metrics, settings: Settings) -> Self {
         let reporter = Reporter {
             controller: names::FIELD_MANAGER.to_owned(),
-            instance,
+            instance: settings.instance.clone(),
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics,
+            settings,
             failures: Mutex::default(),
+            pending: Mutex::default(),
         }
     }
 
@@ -66,29 +69,40 @@ impl Context {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The watch saw `shop` at a new resource version: it waits for a pass.
+    pub fn changed(&self, shop: &Microshop) {
+        let mut pending = self.pending();
+        pending.insert(key(shop), shop.resource_version().unwrap_or_default());
+        self.metrics.set_queue_depth(pending.len());
+    }
+
+    /// `shop` is gone: nothing waits for it.
+    pub fn forget(&self, shop: &Microshop) {
+        let mut pending = self.pending();
+        pending.remove(&key(shop));
+        self.metrics.set_queue_depth(pending.len());
+    }
+
+    /// A pass over `shop` succeeded: it no longer waits, unless it changed meanwhile.
+    fn reconciled(&self, shop: &Microshop) {
+        let mut pending = self.pending();
+        let version = shop.resource_version().unwrap_or_default();
+        if pending.get(&key(shop)) == Some(&version) {
+            pending.remove(&key(shop));
+        }
+        self.metrics.set_queue_depth(pending.len());
+    }
 }
 
-/// Runs the controller until SIGTERM or Ctrl-C.
-pub async fn run(ctx: Arc<Context>) {
-    let client = ctx.client.clone();
-    let config = watcher::Config::default().any_semantic();
-    Controller::new(Api::<Microshop>::all(client.clone()), config.clone())
-        .owns(Api::<Deployment>::all(client.clone()), config.clone())
-        .owns(Api::<KubeService>::all(client.clone()), config.clone())
-        .owns(Api::<Secret>::all(client.clone()), config.clone())
-        .owns(
-            Api::<HorizontalPodAutoscaler>::all(client.clone()),
-            config.clone(),
-        )
-        .owns(Api::<PodDisruptionBudget>::all(client), config)
-        .shutdown_on_signal()
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "reconcile did not complete");
-            }
-        })
-        .await;
+fn key(shop: &Microshop) -> (String, String) {
+    (shop.namespace().unwrap_or_default(), shop.name_any())
 }
 
 /// One pass over `resource`.
@@ -98,6 +112,7 @@ pub async fn reconcile(resource: Arc<Microshop>, ctx: Arc<Context>) -> Result<Ac
     let key = (namespace.clone(), resource.name_any());
     let api: Api<Microshop> = Api::namespaced(ctx.client.clone(), &namespace);
     let pass_ctx = Arc::clone(&ctx);
+    let seen = Arc::clone(&resource);
     let result = finalizer(&api, names::FINALIZER, resource, move |event| async move {
         match event {
             finalizer::Event::Apply(resource) => apply(&resource, &pass_ctx).await,
@@ -116,6 +131,7 @@ pub async fn reconcile(resource: Arc<Microshop>, ctx: Arc<Context>) -> Result<Ac
     match &result {
         Ok(_) => {
             ctx.failures().remove(&key);
+            ctx.reconciled(&seen);
             ctx.metrics.observe(seconds, None);
             tracing::debug!(namespace = %key.0, shop = %key.1, seconds, "reconciled");
         }
@@ -148,7 +164,7 @@ pub fn backoff(failures: u32) -> Duration {
 
 /// The phases, then the status.
 async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
-    let shop = Shop::new(resource).ok_or(Error::NotStored)?;
+    let shop = Shop::new(resource, &ctx.settings.shop_image).ok_or(Error::NotStored)?;
     let mut report = Report::new(resource);
     if resource.spec.paused {
         let paused = State::unknown(
@@ -160,12 +176,27 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
 
+    let held = admin_secrets::reconcile(&shop, &ctx.client, true).await?;
+    for secret in held {
+        report.warn(
+            "AdminSecretHeld",
+            "Protect",
+            format!(
+                "Secret {secret} is being deleted but deletionPolicy Delete still needs it to drop the shop's databases and queues: it is kept (finalizer {}) until the Microshop is deleted or its deletionPolicy is Retain",
+                names::admin_secret_finalizer(&shop.name)
+            ),
+        );
+    }
     let databases = databases::ensure_all(&shop, &ctx.client).await;
     report.outcome(
         DATABASES_READY,
         "Provision",
-        databases.as_ref().map(|list| {
-            let names: Vec<&str> = list.iter().map(|d| d.database.as_str()).collect();
+        databases.as_ref().map(|provisioned| {
+            let names: Vec<&str> = provisioned
+                .statuses
+                .iter()
+                .map(|d| d.database.as_str())
+                .collect();
             State::ok(
                 "Provisioned",
                 format!(
@@ -179,7 +210,7 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     report.outcome(
         MESSAGING_READY,
         "DeclareTopology",
-        messaging.as_ref().map(|()| {
+        messaging.as_ref().map(|_| {
             State::ok(
                 "TopologyDeclared",
                 format!(
@@ -189,8 +220,12 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
             )
         }),
     );
-    let workloads = if databases.is_ok() && messaging.is_ok() {
-        workloads::ensure_all(&shop, &ctx.client).await
+    let workloads = if let (Ok(provisioned), Ok(amqp_url)) = (&databases, &messaging) {
+        let credentials = Credentials {
+            database_urls: &provisioned.urls,
+            amqp_url,
+        };
+        workloads::ensure_all(&shop, &ctx.client, &credentials).await
     } else {
         Err(Error::Blocked(
             "workloads are not updated while DatabasesReady or MessagingReady is False".into(),
@@ -203,8 +238,8 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
             .as_ref()
             .map(|services| pods_state(&shop, services)),
     );
-    if let Ok(list) = &databases {
-        report.status.databases.clone_from(list);
+    if let Ok(provisioned) = &databases {
+        report.status.databases.clone_from(&provisioned.statuses);
     }
     if let Ok(services) = &workloads {
         report.set_services(services);
@@ -219,20 +254,18 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
 }
 
 async fn clean_up(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
-    let shop = Shop::new(resource).ok_or(Error::NotStored)?;
+    let shop = Shop::new(resource, &ctx.settings.shop_image).ok_or(Error::NotStored)?;
     let reference = resource.object_ref(&());
     match cleanup::run(&shop, &ctx.client).await {
-        Ok(note) => {
-            tracing::info!(namespace = %shop.namespace, shop = %shop.name, "{note}");
-            publish(
-                ctx,
-                &reference,
-                EventType::Normal,
-                "CleanedUp",
-                "Delete",
-                note,
-            )
-            .await;
+        Ok(done) => {
+            let (kind, reason) = if done.left_behind.is_empty() {
+                tracing::info!(namespace = %shop.namespace, shop = %shop.name, "{}", done.note);
+                (EventType::Normal, "CleanedUp")
+            } else {
+                tracing::warn!(namespace = %shop.namespace, shop = %shop.name, left_behind = ?done.left_behind, "{}", done.note);
+                (EventType::Warning, "LeftBehind")
+            };
+            publish(ctx, &reference, kind, reason, "Delete", done.note).await;
             Ok(Action::await_change())
         }
         Err(error) => {
@@ -325,6 +358,12 @@ impl Report {
                 action,
             ));
         }
+    }
+
+    /// Owes a warning event that no condition carries.
+    fn warn(&mut self, reason: &str, action: &'static str, note: String) {
+        self.events
+            .push((EventType::Warning, reason.to_owned(), note, action));
     }
 
     /// Sets a condition from a phase's outcome; an error owes an event even without a move.

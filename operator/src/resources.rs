@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
 
-use crate::crd::{Microshop, Service};
+use crate::crd::{Microshop, PullPolicy, Service};
 use crate::names;
 
 /// The key of `DATABASE_URL` in a database Secret.
@@ -32,6 +32,10 @@ pub const AMQP_URL_KEY: &str = "AMQP_URL";
 
 /// UID and GID the services run as (distroless's `nonroot`).
 const RUN_AS: i64 = 65_532;
+
+/// Pod template annotation holding a digest of the credentials a service's pods read from
+/// Secrets: a changed credential changes the template, so the Deployment rolls its pods.
+pub const CREDENTIALS_CHECKSUM: &str = "microshop.dev/credentials-checksum";
 
 /// Everything the builders need from the Microshop.
 pub struct Shop<'a> {
@@ -45,11 +49,16 @@ pub struct Shop<'a> {
     pub owner: OwnerReference,
     /// The exchange and queue name prefix.
     pub topology_prefix: String,
+    /// The image reference the pods run.
+    pub image: String,
+    /// When the kubelet pulls it.
+    pub pull_policy: PullPolicy,
 }
 
 impl<'a> Shop<'a> {
     /// `None` when the resource has no namespace or UID (it was never stored by an API server).
-    pub fn new(resource: &'a Microshop) -> Option<Self> {
+    /// `default_image` is the image of shops without `spec.image`.
+    pub fn new(resource: &'a Microshop, default_image: &str) -> Option<Self> {
         let name = resource.name_any();
         let namespace = resource.namespace()?;
         let owner = resource.controller_owner_ref(&())?;
@@ -58,12 +67,15 @@ impl<'a> Shop<'a> {
             &name,
             resource.spec.rabbitmq.topology_prefix.as_deref(),
         );
+        let image = resource.spec.image.clone().unwrap_or_default();
         Some(Self {
             resource,
             name,
             namespace,
             owner,
             topology_prefix,
+            image: image.reference(default_image),
+            pull_policy: image.pull_policy,
         })
     }
 
@@ -100,20 +112,33 @@ impl<'a> Shop<'a> {
         labels
     }
 
+    /// Metadata of an object that goes with the Microshop (its owner reference lets the garbage
+    /// collector delete it).
     fn metadata(&self, name: String, service: Option<Service>) -> ObjectMeta {
+        ObjectMeta {
+            owner_references: Some(vec![self.owner.clone()]),
+            ..self.unowned_metadata(name, service)
+        }
+    }
+
+    /// Metadata of an object that may outlive the Microshop: labelled as its, but without an
+    /// owner reference, so no garbage collection (a foreground cascade included) can delete it
+    /// before the cleanup decides.
+    fn unowned_metadata(&self, name: String, service: Option<Service>) -> ObjectMeta {
         ObjectMeta {
             name: Some(name),
             namespace: Some(self.namespace.clone()),
             labels: Some(self.labels(service)),
-            owner_references: Some(vec![self.owner.clone()]),
             ..ObjectMeta::default()
         }
     }
 
-    /// The Secret with `service`'s database URL and password.
+    /// The Secret with `service`'s database URL and password. It has no owner reference:
+    /// `deletionPolicy` decides whether it goes with the shop (see `phases::cleanup`).
     pub fn database_secret(&self, service: Service, url: &str, password: &str) -> Secret {
         Secret {
-            metadata: self.metadata(names::database_secret(&self.name, service), Some(service)),
+            metadata: self
+                .unowned_metadata(names::database_secret(&self.name, service), Some(service)),
             string_data: None,
             data: Some(BTreeMap::from([
                 (
@@ -143,8 +168,9 @@ impl<'a> Shop<'a> {
         }
     }
 
-    /// `service`'s Deployment; without `replicas` when an HPA sizes it.
-    pub fn deployment(&self, service: Service) -> Deployment {
+    /// `service`'s Deployment; without `replicas` when an HPA sizes it. `credentials` is the
+    /// digest of what its pods read from Secrets ([`credentials_checksum`]).
+    pub fn deployment(&self, service: Service, credentials: &str) -> Deployment {
         let spec = self.resource.spec.services.get(service);
         let replicas = spec.autoscaling().is_none().then_some(spec.replicas);
         let labels = self.labels(Some(service));
@@ -153,12 +179,12 @@ impl<'a> Shop<'a> {
             ("prometheus.io/scrape".to_owned(), "true".to_owned()),
             ("prometheus.io/port".to_owned(), port.to_string()),
             ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+            (CREDENTIALS_CHECKSUM.to_owned(), credentials.to_owned()),
         ]);
-        let image = &self.resource.spec.image;
         let container = Container {
             name: service.name().to_owned(),
-            image: Some(image.reference()),
-            image_pull_policy: Some(image.pull_policy.to_string()),
+            image: Some(self.image.clone()),
+            image_pull_policy: Some(self.pull_policy.to_string()),
             command: Some(vec![service.binary().to_owned()]),
             ports: Some(vec![ContainerPort {
                 name: Some("http".to_owned()),
@@ -335,6 +361,26 @@ impl<'a> Shop<'a> {
     }
 }
 
+/// The digest of the values a service's pods read from Secrets (its `DATABASE_URL`, and the
+/// `AMQP_URL` when it uses the broker): SHA-256, so the annotation reveals nothing about them.
+pub fn credentials_checksum(values: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for value in values {
+        digest.update(value.as_bytes());
+        digest.update([0]);
+    }
+    digest
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 /// Requests fit for a laptop cluster; the user service's limit leaves room for one argon2
 /// hash (19 MiB) per CPU.
 fn default_resources(service: Service) -> ResourceRequirements {
@@ -390,21 +436,5 @@ fn from_secret(name: &str, secret: String, key: &str) -> EnvVar {
             }),
             ..EnvVarSource::default()
         }),
-    }
-}
-
-/// Whether every field set in `desired` has the same value in `live` (objects recursively,
-/// lists element by element): the test for "applying `desired` would change nothing".
-/// Fields the API server adds (defaults, status, managed fields) are ignored.
-pub fn is_applied(desired: &serde_json::Value, live: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match (desired, live) {
-        (Value::Object(want), Value::Object(have)) => want
-            .iter()
-            .all(|(key, value)| have.get(key).is_some_and(|h| is_applied(value, h))),
-        (Value::Array(want), Value::Array(have)) => {
-            want.len() == have.len() && want.iter().zip(have).all(|(w, h)| is_applied(w, h))
-        }
-        _ => desired == live,
     }
 }

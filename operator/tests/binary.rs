@@ -99,3 +99,97 @@ async fn in_a_pod_the_binary_uses_its_service_account_and_reconciles_a_shop_to_r
     drop(operator);
     shop::drop_everything(&namespace).await;
 }
+
+/// The holder of the operator's Lease in the fake.
+fn lease_holder(fake: &FakeApiServer) -> Option<String> {
+    fake.get("leases", "microshop-system", "microshop-operator")?["spec"]["holderIdentity"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn of_two_operator_processes_one_reconciles_and_the_other_takes_over_when_it_stops() {
+    let (fake, namespace) = cluster();
+    let endpoint = fake.serve_tls().await;
+    let replica = |name: &'static str| {
+        let kubeconfig = endpoint.kubeconfig_with_token(&format!("token-{name}"));
+        async move {
+            let kubeconfig = kubeconfig.to_str().expect("a UTF-8 path").to_owned();
+            ServiceProcess::spawn(
+                BINARY,
+                &[
+                    ("KUBECONFIG", kubeconfig.as_str()),
+                    ("POD_NAME", name),
+                    ("LEASE_NAMESPACE", "microshop-system"),
+                    ("LEASE_DURATION_SECONDS", "3"),
+                ],
+            )
+            .await
+        }
+    };
+    let a = replica("a").await;
+    eventually_within("a leads", Duration::from_secs(20), async || {
+        (lease_holder(&fake).as_deref() == Some("a")).then_some(())
+    })
+    .await;
+    let b = replica("b").await;
+    reaches_ready(&fake, &namespace, &a).await;
+
+    // The standby only ever read the Lease.
+    let by = |token: &str| {
+        let bearer = format!("Bearer {token}");
+        fake.requests()
+            .into_iter()
+            .filter(move |r| r.authorization.as_deref() == Some(bearer.as_str()))
+    };
+    let standby: Vec<String> = by("token-b")
+        .map(|r| format!("{} {}", r.method, r.plural))
+        .collect();
+    assert!(!standby.is_empty(), "b polls the Lease");
+    assert!(
+        standby.iter().all(|call| call == "GET leases"),
+        "{standby:?}"
+    );
+
+    // The leader stops as Kubernetes stops a pod: it releases the Lease, b takes over at once.
+    a.terminate();
+    let mut a = a;
+    assert!(a.wait().await.success(), "a stops cleanly");
+    let since = std::time::Instant::now();
+    eventually_within("b leads", Duration::from_secs(20), async || {
+        (lease_holder(&fake).as_deref() == Some("b")).then_some(())
+    })
+    .await;
+    assert!(
+        since.elapsed() < Duration::from_secs(3),
+        "a released the Lease: no wait for it to expire ({:?})",
+        since.elapsed()
+    );
+    // b reconciles: a change to the shop reaches the cluster through it.
+    let shops: kube::Api<microshop_operator::Microshop> =
+        kube::Api::namespaced(fake.admin_client(), &namespace);
+    shops
+        .patch(
+            shop::SHOP,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"spec": {"services": {"user": {"replicas": 2}}}}),
+            ),
+        )
+        .await
+        .expect("edits");
+    eventually_within(
+        "b applies the change",
+        Duration::from_secs(30),
+        async || {
+            let deployment = fake.get("deployments", &namespace, "shop-user")?;
+            (deployment["spec"]["replicas"] == 2).then_some(())
+        },
+    )
+    .await;
+    assert!(by("token-b").any(|r| r.method == "PATCH" && r.plural == "deployments"));
+    let logs = b.logs().join("\n");
+    assert!(logs.contains("leading"), "{logs}");
+    drop(b);
+    shop::drop_everything(&namespace).await;
+}

@@ -49,7 +49,7 @@ fn microshops(server: &FakeApiServer) -> Api<DynamicObject> {
         kind: "Microshop".into(),
         plural: "microshops".into(),
     };
-    Api::namespaced_with(server.client(), "default", &resource)
+    Api::namespaced_with(server.admin_client(), "default", &resource)
 }
 
 fn insert_microshop(server: &FakeApiServer) {
@@ -76,7 +76,7 @@ fn text<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn create_fills_server_fields_and_get_and_list_honour_label_selectors() {
     let server = FakeApiServer::new();
-    let secrets: Api<Secret> = Api::default_namespaced(server.client());
+    let secrets: Api<Secret> = Api::default_namespaced(server.admin_client());
     let pp = PostParams::default();
 
     let created = secrets
@@ -123,12 +123,12 @@ async fn create_fills_server_fields_and_get_and_list_honour_label_selectors() {
     assert_eq!(server.list("secrets", "default").len(), 3);
 
     // Cluster-wide collections span namespaces.
-    let elsewhere: Api<Secret> = Api::namespaced(server.client(), "other");
+    let elsewhere: Api<Secret> = Api::namespaced(server.admin_client(), "other");
     elsewhere
         .create(&pp, &secret("db", &json!({})))
         .await
         .expect("create in other namespace");
-    let all: Api<Secret> = Api::all(server.client());
+    let all: Api<Secret> = Api::all(server.admin_client());
     let everything = all.list(&ListParams::default()).await.expect("list all");
     assert_eq!(everything.items.len(), 4);
     assert_eq!(
@@ -145,7 +145,7 @@ async fn create_fills_server_fields_and_get_and_list_honour_label_selectors() {
 #[tokio::test]
 async fn missing_and_duplicate_objects_are_api_errors() {
     let server = FakeApiServer::new();
-    let secrets: Api<Secret> = Api::default_namespaced(server.client());
+    let secrets: Api<Secret> = Api::default_namespaced(server.admin_client());
 
     let missing = api_error(secrets.get("nope").await);
     assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
@@ -171,7 +171,7 @@ async fn missing_and_duplicate_objects_are_api_errors() {
 #[tokio::test]
 async fn replace_keeps_identity_and_rejects_stale_resource_versions() {
     let server = FakeApiServer::new();
-    let secrets: Api<Secret> = Api::default_namespaced(server.client());
+    let secrets: Api<Secret> = Api::default_namespaced(server.admin_client());
     let created = secrets
         .create(&PostParams::default(), &secret("db", &json!({})))
         .await
@@ -204,10 +204,27 @@ async fn replace_keeps_identity_and_rejects_stale_resource_versions() {
     assert_eq!((stale.code, stale.reason.as_str()), (409, "Conflict"));
 }
 
+/// Applies `body` (JSON) to the Deployment `name` as `manager`.
+async fn apply_as(
+    deployments: &Api<Deployment>,
+    manager: &str,
+    force: bool,
+    body: &Value,
+) -> Result<Deployment, kube::Error> {
+    let mut params = PatchParams::apply(manager);
+    params.force = force;
+    let name = body["metadata"]["name"].as_str().expect("a name");
+    deployments.patch(name, &params, &Patch::Apply(body)).await
+}
+
+fn deployment_json(name: &str, replicas: Option<i32>) -> Value {
+    serde_json::to_value(deployment(name, replicas)).expect("serialises")
+}
+
 #[tokio::test]
-async fn server_side_apply_creates_then_merges_and_releases_replicas() {
+async fn server_side_apply_creates_and_records_who_owns_what() {
     let server = FakeApiServer::new();
-    let deployments: Api<Deployment> = Api::default_namespaced(server.client());
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
     let params = PatchParams::apply("microshop-operator").force();
 
     let created = deployments
@@ -229,38 +246,295 @@ async fn server_side_apply_creates_then_merges_and_releases_replicas() {
     assert!(request.query.contains("fieldManager=microshop-operator"));
     assert!(request.query.contains("force=true"));
     assert_eq!(request.name.as_deref(), Some("shop-user"));
-
-    // Keys the applied body omits survive; spec.replicas is released.
-    server.merge(
-        "deployments",
-        "default",
-        "shop-user",
-        json!({ "metadata": { "annotations": { "note": "kept" } } }),
+    let managed = created.metadata.managed_fields.expect("managed fields");
+    assert_eq!(managed.len(), 1);
+    assert_eq!(managed[0].manager.as_deref(), Some("microshop-operator"));
+    assert_eq!(managed[0].operation.as_deref(), Some("Apply"));
+    let fields = &managed[0].fields_v1.as_ref().expect("FieldsV1").0;
+    assert!(fields.pointer("/f:spec/f:replicas").is_some(), "{fields:#}");
+    assert!(
+        fields
+            .pointer("/f:spec/f:template/f:spec/f:containers/k:{\"name\":\"app\"}/f:image")
+            .is_some(),
+        "containers are keyed by name: {fields:#}"
     );
-    let mut second = deployment("shop-user", None);
-    second
-        .metadata
-        .labels
-        .get_or_insert_default()
-        .insert("tier".into(), "backend".into());
-    deployments
-        .patch("shop-user", &params, &Patch::Apply(second))
+    assert!(
+        fields.pointer("/f:metadata/f:name").is_none(),
+        "the name is the server's"
+    );
+}
+
+#[tokio::test]
+async fn an_apply_removes_what_its_manager_stopped_setting_and_keeps_what_others_set() {
+    let server = FakeApiServer::new();
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
+    let mut first = deployment_json("shop", Some(3));
+    first["metadata"]["labels"]["tier"] = json!("backend");
+    apply_as(&deployments, "operator", true, &first)
         .await
-        .expect("apply merges");
+        .expect("applies");
+    // Someone else adds an annotation (kubectl edit: an update, another manager).
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..PatchParams::default()
+    };
+    deployments
+        .patch(
+            "shop",
+            &edit,
+            &Patch::Merge(json!({"metadata": {"annotations": {"note": "theirs"}}})),
+        )
+        .await
+        .expect("edits");
+
+    // The next apply drops the label and the replica count.
+    let version = server.version();
+    apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", None),
+    )
+    .await
+    .expect("applies");
     let stored = server
-        .get("deployments", "default", "shop-user")
+        .get("deployments", "default", "shop")
         .expect("stored");
-    assert_eq!(stored.pointer("/spec/replicas"), None);
-    assert_eq!(text(&stored, "/metadata/annotations/note"), Some("kept"));
-    assert_eq!(text(&stored, "/metadata/labels/tier"), Some("backend"));
-    assert_eq!(text(&stored, "/metadata/labels/app"), Some("shop-user"));
-    assert_eq!(stored.pointer("/metadata/generation"), Some(&json!(2)));
+    assert_eq!(
+        stored.pointer("/metadata/labels/tier"),
+        None,
+        "removed: {stored:#}"
+    );
+    assert_eq!(text(&stored, "/metadata/labels/app"), Some("shop"));
+    assert_eq!(
+        text(&stored, "/metadata/annotations/note"),
+        Some("theirs"),
+        "not the operator's"
+    );
+    assert_eq!(
+        stored.pointer("/spec/replicas"),
+        Some(&json!(1)),
+        "a replica count nobody owns is defaulted to 1"
+    );
+    assert_eq!(server.changes_since(version), ["MODIFIED deployments/shop"]);
+
+    // The same apply again changes nothing: same resource version, no watch event.
+    let version = server.version();
+    apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", None),
+    )
+    .await
+    .expect("applies");
+    assert!(server.changes_since(version).is_empty());
+}
+
+#[tokio::test]
+async fn a_field_another_manager_owns_conflicts_unless_the_apply_is_forced() {
+    let server = FakeApiServer::new();
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
+    apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", Some(2)),
+    )
+    .await
+    .expect("applies");
+    // An autoscaler writes the count (an update).
+    let hpa = PatchParams {
+        field_manager: Some("horizontal-pod-autoscaler".into()),
+        ..PatchParams::default()
+    };
+    deployments
+        .patch(
+            "shop",
+            &hpa,
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .expect("scales");
+
+    let conflict = api_error(
+        apply_as(
+            &deployments,
+            "operator",
+            false,
+            &deployment_json("shop", Some(2)),
+        )
+        .await,
+    );
+    assert_eq!((conflict.code, conflict.reason.as_str()), (409, "Conflict"));
+    assert!(
+        conflict.message.contains("f:spec.f:replicas")
+            && conflict.message.contains("horizontal-pod-autoscaler"),
+        "{}",
+        conflict.message
+    );
+    // The same value as the owner's is no conflict: the field is then shared.
+    apply_as(
+        &deployments,
+        "other",
+        false,
+        &deployment_json("shop", Some(5)),
+    )
+    .await
+    .expect("an apply agreeing with the owner");
+
+    let forced = apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", Some(2)),
+    )
+    .await
+    .expect("a forced apply takes the field");
+    assert_eq!(forced.spec.and_then(|s| s.replicas), Some(2));
+}
+
+#[tokio::test]
+async fn a_second_manager_keeps_a_field_the_first_stops_applying() {
+    let server = FakeApiServer::new();
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
+    apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", Some(4)),
+    )
+    .await
+    .expect("applies");
+    // The handover: a second manager applies the live count, then the first drops it.
+    let handover = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "shop"}, "spec": {"replicas": 4},
+    });
+    apply_as(&deployments, "handover", true, &handover)
+        .await
+        .expect("applies");
+    apply_as(
+        &deployments,
+        "operator",
+        true,
+        &deployment_json("shop", None),
+    )
+    .await
+    .expect("applies");
+    let history: Vec<Value> = server
+        .history("deployments", "default", "shop")
+        .iter()
+        .map(|d| d["spec"]["replicas"].clone())
+        .collect();
+    assert!(
+        history.iter().all(|r| *r == json!(4)),
+        "never reset: {history:?}"
+    );
+}
+
+#[tokio::test]
+async fn keyed_lists_merge_item_by_item_and_sets_by_value() {
+    let server = FakeApiServer::new();
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
+    let with_env = |env: Value| {
+        let mut body = deployment_json("shop", Some(1));
+        body["spec"]["template"]["spec"]["containers"][0]["env"] = env;
+        body
+    };
+    apply_as(
+        &deployments,
+        "a",
+        true,
+        &with_env(json!([{"name": "A", "value": "1"}])),
+    )
+    .await
+    .expect("applies");
+    apply_as(
+        &deployments,
+        "b",
+        true,
+        &with_env(json!([{"name": "B", "value": "2"}])),
+    )
+    .await
+    .expect("applies");
+    let env = |server: &FakeApiServer| {
+        server
+            .get("deployments", "default", "shop")
+            .expect("stored")["spec"]["template"]["spec"]["containers"][0]["env"]
+            .clone()
+    };
+    assert_eq!(
+        env(&server),
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    );
+    apply_as(&deployments, "a", true, &with_env(json!([])))
+        .await
+        .expect("applies");
+    assert_eq!(
+        env(&server),
+        json!([{"name": "B", "value": "2"}]),
+        "A's item went, B's stayed"
+    );
+}
+
+#[tokio::test]
+async fn quantities_are_stored_canonically_so_another_spelling_changes_nothing() {
+    let server = FakeApiServer::new();
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
+    let mut body = deployment_json("shop", Some(1));
+    body["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {"memory": "0.5Gi"}});
+    apply_as(&deployments, "operator", true, &body)
+        .await
+        .expect("applies");
+    let stored = server
+        .get("deployments", "default", "shop")
+        .expect("stored");
+    let resources = &stored["spec"]["template"]["spec"]["containers"][0]["resources"];
+    assert_eq!(
+        *resources,
+        json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "512Mi"}})
+    );
+    let version = server.version();
+    apply_as(&deployments, "operator", true, &body)
+        .await
+        .expect("applies");
+    assert!(
+        server.changes_since(version).is_empty(),
+        "{:?}",
+        server.changes_since(version)
+    );
+}
+
+#[test]
+fn canonical_quantities_follow_kubernetes() {
+    use support::ssa::canonical_quantity;
+    for (given, canonical) in [
+        ("0.5", "500m"),
+        ("1000m", "1"),
+        ("1500m", "1500m"),
+        ("2000", "2k"),
+        ("100", "100"),
+        ("1024Mi", "1Gi"),
+        ("1536Mi", "1536Mi"),
+        ("0.5Gi", "512Mi"),
+        ("0.1Gi", "107374182400m"),
+        ("128974848", "128974848"),
+        ("0", "0"),
+    ] {
+        assert_eq!(
+            canonical_quantity(given).as_deref(),
+            Some(canonical),
+            "{given}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn merge_patch_null_deletes_a_key() {
     let server = FakeApiServer::new();
-    let secrets: Api<Secret> = Api::default_namespaced(server.client());
+    let secrets: Api<Secret> = Api::default_namespaced(server.admin_client());
     secrets
         .create(
             &PostParams::default(),
@@ -308,7 +582,7 @@ async fn json_patch(
 #[tokio::test]
 async fn json_patch_applies_and_a_failed_test_is_invalid() {
     let server = FakeApiServer::new();
-    let client = server.client();
+    let client = server.admin_client();
     let secrets: Api<Secret> = Api::default_namespaced(client.clone());
     secrets
         .create(&PostParams::default(), &secret("db", &json!({ "a": "1" })))
@@ -390,7 +664,7 @@ async fn status_subresource_semantics_for_microshops() {
 #[tokio::test]
 async fn generation_bumps_only_when_the_spec_changes() {
     let server = FakeApiServer::new();
-    let deployments: Api<Deployment> = Api::default_namespaced(server.client());
+    let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
     deployments
         .create(&PostParams::default(), &deployment("shop-user", Some(1)))
         .await
@@ -443,7 +717,7 @@ async fn generation_bumps_only_when_the_spec_changes() {
 #[tokio::test]
 async fn delete_waits_for_finalizers() {
     let server = FakeApiServer::new();
-    let client = server.client();
+    let client = server.admin_client();
     let secrets: Api<Secret> = Api::default_namespaced(client.clone());
     server.insert(json!({
         "apiVersion": "v1",
@@ -488,7 +762,7 @@ async fn delete_waits_for_finalizers() {
 async fn writes_lists_exactly_the_writes_and_failures_can_be_injected() {
     let server = FakeApiServer::new();
     insert_microshop(&server);
-    let client = server.client();
+    let client = server.admin_client();
     let secrets: Api<Secret> = Api::default_namespaced(client.clone());
     secrets
         .create(&PostParams::default(), &secret("old", &json!({})))
@@ -566,7 +840,7 @@ async fn writes_lists_exactly_the_writes_and_failures_can_be_injected() {
 #[tokio::test]
 async fn events_are_stored_and_watches_answer_empty() {
     let server = FakeApiServer::new();
-    let client = server.client();
+    let client = server.admin_client();
     let event = json!({
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
@@ -591,9 +865,10 @@ async fn events_are_stored_and_watches_answer_empty() {
     assert_eq!(events.len(), 1);
     assert_eq!(text(&events[0], "/reason"), Some("Reconciled"));
 
-    let request = http::Request::get("/api/v1/namespaces/default/secrets?watch=true")
-        .body(Vec::new())
-        .expect("a valid request");
+    let request =
+        http::Request::get("/api/v1/namespaces/default/secrets?watch=true&timeoutSeconds=1")
+            .body(Vec::new())
+            .expect("a valid request");
     let body = client.request_text(request).await.expect("a watch");
     assert!(body.is_empty());
 }

@@ -8,7 +8,7 @@ use lapin::types::FieldTable;
 use microshop_events::Topology;
 use microshop_messaging::Broker;
 use microshop_operator::provision::postgres::{PostgresAdmin, generate_password};
-use microshop_operator::provision::rabbitmq;
+use microshop_operator::provision::{rabbitmq, scram};
 use secrecy::SecretString;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -55,7 +55,7 @@ async fn provisioned(prefix: &str) -> (PostgresAdmin, String, String) {
     let password = generate_password();
     let mut admin = admin().await;
     admin
-        .ensure_database(&name, &password, true)
+        .ensure_database(&name, &password)
         .await
         .expect("provisions");
     (admin, name, password)
@@ -88,38 +88,41 @@ async fn creates_a_role_and_a_database_it_owns_and_connects_as_it() {
 }
 
 #[tokio::test]
-async fn a_second_pass_changes_nothing_and_keeps_the_password() {
+async fn the_password_is_stored_as_a_scram_verifier_and_the_secrets_password_always_wins() {
     let name = unique("op_twice");
     let mut admin = admin().await;
     admin
-        .ensure_database(&name, "first-password", true)
+        .ensure_database(&name, "first-password")
         .await
         .expect("provisions");
-    let hash = password_hash(&name).await;
-    assert!(hash.is_some());
+    let hash = password_hash(&name).await.expect("a password is set");
+    assert!(hash.starts_with("SCRAM-SHA-256$"), "{hash}");
+    assert!(scram::verifies(&hash, "first-password"));
 
-    // The Secret still holds the password: the pass hands it in without asking to set it.
+    // A second pass with the same password rewrites nothing.
     admin
-        .ensure_database(&name, "first-password", false)
+        .ensure_database(&name, "first-password")
         .await
         .expect("second pass");
-    assert_eq!(password_hash(&name).await, hash, "password unchanged");
-    // Even a different value is never applied unless the Secret was lost.
-    admin
-        .ensure_database(&name, "other-password", false)
+    assert_eq!(password_hash(&name).await.as_deref(), Some(hash.as_str()));
+
+    // The role's password changed behind the operator's back (or by a second operator pod with
+    // a password it generated): the next pass sets the Secret's again.
+    let mut connection = PgConnection::connect(&support::pg_admin_uri())
         .await
-        .expect("third pass");
-    assert_eq!(
-        password_hash(&name).await,
-        hash,
-        "never rotated by accident"
-    );
-    // A lost Secret: the new password is set on the existing role.
-    admin
-        .ensure_database(&name, "new-password", true)
+        .expect("connects");
+    sqlx::raw_sql(&format!("ALTER ROLE \"{name}\" PASSWORD 'changed-by-hand'"))
+        .execute(&mut connection)
         .await
-        .expect("recovery pass");
-    assert_ne!(password_hash(&name).await, hash, "new password set");
+        .expect("alters");
+    connection.close().await.expect("closes");
+    admin
+        .ensure_database(&name, "first-password")
+        .await
+        .expect("repair pass");
+    let repaired = password_hash(&name).await.expect("a password is set");
+    assert!(scram::verifies(&repaired, "first-password"), "{repaired}");
+    assert!(!scram::verifies(&repaired, "changed-by-hand"));
 
     admin.drop_database(&name).await.expect("drops");
     admin.close().await;

@@ -10,11 +10,13 @@ use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
 use microshop_events::Topology;
 use microshop_messaging::Broker;
-use microshop_operator::crd::{AutoscalingSpec, DeletionPolicy, Microshop, MicroshopSpec, Service};
+use microshop_operator::crd::{DeletionPolicy, Microshop, MicroshopSpec, Service};
+use microshop_operator::health::Health;
 use microshop_operator::metrics::Metrics;
 use microshop_operator::provision::postgres::PostgresAdmin;
 use microshop_operator::reconcile::{error_policy, reconcile};
-use microshop_operator::{Context, names};
+use microshop_operator::resources::CREDENTIALS_CHECKSUM;
+use microshop_operator::{Context, Settings, names};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use support::fake_api::FakeApiServer;
@@ -31,7 +33,11 @@ impl Cluster {
     fn new(namespace: &str, spec: &MicroshopSpec, pg_uri: &str) -> Self {
         let fake = FakeApiServer::new();
         shop::seed(&fake, namespace, spec, pg_uri);
-        let ctx = Arc::new(Context::new(fake.client(), Metrics::new(), None));
+        let ctx = Arc::new(Context::new(
+            fake.client(),
+            Metrics::new(),
+            Settings::default(),
+        ));
         Self {
             fake,
             ctx,
@@ -51,8 +57,9 @@ impl Cluster {
         Self::new(&namespace(), &spec(DeletionPolicy::Retain), &uri)
     }
 
+    /// The Microshops, as their users and the tests reach them (not as the operator).
     fn shops(&self) -> Api<Microshop> {
-        Api::namespaced(self.ctx.client.clone(), &self.namespace)
+        Api::namespaced(self.fake.admin_client(), &self.namespace)
     }
 
     async fn shop(&self) -> Arc<Microshop> {
@@ -142,10 +149,11 @@ async fn assert_provisioned(cluster: &Cluster) {
             .expect("database Secret");
         let url = secret_value(&secret, "DATABASE_URL");
         assert!(url.contains(&format!("/{database}")), "{url}");
-        assert_eq!(
-            secret["metadata"]["ownerReferences"][0]["kind"],
-            "Microshop"
+        assert!(
+            secret["metadata"].get("ownerReferences").is_none(),
+            "no garbage collection (a foreground cascade included) may delete a database Secret: {secret:#}"
         );
+        assert_eq!(secret["metadata"]["labels"][names::SHOP_LABEL], SHOP);
 
         let deployment = cluster
             .get("deployments", &names::workload(SHOP, service))
@@ -173,6 +181,7 @@ async fn assert_provisioned(cluster: &Cluster) {
         .get("secrets", &names::amqp_secret(SHOP))
         .expect("AMQP Secret");
     assert!(secret_value(&amqp, "AMQP_URL").starts_with("amqp://"));
+    assert_eq!(amqp["metadata"]["ownerReferences"][0]["kind"], "Microshop");
     let order = cluster.get("deployments", "shop-order").expect("exists");
     let env = order["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(
@@ -190,8 +199,12 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
 
     // First pass: only the finalizer, before anything is created.
+    let start = cluster.fake.version();
     cluster.reconcile().await.expect("finalizer pass");
-    assert_eq!(cluster.fake.writes(), ["PATCH microshops/shop"]);
+    assert_eq!(
+        cluster.fake.changes_since(start),
+        ["MODIFIED microshops/shop"]
+    );
     let shop = cluster.get("microshops", SHOP).expect("exists");
     assert_eq!(shop["metadata"]["finalizers"], json!([names::FINALIZER]));
     cluster.fake.clear_requests();
@@ -244,14 +257,22 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     );
     assert!(cluster.events().contains(&"Normal Ready".to_owned()));
 
-    // Nothing changed: a pass writes nothing at all, and the passwords stay.
+    // Nothing changed: every object is applied again, and nothing at all changes.
     let before = cluster.get("secrets", "shop-user-db").expect("exists");
+    let idle = cluster.fake.version();
     cluster.fake.clear_requests();
     cluster.reconcile().await.expect("idle pass");
     assert_eq!(
-        cluster.fake.writes(),
+        cluster.fake.changes_since(idle),
         Vec::<String>::new(),
-        "an unchanged shop is not written to"
+        "an unchanged shop is not rewritten"
+    );
+    assert!(
+        cluster
+            .fake
+            .writes()
+            .contains(&"PATCH deployments/shop-user".to_owned()),
+        "the full object is applied every pass"
     );
     let after = cluster.get("secrets", "shop-user-db").expect("exists");
     assert_eq!(
@@ -272,20 +293,20 @@ async fn a_changed_replica_count_patches_only_that_deployment_and_adds_its_budge
     cluster
         .edit(json!({"services": {"product": {"replicas": 3}}}))
         .await;
-    cluster.fake.clear_requests();
+    let before = cluster.fake.version();
     cluster.reconcile().await.expect("pass");
-    let writes = cluster.fake.writes();
-    let workload_writes: Vec<&String> = writes
+    let changes = cluster.fake.changes_since(before);
+    let workload_changes: Vec<&String> = changes
         .iter()
         .filter(|w| !w.contains("microshops/") && !w.contains(" events/"))
         .collect();
     assert_eq!(
-        workload_writes,
+        workload_changes,
         [
-            "PATCH deployments/shop-product",
-            "PATCH poddisruptionbudgets/shop-product"
+            "MODIFIED deployments/shop-product",
+            "ADDED poddisruptionbudgets/shop-product"
         ],
-        "all writes: {writes:?}"
+        "all changes: {changes:?}"
     );
     assert_eq!(
         cluster.get("deployments", "shop-product").expect("exists")["spec"]["replicas"],
@@ -310,18 +331,29 @@ async fn a_changed_replica_count_patches_only_that_deployment_and_adds_its_budge
     cluster.drop_everything().await;
 }
 
+/// The order Deployment's replica count in every version the API server stored.
+fn replica_history(cluster: &Cluster) -> Vec<Value> {
+    cluster
+        .fake
+        .history("deployments", &cluster.namespace, "shop-order")
+        .iter()
+        .map(|d| d["spec"]["replicas"].clone())
+        .collect()
+}
+
 #[tokio::test]
-async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
+async fn switching_to_autoscaling_and_back_hands_replicas_over_without_a_dip() {
     let mut spec = spec(DeletionPolicy::Delete);
-    spec.services.order.autoscaling = Some(AutoscalingSpec {
-        enabled: true,
-        min_replicas: 2,
-        max_replicas: 6,
-        target_cpu: 70,
-    });
+    spec.services.order.replicas = 3;
     let cluster = Cluster::start(&spec);
     cluster.create().await;
+    assert_eq!(replica_history(&cluster), [json!(3)]);
 
+    // Autoscaling on: an HPA, and a Deployment the operator no longer sizes.
+    cluster
+        .edit(json!({"services": {"order": {"autoscaling": {"enabled": true, "minReplicas": 2, "maxReplicas": 6, "targetCPU": 70}}}}))
+        .await;
+    cluster.reconcile().await.expect("pass");
     let hpa = cluster
         .get("horizontalpodautoscalers", "shop-order")
         .expect("HPA");
@@ -332,16 +364,21 @@ async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
         .fake
         .requests()
         .into_iter()
-        .find(|r| {
+        .filter(|r| {
             r.method == "PATCH"
-                && r.name.as_deref() == Some("shop-order")
                 && r.plural == "deployments"
+                && r.name.as_deref() == Some("shop-order")
         })
-        .and_then(|r| r.body)
+        .filter(|r| {
+            r.query
+                .contains(&format!("fieldManager={}", names::FIELD_MANAGER))
+        })
+        .filter_map(|r| r.body)
+        .next_back()
         .expect("the order Deployment was applied");
     assert!(
         applied["spec"].get("replicas").is_none(),
-        "no replicas field: {applied:#}"
+        "the operator's apply leaves replicas out: {applied:#}"
     );
     assert!(
         cluster.get("poddisruptionbudgets", "shop-order").is_some(),
@@ -352,8 +389,35 @@ async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
             .get("horizontalpodautoscalers", "shop-user")
             .is_none()
     );
+    // The autoscaler scales (the HPA controller's update), and later passes leave it be.
+    let hpa_controller = kube::api::PatchParams {
+        field_manager: Some("horizontal-pod-autoscaler".into()),
+        ..kube::api::PatchParams::default()
+    };
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+        cluster.fake.admin_client(),
+        &cluster.namespace,
+    )
+    .patch(
+        "shop-order",
+        &hpa_controller,
+        &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})),
+    )
+    .await
+    .expect("the HPA scales");
+    cluster.reconcile().await.expect("pass");
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(
+        cluster.get("deployments", "shop-order").expect("exists")["spec"]["replicas"],
+        5
+    );
+    let shop = cluster.get("microshops", SHOP).expect("exists");
+    assert_eq!(
+        shop["status"]["services"]["order"]["desired"], 5,
+        "the HPA's choice is reported"
+    );
 
-    // Autoscaling off again: the HPA goes and replicas come back.
+    // Autoscaling off again: the HPA goes and the fixed count comes back.
     cluster
         .edit(json!({"services": {"order": {"autoscaling": {"enabled": false}, "replicas": 2}}}))
         .await;
@@ -367,6 +431,133 @@ async fn autoscaling_creates_an_hpa_and_leaves_replicas_to_it() {
         cluster.get("deployments", "shop-order").expect("exists")["spec"]["replicas"],
         2
     );
+    let history = replica_history(&cluster);
+    assert!(
+        history
+            .iter()
+            .all(|r| [json!(3), json!(5), json!(2)].contains(r)),
+        "never a dip to one pod or an unset count: {history:?}"
+    );
+
+    cluster.drop_everything().await;
+}
+
+#[tokio::test]
+async fn what_the_operator_stops_setting_goes_and_what_others_set_stays() {
+    let mut spec = spec(DeletionPolicy::Delete);
+    spec.services.user.resources = Some(
+        serde_json::from_value(json!({
+            "requests": {"cpu": "0.1", "memory": "64Mi"},
+            "limits": {"cpu": "1", "memory": "0.25Gi"},
+        }))
+        .expect("valid resources"),
+    );
+    let cluster = Cluster::start(&spec);
+    cluster.create().await;
+    cluster.pods_become_ready();
+    cluster.reconcile().await.expect("ready pass");
+    let resources = |cluster: &Cluster| {
+        cluster.get("deployments", "shop-user").expect("exists")["spec"]["template"]["spec"]["containers"][0]["resources"].clone()
+    };
+    // Stored canonically; spelled as the user spelled them, applying them again changes nothing.
+    assert_eq!(
+        resources(&cluster),
+        json!({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}})
+    );
+    let idle = cluster.fake.version();
+    cluster.reconcile().await.expect("idle pass");
+    assert_eq!(cluster.fake.changes_since(idle), Vec::<String>::new());
+
+    // Someone edits the Deployment: a note of theirs stays, the image goes back.
+    let kubectl = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..kube::api::PatchParams::default()
+    };
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+        cluster.fake.admin_client(),
+        &cluster.namespace,
+    )
+    .patch(
+        "shop-user",
+        &kubectl,
+        &kube::api::Patch::Strategic(json!({
+            "metadata": {"annotations": {"team": "shop"}},
+        })),
+    )
+    .await
+    .expect("edits");
+    let mut deployment = cluster.get("deployments", "shop-user").expect("exists");
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = json!("someone-else:1");
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+        cluster.fake.admin_client(),
+        &cluster.namespace,
+    )
+    .replace(
+        "shop-user",
+        &kube::api::PostParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &serde_json::from_value(deployment).expect("a Deployment"),
+    )
+    .await
+    .expect("replaces");
+
+    // The CPU limit leaves the spec.
+    cluster
+        .edit(json!({"services": {"user": {"resources": {"requests": {"cpu": "0.1", "memory": "64Mi"}, "limits": {"cpu": null, "memory": "0.25Gi"}}}}}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    let deployment = cluster.get("deployments", "shop-user").expect("exists");
+    assert_eq!(
+        resources(&cluster)["limits"],
+        json!({"memory": "256Mi"}),
+        "the dropped limit is removed"
+    );
+    assert_eq!(deployment["metadata"]["annotations"]["team"], "shop");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "microshop:latest"
+    );
+
+    cluster.drop_everything().await;
+}
+
+#[tokio::test]
+async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let checksum = |cluster: &Cluster, service: &str| {
+        cluster
+            .get("deployments", &format!("shop-{service}"))
+            .expect("exists")["spec"]["template"]["metadata"]["annotations"][CREDENTIALS_CHECKSUM]
+            .as_str()
+            .expect("a checksum")
+            .to_owned()
+    };
+    let before: Vec<String> = ["user", "product", "order"]
+        .iter()
+        .map(|s| checksum(&cluster, s))
+        .collect();
+    assert!(before.iter().all(|c| c.len() == 64), "{before:?}");
+
+    // The broker's URI changes (same broker, another spelling of its address).
+    let uri = microshop_testkit::amqp_url().replace("127.0.0.1", "localhost");
+    cluster
+        .fake
+        .insert(shop::secret(&cluster.namespace, "rabbitmq", "uri", &uri));
+    cluster.reconcile().await.expect("pass");
+    let amqp = cluster
+        .get("secrets", &names::amqp_secret(SHOP))
+        .expect("exists");
+    assert!(secret_value(&amqp, "AMQP_URL").contains("localhost"));
+    let after: Vec<String> = ["user", "product", "order"]
+        .iter()
+        .map(|s| checksum(&cluster, s))
+        .collect();
+    assert_eq!(after[0], before[0], "the user service reads no AMQP_URL");
+    assert_ne!(after[1], before[1], "product rolls");
+    assert_ne!(after[2], before[2], "order rolls");
 
     cluster.drop_everything().await;
 }
@@ -452,6 +643,160 @@ async fn deleting_with_delete_drops_databases_queues_and_secrets() {
         );
     }
     assert!(!queue_exists(&broker, &queue).await, "{queue} deleted");
+}
+
+/// The finalizers of the admin Secret `name`.
+fn finalizers_of(cluster: &Cluster, name: &str) -> Value {
+    cluster.get("secrets", name).map_or(Value::Null, |secret| {
+        secret["metadata"]["finalizers"].clone()
+    })
+}
+
+#[tokio::test]
+async fn a_delete_shop_deleted_together_with_its_admin_secrets_still_drops_everything() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    let namespace = cluster.namespace.clone();
+    cluster.create().await;
+    let finalizer = names::admin_secret_finalizer(SHOP);
+    for name in ["pg-admin", "rabbitmq"] {
+        assert_eq!(
+            finalizers_of(&cluster, name),
+            json!([finalizer]),
+            "{name} is held"
+        );
+    }
+    let broker = Broker::new(
+        SecretString::from(microshop_testkit::amqp_url()),
+        "operator-test",
+    );
+    let queue = Topology::with_prefix(names::topology_prefix(&namespace, SHOP, None)).queues()[0]
+        .name
+        .clone();
+
+    // `kubectl delete -f k8s/samples/microshop.yaml`: the Secrets first, then the shop (a
+    // namespace deletion does the same in any order).
+    let secrets = Api::<Secret>::namespaced(cluster.fake.admin_client(), &namespace);
+    for name in ["pg-admin", "rabbitmq"] {
+        secrets
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deletes");
+        let held = cluster.get("secrets", name).expect("held by the finalizer");
+        assert!(held["metadata"]["deletionTimestamp"].is_string());
+    }
+    // A pass before the shop's own deletion says why the Secrets stay.
+    cluster.reconcile().await.expect("pass");
+    assert!(
+        cluster
+            .events()
+            .contains(&"Warning AdminSecretHeld".to_owned()),
+        "{:?}",
+        cluster.events()
+    );
+    cluster
+        .shops()
+        .delete(SHOP, &DeleteParams::default())
+        .await
+        .expect("deletes");
+    cluster.reconcile().await.expect("cleanup pass");
+
+    assert!(
+        cluster.get("microshops", SHOP).is_none(),
+        "not stuck Terminating"
+    );
+    for service in Service::ALL {
+        assert!(!database_exists(&names::database(&namespace, SHOP, service)).await);
+    }
+    assert!(!queue_exists(&broker, &queue).await, "{queue} deleted");
+    for name in ["pg-admin", "rabbitmq"] {
+        assert!(
+            cluster.get("secrets", name).is_none(),
+            "{name} released and gone"
+        );
+    }
+    assert!(cluster.events().contains(&"Normal CleanedUp".to_owned()));
+}
+
+#[tokio::test]
+async fn a_delete_shop_whose_admin_secrets_are_gone_goes_and_says_what_it_left_behind() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    let namespace = cluster.namespace.clone();
+    cluster.create().await;
+    // Someone strips the finalizers and the Secrets go for good.
+    let secrets = Api::<Secret>::namespaced(cluster.fake.admin_client(), &namespace);
+    for name in ["pg-admin", "rabbitmq"] {
+        secrets
+            .patch(
+                name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await
+            .expect("patches");
+        secrets
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deletes");
+    }
+    cluster
+        .shops()
+        .delete(SHOP, &DeleteParams::default())
+        .await
+        .expect("deletes");
+    cluster
+        .reconcile()
+        .await
+        .expect("the cleanup finishes with what it can reach");
+
+    assert!(
+        cluster.get("microshops", SHOP).is_none(),
+        "not stuck Terminating"
+    );
+    let left = cluster
+        .fake
+        .list("events", &namespace)
+        .into_iter()
+        .find(|e| e["reason"] == "LeftBehind")
+        .expect("a LeftBehind event");
+    let note = left["note"].as_str().expect("a note");
+    for service in Service::ALL {
+        let database = names::database(&namespace, SHOP, service);
+        assert!(note.contains(&database), "{note}");
+        assert!(
+            database_exists(&database).await,
+            "kept: nothing could drop it"
+        );
+        assert!(
+            cluster
+                .get("secrets", &names::database_secret(SHOP, service))
+                .is_none()
+        );
+    }
+    assert!(
+        note.contains(&format!("{namespace}/pg-admin"))
+            && note.contains(&format!("{namespace}.{SHOP}.")),
+        "{note}"
+    );
+    cluster.drop_everything().await;
+}
+
+#[tokio::test]
+async fn retain_releases_the_admin_secrets() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    assert!(finalizers_of(&cluster, "pg-admin").is_array());
+    cluster.edit(json!({"deletionPolicy": "Retain"})).await;
+    cluster.reconcile().await.expect("pass");
+    for name in ["pg-admin", "rabbitmq"] {
+        assert!(
+            finalizers_of(&cluster, name)
+                .as_array()
+                .is_none_or(Vec::is_empty),
+            "{name}: {}",
+            finalizers_of(&cluster, name)
+        );
+    }
+    cluster.drop_everything().await;
 }
 
 async fn queue_exists(broker: &Broker, queue: &str) -> bool {
@@ -548,7 +893,7 @@ async fn an_unreachable_database_is_a_false_condition_a_backoff_and_no_panic() {
 async fn a_missing_secret_says_which_one_to_create() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Retain));
     let namespace = cluster.namespace.clone();
-    Api::<Secret>::namespaced(cluster.ctx.client.clone(), &namespace)
+    Api::<Secret>::namespaced(cluster.fake.admin_client(), &namespace)
         .delete("rabbitmq", &DeleteParams::default())
         .await
         .expect("deletes");
@@ -598,7 +943,11 @@ async fn metrics_and_health_are_served_and_count_reconciles() {
     cluster.reconcile().await.expect("finalizer pass");
     cluster.reconcile().await.expect_err("PostgreSQL is down");
 
-    let router = microshop_operator::server::router(cluster.ctx.metrics.clone());
+    let health = Arc::new(Health::new(
+        cluster.ctx.metrics.clone(),
+        std::time::Duration::from_secs(60),
+    ));
+    let router = microshop_operator::server::router(cluster.ctx.metrics.clone(), health);
     let get = |path: &str| {
         http::Request::get(path)
             .body(axum::body::Body::empty())

@@ -101,3 +101,23 @@ def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
     for manifest in [*ROOT.glob("services/*/Cargo.toml"), ROOT / "operator" / "Cargo.toml"]:
         cargo_bins.add(re.search(r'^name = "([^"]+)"', manifest.read_text(), re.MULTILINE).group(1))
     assert built <= cargo_bins, f"the Dockerfile builds binaries no package defines: {built - cargo_bins}"
+
+
+def test_the_operator_profile_runs_the_shop_on_the_image_skaffold_built():
+    """skaffold cannot rewrite the Deployments the operator writes: the operator must get the
+    freshly built image through its chart, and the sample must not pin another one."""
+    config = with_profiles("operator", "deps")
+    assert "tagPolicy" not in config["build"], "no fixed tag: every build gets a new one"
+    templates = releases(config)[0]["setValueTemplates"]
+    assert templates["shopImage"] == "{{.IMAGE_FULLY_QUALIFIED_microshop}}"
+    sample = next(doc for doc in yaml.safe_load_all((ROOT / "k8s/samples/microshop.yaml").read_text())
+                  if doc["kind"] == "Microshop")
+    assert "image" not in sample["spec"], "the sample leaves the image to the operator"
+    from conftest import render
+    values = chart_dir("microshop-operator") / "ci" / "default-values.yaml"
+    docs = render("microshop-operator", values, "--set", "shopImage=localhost:5000/microshop:abc123")
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MICROSHOP_IMAGE"] == "localhost:5000/microshop:abc123"
+    # The operator reads that variable (its Config).
+    assert 'env = "MICROSHOP_IMAGE"' in (ROOT / "operator/src/config.rs").read_text()

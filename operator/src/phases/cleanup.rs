@@ -1,7 +1,12 @@
-//! Deleting a Microshop. Workloads go with it (the garbage collector follows their owner
-//! references). `Retain` releases the database Secrets from it and touches neither PostgreSQL
-//! nor RabbitMQ, so an unreachable server never blocks the deletion; `Delete` drops the
-//! databases, roles and queues and deletes their Secrets.
+//! Deleting a Microshop. Workloads and the AMQP Secret go with it (the garbage collector
+//! follows their owner references). The database Secrets have no owner reference, so nothing
+//! but this cleanup decides their fate: `Retain` keeps them and touches neither PostgreSQL nor
+//! RabbitMQ, so an unreachable server never blocks the deletion; `Delete` drops the databases,
+//! roles and queues and deletes the Secrets.
+//!
+//! Under `Delete`, an admin Secret that is gone (or lacks its key) cannot become readable again
+//! by waiting, so the cleanup finishes with what it can reach and reports the rest as left
+//! behind. A server that does not answer is retried: the Microshop stays until it answers.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
@@ -11,45 +16,95 @@ use crate::apply::{delete, secret_value};
 use crate::crd::{DeletionPolicy, Service};
 use crate::error::Error;
 use crate::names;
-use crate::phases::{databases, messaging};
+use crate::phases::{admin_secrets, databases, messaging};
 use crate::provision::postgres::PostgresAdmin;
 use crate::provision::rabbitmq;
 use crate::resources::Shop;
 
-/// What the cleanup did, for the event.
-pub async fn run(shop: &Shop<'_>, client: &Client) -> Result<String, Error> {
+/// What the cleanup did and what it had to leave.
+#[derive(Debug)]
+pub struct Cleanup {
+    /// One sentence for the event and the log.
+    pub note: String,
+    /// What still exists and why, e.g. `databases and roles a, b, c on the PostgreSQL server
+    /// (Secret ns/pg-admin is gone)`; empty when everything went.
+    pub left_behind: Vec<String>,
+}
+
+/// Runs the shop's deletion policy.
+pub async fn run(shop: &Shop<'_>, client: &Client) -> Result<Cleanup, Error> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
     let databases: Vec<String> = Service::ALL
         .iter()
         .map(|s| names::database(&shop.namespace, &shop.name, *s))
         .collect();
-    match shop.resource.spec.deletion_policy {
+    let cleanup = match shop.resource.spec.deletion_policy {
         DeletionPolicy::Retain => {
             release_secrets(shop, &secrets).await?;
-            Ok(format!(
-                "deletionPolicy Retain: kept databases and roles {}, their Secrets, and the RabbitMQ queues named {}*",
-                databases.join(", "),
-                shop.topology_prefix
-            ))
+            Cleanup {
+                note: format!(
+                    "deletionPolicy Retain: kept databases and roles {}, their Secrets, and the RabbitMQ queues named {}*",
+                    databases.join(", "),
+                    shop.topology_prefix
+                ),
+                left_behind: Vec::new(),
+            }
         }
         DeletionPolicy::Delete => {
-            drop_databases(shop, &secrets, &databases).await?;
-            delete_topology(shop, &secrets).await?;
-            for service in Service::ALL {
-                let name = names::database_secret(&shop.name, service);
-                delete(&secrets, &name).await?;
+            let mut left_behind = Vec::new();
+            if let Some(reason) = unreadable(drop_databases(shop, &secrets, &databases).await)? {
+                left_behind.push(format!(
+                    "databases and roles {} on the PostgreSQL server ({reason})",
+                    databases.join(", ")
+                ));
             }
-            Ok(format!(
-                "deletionPolicy Delete: dropped databases and roles {}, deleted their Secrets and the RabbitMQ queues named {}*",
-                databases.join(", "),
-                shop.topology_prefix
-            ))
+            if let Some(reason) = unreadable(delete_topology(shop, &secrets).await)? {
+                left_behind.push(format!(
+                    "the RabbitMQ exchanges and queues named {}* ({reason})",
+                    shop.topology_prefix
+                ));
+            }
+            for service in Service::ALL {
+                delete(&secrets, &names::database_secret(&shop.name, service)).await?;
+            }
+            let note = if left_behind.is_empty() {
+                format!(
+                    "deletionPolicy Delete: dropped databases and roles {}, deleted their Secrets and the RabbitMQ queues named {}*",
+                    databases.join(", "),
+                    shop.topology_prefix
+                )
+            } else {
+                format!(
+                    "deletionPolicy Delete: deleted the database Secrets; left behind {}: drop them by hand",
+                    left_behind.join("; and ")
+                )
+            };
+            Cleanup { note, left_behind }
         }
+    };
+    admin_secrets::reconcile(shop, client, false).await?;
+    Ok(cleanup)
+}
+
+/// `Ok(Some(why))` when the step could not run because an admin Secret is unreadable (it will
+/// not become readable by waiting); other errors stay errors (retried).
+fn unreadable(result: Result<(), Error>) -> Result<Option<String>, Error> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(Error::MissingSecret {
+            namespace,
+            name,
+            key,
+            ..
+        }) => Ok(Some(format!(
+            "Secret {namespace}/{name} has no key {key:?}"
+        ))),
+        Err(error) => Err(error),
     }
 }
 
-/// Removes the Microshop's owner reference from each database Secret, so the garbage collector
-/// keeps them.
+/// Removes the Microshop's owner reference from database Secrets that earlier operator versions
+/// wrote with one, so the garbage collector keeps them.
 async fn release_secrets(shop: &Shop<'_>, secrets: &Api<Secret>) -> Result<(), Error> {
     for service in Service::ALL {
         let name = names::database_secret(&shop.name, service);

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 use microshop_events::Topology;
 
-use crate::apply::{ensure, secret_value};
+use crate::apply::{apply, secret_value};
 use crate::error::Error;
 use crate::provision::rabbitmq;
 use crate::resources::Shop;
@@ -13,15 +13,15 @@ use crate::resources::Shop;
 /// What the RabbitMQ Secret must hold.
 pub const AMQP_URI: &str = "RabbitMQ URI (amqp://user:password@host:5672/)";
 
-/// Declares the topology (idempotent) and writes the AMQP Secret if it differs.
-pub async fn ensure_all(shop: &Shop<'_>, client: &Client) -> Result<(), Error> {
+/// Declares the topology (idempotent) and applies the AMQP Secret; returns the `AMQP_URL`.
+pub async fn ensure_all(shop: &Shop<'_>, client: &Client) -> Result<String, Error> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
     let spec = &shop.resource.spec.rabbitmq;
     let uri = secret_value(&secrets, &shop.namespace, &spec.secret_ref, AMQP_URI).await?;
     let url = rabbitmq::with_vhost(&uri, &spec.vhost)?;
     rabbitmq::declare(&url, &topology(shop)).await?;
-    ensure(&secrets, &shop.amqp_secret(&url)).await?;
-    Ok(())
+    apply(&secrets, &shop.amqp_secret(&url)).await?;
+    Ok(url)
 }
 
 /// The shop's exchanges and queues.

@@ -9,16 +9,37 @@ use k8s_openapi::api::core::v1::Service as KubeService;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::{Api, Client};
 
-use crate::apply::{ensure, remove};
+use crate::apply::{apply, hand_over_replicas, remove};
 use crate::crd::{Service, ServiceStatus};
 use crate::error::Error;
 use crate::names;
-use crate::resources::Shop;
+use crate::resources::{Shop, credentials_checksum};
 
-/// Applies what differs and reports desired and ready pods per service.
+/// What the services' pods read from the shop's Secrets.
+pub struct Credentials<'a> {
+    /// Each service's `DATABASE_URL`.
+    pub database_urls: &'a BTreeMap<Service, String>,
+    /// The `AMQP_URL`.
+    pub amqp_url: &'a str,
+}
+
+impl Credentials<'_> {
+    /// The digest of what `service`'s pods read: when it changes, its pods roll.
+    fn checksum(&self, service: Service) -> String {
+        let database = self.database_urls.get(&service).map_or("", String::as_str);
+        if service.uses_amqp() {
+            credentials_checksum(&[database, self.amqp_url])
+        } else {
+            credentials_checksum(&[database])
+        }
+    }
+}
+
+/// Applies every object and reports desired and ready pods per service.
 pub async fn ensure_all(
     shop: &Shop<'_>,
     client: &Client,
+    credentials: &Credentials<'_>,
 ) -> Result<BTreeMap<String, ServiceStatus>, Error> {
     let namespace = shop.namespace.as_str();
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
@@ -28,14 +49,20 @@ pub async fn ensure_all(
     let mut statuses = BTreeMap::new();
     for service in Service::ALL {
         let name = names::workload(&shop.name, service);
-        let live = ensure(&deployments, &shop.deployment(service)).await?;
-        ensure(&services, &shop.service(service)).await?;
-        match shop.autoscaler(service) {
-            Some(autoscaler) => drop(ensure(&autoscalers, &autoscaler).await?),
+        let autoscaler = shop.autoscaler(service);
+        if autoscaler.is_some() {
+            // Before the apply without spec.replicas, or the Deployment would drop to 1 pod.
+            hand_over_replicas(&deployments, &name).await?;
+        }
+        let deployment = shop.deployment(service, &credentials.checksum(service));
+        let live = apply(&deployments, &deployment).await?;
+        apply(&services, &shop.service(service)).await?;
+        match autoscaler {
+            Some(autoscaler) => drop(apply(&autoscalers, &autoscaler).await?),
             None => remove(&autoscalers, &name).await?,
         }
         match shop.disruption_budget(service) {
-            Some(budget) => drop(ensure(&budgets, &budget).await?),
+            Some(budget) => drop(apply(&budgets, &budget).await?),
             None => remove(&budgets, &name).await?,
         }
         statuses.insert(service.name().to_owned(), pods(shop, service, &live));

@@ -1,8 +1,9 @@
 //! A LOGIN role and a database owned by it, per service, on the server of the admin URI.
 //!
 //! Role and database names are identifiers we generate (`names::database`), so they are quoted
-//! but never come from a user; the password is ours too (alphanumeric), yet still quoted as a
-//! literal, because `CREATE ROLE` takes no bind parameters.
+//! but never come from a user; passwords are ours too (alphanumeric) and reach PostgreSQL only as
+//! SCRAM verifiers (`scram.rs`), still quoted as literals, because `CREATE ROLE` takes no bind
+//! parameters.
 
 use std::time::Duration;
 
@@ -51,24 +52,22 @@ impl PostgresAdmin {
         })
     }
 
-    /// Creates `name` as a LOGIN role with `password` and a database of the same name owned
-    /// by it, each only if missing. `set_password` also (re)sets the password of an existing
-    /// role: for a password that was just generated because its Secret was missing.
+    /// Makes `name` a LOGIN role with `password` (created, or its password set again when it
+    /// differs: the Secret holding it is the source of truth) owning a database of the same name
+    /// (created if missing).
     pub async fn ensure_database(
         &mut self,
         name: &str,
         password: &str,
-        set_password: bool,
     ) -> Result<(), ProvisionError> {
         let role = quote_identifier(name);
-        let literal = quote_literal(password);
-        if self.role_exists(name).await? {
-            if set_password {
-                self.execute(&format!("ALTER ROLE {role} WITH LOGIN PASSWORD {literal}"))
-                    .await?;
-            }
-        } else {
+        // The verifier, not the password: a server logging DDL never logs the plaintext.
+        let literal = quote_literal(&super::scram::verifier(password));
+        if !self.role_exists(name).await? {
             self.execute(&format!("CREATE ROLE {role} WITH LOGIN PASSWORD {literal}"))
+                .await?;
+        } else if !self.has_password(name, password).await {
+            self.execute(&format!("ALTER ROLE {role} WITH LOGIN PASSWORD {literal}"))
                 .await?;
         }
         if !self.database_exists(name).await? {
@@ -97,6 +96,20 @@ impl PostgresAdmin {
             name,
         )
         .await
+    }
+
+    /// Whether the role `name` has `password` for sure: only a superuser may read the stored
+    /// verifier; anyone else gets `false`, and the password is simply set again.
+    async fn has_password(&mut self, name: &str, password: &str) -> bool {
+        let stored: Result<Option<String>, sqlx::Error> =
+            sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+                .bind(name)
+                .fetch_one(&mut self.connection)
+                .await;
+        stored
+            .ok()
+            .flatten()
+            .is_some_and(|verifier| super::scram::verifies(&verifier, password))
     }
 
     /// Whether a database named `name` exists.

@@ -21,8 +21,9 @@
     reason = "each test crate uses a different part of the fake"
 )]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -35,8 +36,15 @@ use k8s_openapi::jiff::{Timestamp, Unit};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use super::ssa;
+
 /// The body of every answer: whole JSON, or a watch's stream of events.
 pub type ResponseBody = BoxBody<Bytes, Infallible>;
+
+/// The header naming an in-process client that is not the operator.
+const IDENTITY: &str = "x-fake-identity";
+/// Its value for [`FakeApiServer::admin_client`].
+const ADMIN: &str = "admin";
 
 /// How long a watch stays open when the client does not say (`timeoutSeconds`).
 const WATCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,6 +96,8 @@ pub struct Recorded {
     pub content_type: Option<String>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The `Accept` header, if any (metadata-only requests ask for `PartialObjectMetadata`).
+    pub accept: Option<String>,
     /// The body parsed as JSON; `None` when empty or not JSON.
     pub body: Option<Value>,
     /// The resource's plural from the path (`""` when the path was not understood).
@@ -119,6 +129,9 @@ impl Default for FakeApiServer {
                 failures: Vec::new(),
                 log: Vec::new(),
                 changed: changed_tx,
+                calls: BTreeSet::new(),
+                allowed: allowed_calls(),
+                acting_as_admin: false,
             })),
             changed,
         }
@@ -134,6 +147,60 @@ struct State {
     /// Every change, in order, for watches.
     log: Vec<Change>,
     changed: watch::Sender<u64>,
+    /// Every (API group, resource, verb) an authorizer saw, as RBAC names them.
+    calls: BTreeSet<Call>,
+    /// The calls `operator/tests/rbac/api-calls.txt` allows; `None` while recording it anew.
+    allowed: Option<BTreeSet<Call>>,
+    /// Whether the request being handled comes from [`FakeApiServer::admin_client`].
+    acting_as_admin: bool,
+}
+
+/// (API group, `""` for core; resource, with `/subresource`; verb), as RBAC rules name them.
+pub type Call = (String, String, String);
+
+/// The file of the calls the operator makes, which the chart's RBAC rules must grant exactly.
+pub const API_CALLS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rbac/api-calls.txt");
+
+/// The calls the committed file allows, unless `MICROSHOP_API_CALLS_UPDATE` is set (then every
+/// call is allowed and recorded, for `make rbac-calls` to write the file anew).
+fn allowed_calls() -> Option<BTreeSet<Call>> {
+    if std::env::var_os("MICROSHOP_API_CALLS_UPDATE").is_some() {
+        return None;
+    }
+    let text = std::fs::read_to_string(API_CALLS_FILE).unwrap_or_default();
+    Some(parse_calls(&text))
+}
+
+/// Lines of `group resource verb` (`core` for the core group); `#` starts a comment.
+pub fn parse_calls(text: &str) -> BTreeSet<Call> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (group, resource, verb) = (words.next()?, words.next()?, words.next()?);
+            let group = if group == "core" { "" } else { group };
+            Some((group.to_owned(), resource.to_owned(), verb.to_owned()))
+        })
+        .collect()
+}
+
+impl Drop for State {
+    /// With `MICROSHOP_API_CALLS_DIR` set, leaves this server's calls in a file there: the union
+    /// over a test run is what the operator needs (`make rbac-calls`, tests/k8s).
+    fn drop(&mut self) {
+        let Some(dir) = std::env::var_os("MICROSHOP_API_CALLS_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let mut lines = String::new();
+        for (group, resource, verb) in &self.calls {
+            let group = if group.is_empty() { "core" } else { group };
+            let _ = writeln!(lines, "{group} {resource} {verb}");
+        }
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("{}.txt", uuid::Uuid::new_v4())), lines);
+    }
 }
 
 /// One change as a watch reports it.
@@ -200,13 +267,30 @@ impl FakeApiServer {
         Self::default()
     }
 
-    /// A [`kube::Client`] talking to this fake (default namespace `"default"`).
+    /// A [`kube::Client`] talking to this fake as the operator (default namespace
+    /// `"default"`): its calls are recorded and held to `operator/tests/rbac/api-calls.txt`, as
+    /// the chart's RBAC rules hold the real operator to them.
     ///
     /// Must be called inside a Tokio runtime (the client spawns its request buffer).
     pub fn client(&self) -> kube::Client {
+        self.client_as(None)
+    }
+
+    /// A [`kube::Client`] for what the tests do as a cluster admin or another controller
+    /// (editing a Microshop, deleting a Secret): neither recorded nor restricted.
+    pub fn admin_client(&self) -> kube::Client {
+        self.client_as(Some(ADMIN))
+    }
+
+    fn client_as(&self, identity: Option<&'static str>) -> kube::Client {
         let fake = self.clone();
-        let service = tower::service_fn(move |request: Request<kube::client::Body>| {
+        let service = tower::service_fn(move |mut request: Request<kube::client::Body>| {
             let fake = fake.clone();
+            if let Some(identity) = identity {
+                request
+                    .headers_mut()
+                    .insert(IDENTITY, http::HeaderValue::from_static(identity));
+            }
             async move { Ok::<_, Infallible>(fake.serve(request).await) }
         });
         kube::Client::new(service, "default")
@@ -219,6 +303,12 @@ impl FakeApiServer {
         B::Error: std::fmt::Display,
     {
         let (parts, body) = request.into_parts();
+        // `kube`'s metadata watches ask for `application/json;as=PartialObjectMetadataList;...`.
+        let metadata_only = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"));
         let reply = match body.collect().await {
             Ok(collected) => {
                 let bytes = collected.to_bytes();
@@ -236,30 +326,42 @@ impl FakeApiServer {
                 };
                 let content_type = header(http::header::CONTENT_TYPE);
                 let authorization = header(http::header::AUTHORIZATION);
+                let accept = header(http::header::ACCEPT);
+                let admin = header(http::header::HeaderName::from_static(IDENTITY)).as_deref()
+                    == Some(ADMIN);
                 let path = parts.uri.path();
                 let query = parts.uri.query().unwrap_or_default();
                 self.lock().handle(
                     &parts.method,
                     path,
                     query,
-                    [content_type, authorization],
+                    [content_type, authorization, accept],
                     body,
+                    admin,
                 )
             }
             Err(error) => failure(400, &format!("reading the request body: {error}")),
         };
         let (code, body) = match reply {
-            Reply::Json(code, value) => (
-                code,
-                full(serde_json::to_vec(&value).expect("a JSON value serializes")),
-            ),
+            Reply::Json(code, mut value) => {
+                if metadata_only && code.is_success() {
+                    value = metadata_of(&value);
+                }
+                (
+                    code,
+                    full(serde_json::to_vec(&value).expect("a JSON value serializes")),
+                )
+            }
             Reply::Empty(code) => (code, full(Vec::new())),
             Reply::Watch {
                 route,
                 selector,
                 since,
                 timeout,
-            } => (StatusCode::OK, self.watch(route, selector, since, timeout)),
+            } => (
+                StatusCode::OK,
+                self.watch(route, selector, since, timeout, metadata_only),
+            ),
         };
         Response::builder()
             .status(code)
@@ -275,6 +377,7 @@ impl FakeApiServer {
         selector: Option<String>,
         since: u64,
         timeout: Duration,
+        metadata_only: bool,
     ) -> ResponseBody {
         let deadline = tokio::time::Instant::now() + timeout;
         let start = (self.clone(), self.changed.clone(), since);
@@ -282,7 +385,9 @@ impl FakeApiServer {
             let (route, selector) = (route.clone(), selector.clone());
             async move {
                 loop {
-                    let (lines, latest) = fake.lock().changes(&route, selector.as_deref(), since);
+                    let (lines, latest) =
+                        fake.lock()
+                            .changes(&route, selector.as_deref(), since, metadata_only);
                     if !lines.is_empty() {
                         let frame = Ok::<_, Infallible>(Frame::data(Bytes::from(lines)));
                         return Some((frame, (fake, changed, latest)));
@@ -391,6 +496,49 @@ impl FakeApiServer {
         self.lock().requests.clone()
     }
 
+    /// Every (API group, resource, verb) called so far, as RBAC names them.
+    pub fn api_calls(&self) -> BTreeSet<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Every stored version of an object, oldest first (deletions included, as the object was
+    /// last seen).
+    pub fn history(&self, plural: &str, namespace: &str, name: &str) -> Vec<Value> {
+        self.lock()
+            .log
+            .iter()
+            .filter(|c| c.key.0 == plural && c.key.1 == namespace && c.key.2 == name)
+            .map(|c| c.object.clone())
+            .collect()
+    }
+
+    /// The resource version of the last change: pass it to [`FakeApiServer::changes_since`].
+    pub fn version(&self) -> u64 {
+        self.lock().resource_version
+    }
+
+    /// The changes after resource version `since`, as `"TYPE plural/name"` strings, e.g.
+    /// `"MODIFIED deployments/shop-user"`: what was actually written, unlike
+    /// [`FakeApiServer::writes`], which lists requests (a no-op apply is a request, not a change).
+    pub fn changes_since(&self, since: u64) -> Vec<String> {
+        self.lock()
+            .log
+            .iter()
+            .filter(|c| c.version > since)
+            .map(|c| format!("{} {}/{}", c.kind, c.key.0, c.key.2))
+            .collect()
+    }
+
+    /// Answers `verb` on `resource` (e.g. `"microshops"`, `"list"`) of `group` with 403 from now
+    /// on, as an API server whose RBAC rules lack it.
+    pub fn deny(&self, group: &str, resource: &str, verb: &str) {
+        let mut state = self.lock();
+        let allowed = state.allowed.get_or_insert_with(|| {
+            parse_calls(&std::fs::read_to_string(API_CALLS_FILE).unwrap_or_default())
+        });
+        allowed.remove(&(group.to_owned(), resource.to_owned(), verb.to_owned()));
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.lock().requests.clear();
@@ -465,7 +613,13 @@ impl State {
 
     /// The changes after `since` that a watch of `route` with `selector` sees, as JSON lines,
     /// and the resource version they bring it to.
-    fn changes(&self, route: &Route, selector: Option<&str>, since: u64) -> (Vec<u8>, u64) {
+    fn changes(
+        &self,
+        route: &Route,
+        selector: Option<&str>,
+        since: u64,
+        metadata_only: bool,
+    ) -> (Vec<u8>, u64) {
         let mut lines = Vec::new();
         let mut latest = since;
         for change in self.log.iter().filter(|c| c.version > since) {
@@ -475,7 +629,12 @@ impl State {
                 && route.namespace.as_ref().is_none_or(|ns| ns == namespace)
                 && selector.is_none_or(|s| matches_labels(s, &change.object));
             if selected {
-                let event = json!({"type": change.kind, "object": change.object});
+                let object = if metadata_only {
+                    metadata_of(&change.object)
+                } else {
+                    change.object.clone()
+                };
+                let event = json!({"type": change.kind, "object": object});
                 serde_json::to_writer(&mut lines, &event).expect("an event serializes");
                 lines.push(b'\n');
             }
@@ -489,8 +648,9 @@ impl State {
         method: &Method,
         path: &str,
         query: &str,
-        [content_type, authorization]: [Option<String>; 2],
+        [content_type, authorization, accept]: [Option<String>; 3],
         body: Option<Value>,
+        admin: bool,
     ) -> Reply {
         let route = parse_path(path);
         // `application/merge-patch+json; charset=utf-8` → `application/merge-patch+json`.
@@ -506,6 +666,7 @@ impl State {
             query: query.to_owned(),
             content_type,
             authorization,
+            accept,
             body: body.clone(),
             plural: route.as_ref().map(|r| r.plural.clone()).unwrap_or_default(),
             namespace: route.as_ref().and_then(|r| r.namespace.clone()),
@@ -515,6 +676,23 @@ impl State {
         let Some(route) = route else {
             return failure(404, &format!("the fake API server has no route for {path}"));
         };
+        let params = query_params(query);
+        let watch = params.get("watch").is_some_and(|w| w == "true" || w == "1");
+        let verb = match (method, &route.name) {
+            (&Method::GET, Some(_)) => "get",
+            (&Method::GET, None) if watch => "watch",
+            (&Method::GET, None) => "list",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "update",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, Some(_)) => "delete",
+            (&Method::DELETE, None) => "deletecollection",
+            _ => "",
+        };
+        self.acting_as_admin = admin;
+        if let Some(denied) = self.authorize(&route, verb) {
+            return denied;
+        }
         if let Some(index) = self
             .failures
             .iter()
@@ -526,12 +704,11 @@ impl State {
                 &format!("injected failure for {method} {}", route.plural),
             );
         }
-        let params = query_params(query);
         let selector = params.get("labelSelector").map(String::as_str);
         match (method, &route.name) {
             (&Method::GET, Some(name)) => self.get_object(&route, name),
             (&Method::GET, None) => {
-                if params.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                if watch {
                     Reply::Watch {
                         since: params
                             .get("resourceVersion")
@@ -549,12 +726,62 @@ impl State {
                 }
             }
             (&Method::POST, None) => self.create(&route, body),
-            (&Method::PUT, Some(name)) => self.replace(&route, name, body),
-            (&Method::PATCH, Some(name)) => self.patch(&route, name, &media_type, body),
+            (&Method::PUT, Some(name)) => self.replace(&route, name, body, &params),
+            (&Method::PATCH, Some(name)) => self.patch(&route, name, &media_type, body, &params),
             (&Method::DELETE, Some(name)) => self.delete(&route, name),
             (&Method::DELETE, None) => self.delete_collection(&route, selector),
             _ => failure(405, &format!("{method} is not supported on {path}")),
         }
+    }
+
+    /// Records the call as RBAC sees it; a 403, as an API server with the chart's rules would
+    /// answer, when `operator/tests/rbac/api-calls.txt` does not list it.
+    fn authorize(&mut self, route: &Route, verb: &str) -> Option<Reply> {
+        let resource = match &route.subresource {
+            Some(subresource) => format!("{}/{subresource}", route.plural),
+            None => route.plural.clone(),
+        };
+        self.authorize_call((route.group.clone(), resource, verb.to_owned()))
+    }
+
+    fn authorize_call(&mut self, call: Call) -> Option<Reply> {
+        if self.acting_as_admin {
+            return None;
+        }
+        self.calls.insert(call.clone());
+        let allowed = self.allowed.as_ref()?;
+        if allowed.contains(&call) {
+            return None;
+        }
+        let (group, resource, verb) = call;
+        Some(failure(
+            403,
+            &format!(
+                "{verb} {resource} (group {group:?}) is not in operator/tests/rbac/api-calls.txt: \
+                 if the operator is meant to make this call, run `make rbac-calls` and grant it in \
+                 charts/microshop-operator/templates/rbac.yaml"
+            ),
+        ))
+    }
+
+    /// An owner reference that blocks its owner's deletion needs `update` on the owner's
+    /// `finalizers` subresource (the `OwnerReferencesPermissionEnforcement` admission plugin).
+    fn check_owner_references(&mut self, object: &Value) -> Option<Reply> {
+        let references = object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        references
+            .iter()
+            .filter(|r| r["blockOwnerDeletion"] == true)
+            .find_map(|reference| {
+                let api_version = reference["apiVersion"].as_str().unwrap_or_default();
+                let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+                let kind = reference["kind"].as_str().unwrap_or_default();
+                let resource = format!("{}/finalizers", plural_of(kind));
+                self.authorize_call((group.to_owned(), resource, "update".to_owned()))
+            })
     }
 
     fn get_object(&self, route: &Route, name: &str) -> Reply {
@@ -642,6 +869,9 @@ impl State {
                 Some((route, &name)),
             );
         }
+        if let Some(denied) = self.check_owner_references(&object) {
+            return denied;
+        }
         let object = self.store_new(route, key, object);
         Reply::Json(StatusCode::CREATED, object)
     }
@@ -672,12 +902,19 @@ impl State {
         meta.insert("creationTimestamp".into(), Value::String(now()));
         meta.insert("generation".into(), json!(1));
         meta.remove("deletionTimestamp");
+        default_fields(&route.plural, &mut object);
         self.objects.insert(key.clone(), object.clone());
         self.record("ADDED", key, object.clone());
         object
     }
 
-    fn replace(&mut self, route: &Route, name: &str, body: Option<Value>) -> Reply {
+    fn replace(
+        &mut self,
+        route: &Route,
+        name: &str,
+        body: Option<Value>,
+        params: &BTreeMap<String, String>,
+    ) -> Reply {
         let Some(body) = body.filter(Value::is_object) else {
             return failure(400, "the request body must be a JSON object");
         };
@@ -698,42 +935,35 @@ impl State {
                 Some((route, name)),
             );
         }
-        self.write(route, key, &old, body)
+        let mut new = body;
+        ssa::update(&old, &mut new, manager(params), &now());
+        self.write(route, key, &old, new)
     }
 
-    fn patch(&mut self, route: &Route, name: &str, media_type: &str, body: Option<Value>) -> Reply {
+    fn patch(
+        &mut self,
+        route: &Route,
+        name: &str,
+        media_type: &str,
+        body: Option<Value>,
+        params: &BTreeMap<String, String>,
+    ) -> Reply {
         let Some(body) = body else {
             return failure(400, "the patch body must be JSON");
         };
         let key = route.key(name);
         let old = self.objects.get(&key).cloned();
+        if media_type == "application/apply-patch+yaml" {
+            return self.apply(route, key, old, &body, params);
+        }
         match media_type {
-            "application/apply-patch+yaml" => match old {
-                None if route.subresource.is_none() && body.is_object() => {
-                    Reply::Json(StatusCode::CREATED, self.store_new(route, key, body))
-                }
-                None => not_found(route, name),
-                Some(old) => {
-                    let mut new = old.clone();
-                    let keeps_replicas = body.pointer("/spec/replicas").is_some();
-                    merge_patch(&mut new, body);
-                    if route.plural == "deployments" && !keeps_replicas {
-                        // The field manager no longer owns the replica count: it is dropped
-                        // (a real API server resets it to the default unless another manager
-                        // such as an autoscaler owns it).
-                        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
-                            spec.remove("replicas");
-                        }
-                    }
-                    self.write(route, key, &old, new)
-                }
-            },
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
                 let Some(old) = old else {
                     return not_found(route, name);
                 };
                 let mut new = old.clone();
                 merge_patch(&mut new, body);
+                ssa::update(&old, &mut new, manager(params), &now());
                 self.write(route, key, &old, new)
             }
             "application/json-patch+json" => {
@@ -767,15 +997,68 @@ impl State {
                         Some((route, name)),
                     );
                 }
+                ssa::update(&old, &mut new, manager(params), &now());
                 self.write(route, key, &old, new)
             }
             other => failure(415, &format!("unsupported patch content type {other:?}")),
         }
     }
 
+    /// A server-side apply (see `ssa.rs`).
+    fn apply(
+        &mut self,
+        route: &Route,
+        key: Key,
+        old: Option<Value>,
+        body: &Value,
+        params: &BTreeMap<String, String>,
+    ) -> Reply {
+        if route.subresource.is_some() || !body.is_object() {
+            return failure(
+                400,
+                "server-side apply takes a whole object of the resource",
+            );
+        }
+        let Some(manager) = params.get("fieldManager") else {
+            return failure(422, "server-side apply needs a fieldManager");
+        };
+        let force = params.get("force").is_some_and(|f| f == "true");
+        match ssa::apply(old.as_ref(), body, manager, force, &now()) {
+            Ok(new) => match old {
+                None => {
+                    if let Some(denied) = self
+                        .authorize(route, "create")
+                        .or_else(|| self.check_owner_references(&new))
+                    {
+                        return denied;
+                    }
+                    Reply::Json(StatusCode::CREATED, self.store_new(route, key, new))
+                }
+                Some(old) => self.write(route, key, &old, new),
+            },
+            Err(conflicts) => {
+                let fields: Vec<String> = conflicts
+                    .iter()
+                    .map(|c| format!("{} (owned by {:?})", c.path.join("."), c.manager))
+                    .collect();
+                status(
+                    409,
+                    "Conflict",
+                    &format!(
+                        "Apply failed with {} conflicts: {}",
+                        fields.len(),
+                        fields.join(", ")
+                    ),
+                    Some((route, &key.2)),
+                )
+            }
+        }
+    }
+
     /// Stores the result of a PUT or PATCH: keeps what clients cannot change, honours the
-    /// status subresource, bumps generation on spec change and the resource version always,
-    /// and completes finalization.
+    /// status subresource, fills in defaults, writes nothing when nothing changed, bumps
+    /// generation on spec change and the resource version on every write, and completes
+    /// finalization.
     fn write(&mut self, route: &Route, key: Key, old: &Value, mut new: Value) -> Reply {
         if !new.is_object() {
             return status(
@@ -798,6 +1081,7 @@ impl State {
                 set_or_remove(&mut new, field, old.get(field).cloned());
             }
         }
+        default_fields(&route.plural, &mut new);
         let generation = old
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -807,19 +1091,32 @@ impl State {
         } else {
             generation + 1
         };
-        let version = self.next_version();
         let meta = metadata(&mut new);
         meta.insert("name".into(), Value::String(key.2.clone()));
         if !key.1.is_empty() {
             meta.insert("namespace".into(), Value::String(key.1.clone()));
         }
-        for field in ["uid", "creationTimestamp", "deletionTimestamp"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "resourceVersion",
+        ] {
             match old.pointer(&format!("/metadata/{field}")) {
                 Some(value) => meta.insert(field.into(), value.clone()),
                 None => meta.remove(field),
             };
         }
         meta.insert("generation".into(), json!(generation));
+        if new == *old {
+            // Nothing changed: nothing is written, no watch event, the same resource version.
+            return Reply::Json(StatusCode::OK, new);
+        }
+        if let Some(denied) = self.check_owner_references(&new) {
+            return denied;
+        }
+        let version = self.next_version();
+        let meta = metadata(&mut new);
         meta.insert("resourceVersion".into(), Value::String(version));
         let finalized = meta.contains_key("deletionTimestamp")
             && meta
@@ -874,6 +1171,41 @@ impl State {
         let object = object.clone();
         self.record("MODIFIED", key.clone(), object.clone());
         Some(object)
+    }
+}
+
+/// What a metadata-only request gets: `PartialObjectMetadata` (or a list of them), never the
+/// objects' contents (a Secret's data).
+fn metadata_of(value: &Value) -> Value {
+    let partial = |object: &Value| {
+        json!({
+            "apiVersion": "meta.k8s.io/v1",
+            "kind": "PartialObjectMetadata",
+            "metadata": object.get("metadata").cloned().unwrap_or_default(),
+        })
+    };
+    match value.get("items").and_then(Value::as_array) {
+        Some(items) => json!({
+            "apiVersion": "meta.k8s.io/v1",
+            "kind": "PartialObjectMetadataList",
+            "metadata": value.get("metadata").cloned().unwrap_or_default(),
+            "items": items.iter().map(partial).collect::<Vec<_>>(),
+        }),
+        None => partial(value),
+    }
+}
+
+/// The field manager a write names (`fieldManager`), as the API server records it.
+fn manager(params: &BTreeMap<String, String>) -> &str {
+    params.get("fieldManager").map_or("unknown", String::as_str)
+}
+
+/// Fields the API server fills in when a write leaves them out.
+fn default_fields(plural: &str, object: &mut Value) {
+    if plural == "deployments" {
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.entry("replicas").or_insert(json!(1));
+        }
     }
 }
 

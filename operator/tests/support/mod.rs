@@ -1,5 +1,6 @@
 pub mod fake_api;
 pub mod shop;
+pub mod ssa;
 pub mod tls;
 
 /// The PostgreSQL server the tests provision on, as an admin URI (`DATABASE_URL`, which

@@ -8,8 +8,8 @@
 
 use microshop_events::Topology;
 use microshop_operator::crd::{
-    DeletionPolicy, ImageSpec, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec, SecretKeyRef,
-    Service, ServicesSpec,
+    DeletionPolicy, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec, SecretKeyRef, Service,
+    ServicesSpec,
 };
 use microshop_operator::names;
 use microshop_operator::provision::postgres::PostgresAdmin;
@@ -38,7 +38,7 @@ pub fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Value {
 /// A shop whose admin Secrets are `pg-admin` and `rabbitmq` (key `uri`).
 pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
     MicroshopSpec {
-        image: ImageSpec::default(),
+        image: None,
         postgres: PostgresSpec {
             admin_secret_ref: SecretKeyRef {
                 name: "pg-admin".into(),

@@ -35,17 +35,23 @@ pub struct TlsEndpoint {
 impl TlsEndpoint {
     /// A kubeconfig pointing at the endpoint, trusting only its CA, with [`TOKEN`].
     pub fn kubeconfig(&self) -> PathBuf {
+        self.kubeconfig_with_token(TOKEN)
+    }
+
+    /// A kubeconfig like [`TlsEndpoint::kubeconfig`] whose user presents `token` (so the
+    /// requests of two processes can be told apart).
+    pub fn kubeconfig_with_token(&self, token: &str) -> PathBuf {
         let ca = self.dir.join("ca.crt");
         std::fs::write(&ca, &self.ca_pem).expect("writes the CA");
         let config = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\n    \
-             certificate-authority: {ca}\nusers:\n- name: operator\n  user:\n    token: {TOKEN}\n\
+             certificate-authority: {ca}\nusers:\n- name: operator\n  user:\n    token: {token}\n\
              contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: operator\n\
              current-context: fake\n",
             url = self.url,
             ca = ca.display(),
         );
-        let path = self.dir.join("kubeconfig");
+        let path = self.dir.join(format!("kubeconfig-{token}"));
         std::fs::write(&path, config).expect("writes the kubeconfig");
         path
     }

@@ -13,6 +13,7 @@
 
 pub mod deadline;
 pub mod otlp;
+pub mod signal;
 pub mod trace;
 mod writer;
 
