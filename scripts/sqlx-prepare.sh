@@ -16,7 +16,7 @@ for dir in services/*/; do
   psql "$admin_url/postgres" -qX -v ON_ERROR_STOP=1 -c "create database $db" >/dev/null
   trap 'psql "$admin_url/postgres" -qX -c "drop database if exists $db" >/dev/null' EXIT
   "$sqlx" migrate run --source "$dir/migrations" --database-url "$admin_url/$db" >/dev/null
-  (cd "$dir" && DATABASE_URL="$admin_url/$db" SQLX_OFFLINE=false PATH="$(dirname "$(command -v "$sqlx")"):$PATH" cargo sqlx prepare $mode)
+  (cd "$dir" && DATABASE_URL="$admin_url/$db" SQLX_OFFLINE=false PATH="$(dirname "$(command -v "$sqlx")"):$PATH" cargo sqlx prepare ${mode:+"$mode"})
   psql "$admin_url/postgres" -qX -c "drop database if exists $db" >/dev/null
   trap - EXIT
 done

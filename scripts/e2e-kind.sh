@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# End-to-end test on a real Kubernetes cluster (kind): builds both images from the Dockerfile,
+# installs the dev PostgreSQL and RabbitMQ, the operator chart and the sample Microshop, runs
+# the seed walkthrough against the shop the operator deployed, then deletes the shop twice:
+# with deletionPolicy Retain (workloads go, databases, roles and their Secrets stay) and with
+# Delete (they go too). Exits 0 only when every step held; on failure it prints the cluster's
+# state and the operator's logs.
+#
+# Needs docker (with a running daemon), kind, kubectl, helm and curl on PATH (tools/bin, where
+# scripts/k8s-tools.sh puts helm and kubectl, is searched too). Not part of `make test`: this
+# machine's CI has no Docker engine; .github/workflows/ci.yml runs it on GitHub Actions.
+#
+# Settings (environment):
+#   CLUSTER=microshop-e2e  the kind cluster; created from k8s/kind-config.yaml unless it exists
+#   KEEP_CLUSTER=1         keep the cluster this script created (it is deleted otherwise); a
+#                          cluster that existed before the run is always kept
+#   TAG=e2e-<sha>-<time>   the tag of both images
+#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+3 (user, product, order)
+#   E2E_TIMEOUT=600        seconds each wait may take at most
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PATH=$PATH:$PWD/tools/bin
+
+cluster=${CLUSTER:-microshop-e2e}
+context=kind-$cluster
+tag=${TAG:-e2e-$(git rev-parse --short HEAD 2>/dev/null || echo local)-$(date +%s)}
+port_base=${E2E_PORT_BASE:-8000}
+limit=${E2E_TIMEOUT:-600}
+namespace=default
+operator_namespace=microshop-system
+shop=shop
+services=(user product order)
+started=$SECONDS
+
+# --- tools -----------------------------------------------------------------------------------
+missing=0
+need() { # tool, how to get it
+  if ! command -v "$1" >/dev/null; then
+    echo "e2e-kind: $1 is not on PATH; $2" >&2
+    missing=1
+  fi
+}
+need docker "install Docker Engine or Docker Desktop: https://docs.docker.com/engine/install/"
+need kind "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+need kubectl "run scripts/k8s-tools.sh (puts it into tools/bin) or see https://kubernetes.io/docs/tasks/tools/"
+need helm "run scripts/k8s-tools.sh (puts it into tools/bin) or see https://helm.sh/docs/intro/install/"
+need curl "install curl with your system's package manager"
+[ "$missing" -eq 0 ] || exit 2
+if ! docker info >/dev/null 2>&1; then
+  echo "e2e-kind: docker is installed but its daemon does not answer (is Docker running?)" >&2
+  exit 2
+fi
+
+k() { kubectl --context "$context" "$@"; }
+step() { printf '\n==> [%4ss] %s\n' "$((SECONDS - started))" "$*"; }
+passed=()
+ok() { echo "    ok: $*"; passed+=("$*"); }
+fail() { echo "e2e-kind: FAILED: $*" >&2; exit 1; }
+
+# Runs a command every 2 s until it succeeds, at most E2E_TIMEOUT seconds.
+wait_until() { # description, command...
+  local what=$1 deadline=$((SECONDS + limit))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${limit}s waiting until $what"
+    sleep 2
+  done
+}
+
+# --- cleanup and diagnostics -----------------------------------------------------------------
+created_cluster=""
+forwards=()
+stop_forwards() {
+  local pid
+  for pid in ${forwards[@]+"${forwards[@]}"}; do kill "$pid" 2>/dev/null || true; done
+  forwards=()
+}
+diagnostics() {
+  echo
+  echo "==================== diagnostics (cluster $cluster, image tag $tag) ===================="
+  local kd=(kubectl --context "$context" --request-timeout=20s)
+  "${kd[@]}" get microshop -A -o wide || true
+  "${kd[@]}" describe microshop -n "$namespace" "$shop" || true
+  "${kd[@]}" get pods -A -o wide || true
+  "${kd[@]}" get deployments,services,secrets -n "$namespace" || true
+  "${kd[@]}" get events -A --sort-by=.lastTimestamp | tail -n 80 || true
+  echo "---- operator logs ----"
+  "${kd[@]}" logs -n "$operator_namespace" deploy/microshop-operator --all-containers --tail=300 || true
+  local log
+  for log in "$logs"/*.log; do
+    [ -e "$log" ] || continue
+    echo "---- $(basename "$log") ----"
+    tail -n 30 "$log"
+  done
+}
+on_exit() {
+  local rc=$?
+  set +e
+  stop_forwards
+  [ "$rc" -eq 0 ] || diagnostics
+  if [ -n "$created_cluster" ] && [ "${KEEP_CLUSTER:-}" != 1 ]; then
+    echo "e2e-kind: deleting kind cluster $cluster (KEEP_CLUSTER=1 keeps it)"
+    kind delete cluster --name "$cluster" >/dev/null 2>&1
+  else
+    echo "e2e-kind: kind cluster $cluster kept (kubectl --context $context; kind delete cluster --name $cluster)"
+  fi
+  rm -rf "$logs"
+  exit "$rc"
+}
+logs=$(mktemp -d)
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- checks ----------------------------------------------------------------------------------
+# The database and role of a service: <namespace>_<shop>_<service>, other characters as `_`.
+database() { printf '%s_%s_%s' "$namespace" "$shop" "$1" | tr -c 'A-Za-z0-9' '_'; }
+psql_list() { # query: one value a line
+  k exec -n "$namespace" deploy/postgres -- psql -U postgres -tAc "$1"
+}
+workloads_gone() {
+  local left
+  left=$(k get deployments -n "$namespace" -l "microshop.dev/shop=$shop" -o name) || return 1
+  [ -z "$left" ]
+}
+db_secrets_exist() {
+  local service
+  for service in "${services[@]}"; do
+    k get secret -n "$namespace" "$shop-$service-db" -o name >/dev/null || return 1
+  done
+}
+db_secrets_gone() {
+  local service left
+  for service in "${services[@]}"; do
+    left=$(k get secret -n "$namespace" "$shop-$service-db" -o name --ignore-not-found) || return 1
+    [ -z "$left" ] || return 1
+  done
+}
+databases_and_roles() { # present|absent
+  local dbs roles service name
+  dbs=$(psql_list "select datname from pg_database") || return 1
+  roles=$(psql_list "select rolname from pg_roles") || return 1
+  for service in "${services[@]}"; do
+    name=$(database "$service")
+    if [ "$1" = present ]; then
+      grep -qx "$name" <<<"$dbs" || return 1
+      grep -qx "$name" <<<"$roles" || return 1
+    else
+      if grep -qx "$name" <<<"$dbs" || grep -qx "$name" <<<"$roles"; then return 1; fi
+    fi
+  done
+}
+apply_shop() { # deletion policy
+  k apply -n "$namespace" -f k8s/samples/microshop.yaml
+  k patch -n "$namespace" "microshop/$shop" --type merge -p "{\"spec\":{\"deletionPolicy\":\"$1\"}}"
+  [ "$(k get -n "$namespace" "microshop/$shop" -o jsonpath='{.spec.deletionPolicy}')" = "$1" ] ||
+    fail "microshop/$shop does not have deletionPolicy $1"
+  k wait -n "$namespace" "microshop/$shop" --for=condition=Ready --timeout="${limit}s"
+}
+delete_shop() {
+  k delete -n "$namespace" "microshop/$shop" --wait=true --timeout="${limit}s"
+  [ -z "$(k get -n "$namespace" "microshop/$shop" -o name --ignore-not-found)" ] ||
+    fail "microshop/$shop still exists after its deletion"
+  wait_until "the Deployments of $shop are gone" workloads_gone
+}
+
+# --- a. the cluster --------------------------------------------------------------------------
+step "a. kind cluster $cluster"
+clusters=$(kind get clusters 2>/dev/null || true)
+if grep -qx "$cluster" <<<"$clusters"; then
+  echo "    reusing the existing cluster"
+else
+  created_cluster=1
+  kind create cluster --name "$cluster" --config k8s/kind-config.yaml --wait "${limit}s"
+fi
+kind export kubeconfig --name "$cluster" >/dev/null
+k get nodes
+ok "kind cluster $cluster is up"
+
+# --- b. images -------------------------------------------------------------------------------
+step "b. build microshop:$tag and microshop-operator:$tag, load them into the cluster"
+export DOCKER_BUILDKIT=1
+docker build --target microshop -t "microshop:$tag" .
+docker build --target microshop-operator -t "microshop-operator:$tag" .
+kind load docker-image "microshop:$tag" "microshop-operator:$tag" --name "$cluster"
+ok "images microshop:$tag and microshop-operator:$tag built and loaded"
+
+# --- c. dev dependencies ---------------------------------------------------------------------
+step "c. dev PostgreSQL and RabbitMQ (k8s/dev/)"
+k apply -n "$namespace" -f k8s/dev/postgres.yaml -f k8s/dev/rabbitmq.yaml
+k rollout status -n "$namespace" deployment/postgres --timeout="${limit}s"
+k rollout status -n "$namespace" deployment/rabbitmq --timeout="${limit}s"
+ok "PostgreSQL and RabbitMQ are ready"
+
+# --- d. the operator -------------------------------------------------------------------------
+step "d. operator chart"
+helm --kube-context "$context" upgrade --install microshop-operator charts/microshop-operator \
+  -n "$operator_namespace" --create-namespace \
+  --set image.repository=microshop-operator --set image.tag="$tag" --set shopImage="microshop:$tag" \
+  --wait --timeout "${limit}s"
+k rollout status -n "$operator_namespace" deployment/microshop-operator --timeout="${limit}s"
+ok "operator chart installed, operator ready"
+
+# --- e. the sample Microshop -----------------------------------------------------------------
+step "e. sample Microshop (k8s/samples/microshop.yaml)"
+apply_shop Retain
+images=$(k get deployments -n "$namespace" -l "microshop.dev/shop=$shop" \
+  -o jsonpath='{range .items[*]}{.metadata.name}={.spec.template.spec.containers[0].image}{"\n"}{end}')
+while IFS= read -r line; do echo "    $line"; done <<<"$images"
+for service in "${services[@]}"; do
+  grep -qx "$shop-$service=microshop:$tag" <<<"$images" ||
+    fail "deployment $shop-$service does not run microshop:$tag (the chart's shopImage)"
+done
+ok "microshop/$shop is Ready; its Deployments run the operator's default image microshop:$tag"
+
+# --- f. the walkthrough ----------------------------------------------------------------------
+step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 3))"
+port=$port_base
+for service in "${services[@]}"; do
+  port=$((port + 1))
+  remote=$(k get service -n "$namespace" "$shop-$service" -o jsonpath='{.spec.ports[0].port}')
+  # kubectl itself, not the k function: $! must be the process the trap kills.
+  kubectl --context "$context" port-forward -n "$namespace" "service/$shop-$service" "$port:$remote" \
+    >"$logs/port-forward-$service.log" 2>&1 &
+  forwards+=("$!")
+done
+forwarding() {
+  local pid port
+  for pid in "${forwards[@]}"; do kill -0 "$pid" 2>/dev/null || fail "a port-forward exited (see its log below)"; done
+  for port in $((port_base + 1)) $((port_base + 2)) $((port_base + 3)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 1
+  done
+}
+wait_until "the port-forwards answer" forwarding
+USER_SERVICE_URL=http://127.0.0.1:$((port_base + 1)) \
+PRODUCT_SERVICE_URL=http://127.0.0.1:$((port_base + 2)) \
+ORDER_SERVICE_URL=http://127.0.0.1:$((port_base + 3)) \
+  scripts/walkthrough.sh
+stop_forwards
+ok "walkthrough: the order was CONFIRMED and the stock went from 50 to 47"
+
+# --- g. deletion with Retain -----------------------------------------------------------------
+step "g. delete microshop/$shop with deletionPolicy Retain"
+databases_and_roles present || fail "the databases and roles of $shop do not exist while it runs"
+delete_shop
+db_secrets_exist || fail "a database Secret of $shop was deleted although the policy is Retain"
+databases_and_roles present || fail "a database or role of $shop was dropped although the policy is Retain"
+ok "Retain: Deployments gone; Secrets $shop-{user,product,order}-db, databases and roles $(database user) etc. kept"
+
+# --- h. deletion with Delete -----------------------------------------------------------------
+# The whole sample file goes at once, its admin Secrets with the shop: the operator holds them
+# (finalizer) until its cleanup has used them, so nothing is left behind and nothing is stuck.
+step "h. re-create microshop/$shop with deletionPolicy Delete, then kubectl delete -f the sample"
+apply_shop Delete
+ok "microshop/$shop (Delete) is Ready again on its retained databases"
+k delete -n "$namespace" -f k8s/samples/microshop.yaml --wait=true --timeout="${limit}s"
+[ -z "$(k get -n "$namespace" "microshop/$shop" -o name --ignore-not-found)" ] ||
+  fail "microshop/$shop still exists after its deletion"
+wait_until "the Deployments of $shop are gone" workloads_gone
+wait_until "the database Secrets of $shop are gone" db_secrets_gone
+wait_until "the databases and roles of $shop are dropped" databases_and_roles absent
+admin_secrets_gone() {
+  [ -z "$(k get -n "$namespace" secret pg-admin rabbitmq -o name --ignore-not-found)" ]
+}
+wait_until "the admin Secrets are released and gone" admin_secrets_gone
+ok "Delete: Deployments, database Secrets, databases, roles and the admin Secrets gone"
+
+# --- i. summary ------------------------------------------------------------------------------
+step "i. summary"
+for line in "${passed[@]}"; do echo "    passed: $line"; done
+echo "e2e-kind: all ${#passed[@]} steps passed in $((SECONDS - started))s (cluster $cluster, images *:$tag)"
