@@ -59,6 +59,9 @@ EXPORTED_METRICS = {
     "microshop_operator_reconciliations_total",
     "microshop_operator_reconcile_failures_total",
     "microshop_operator_reconcile_duration_seconds",  # histogram
+    "microshop_operator_watch_errors_total",
+    "microshop_operator_queue_depth",
+    "microshop_operator_leader",
 }
 HISTOGRAMS = {
     "http_request_duration_seconds",
@@ -78,6 +81,8 @@ EXPECTED_ALERTS = {
     "MicroshopCircuitBreakerOpen",
     "MicroshopOrdersStuckPending",
     "MicroshopTargetDown",
+    "MicroshopOperatorWatchFailing",
+    "MicroshopOperatorNoLeader",
     "MicroshopOperatorReconcileFailing",
 }
 
