@@ -158,6 +158,23 @@ where
     }
 }
 
+/// What a metadata watch can watch.
+trait Watchable:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+}
+
+impl<K> Watchable for K where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The metadata of the `K`s the operator made.
 fn managed<K>(
     client: &Client,
@@ -166,13 +183,7 @@ fn managed<K>(
     health: &Arc<Health>,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Watchable + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     metadata(
         api::<PartialObjectMeta<K>>(client, namespace),
@@ -190,13 +201,7 @@ fn metadata<K>(
     health: &Arc<Health>,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Watchable,
 {
     let health = Arc::clone(health);
     watcher(api, config.any_semantic())

@@ -8,24 +8,14 @@ mod support;
 
 use std::time::Duration;
 
-use microshop_operator::crd::DeletionPolicy;
 use microshop_testkit::{ServiceProcess, eventually_within};
 use support::fake_api::FakeApiServer;
-use support::shop::{self, namespace, spec};
+use support::shop;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_microshop-operator");
 
-/// A fake cluster holding a Microshop in a namespace of its own.
 fn cluster() -> (FakeApiServer, String) {
-    let namespace = namespace();
-    let fake = FakeApiServer::new();
-    shop::seed(
-        &fake,
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &support::pg_admin_uri(),
-    );
-    (fake, namespace)
+    shop::seeded_cluster()
 }
 
 /// Plays the kubelet (pods become ready) until the operator reports the Microshop Ready.

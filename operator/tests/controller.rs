@@ -196,14 +196,7 @@ fn assert_watches_are_scoped_and_cheap(fake: &FakeApiServer, namespace: &str) {
 
 #[tokio::test]
 async fn a_watch_that_keeps_failing_is_logged_counted_and_makes_health_fail() {
-    let namespace = namespace();
-    let fake = FakeApiServer::new();
-    shop::seed(
-        &fake,
-        &namespace,
-        &spec(DeletionPolicy::Retain),
-        &support::pg_admin_uri(),
-    );
+    let (fake, _namespace) = shop::seeded_cluster();
     // RBAC without the right to list Microshops (or the CRD missing): every list is refused.
     fake.deny("microshop.dev", "microshops", "list");
     let running = Running::start(&fake, Settings::default(), Duration::from_secs(1));

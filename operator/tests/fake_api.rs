@@ -217,6 +217,13 @@ async fn apply_as(
     deployments.patch(name, &params, &Patch::Apply(body)).await
 }
 
+/// Applies `body` as `manager` with `force`, which must succeed.
+async fn applied(deployments: &Api<Deployment>, manager: &str, body: &Value) -> Deployment {
+    apply_as(deployments, manager, true, body)
+        .await
+        .expect("the apply succeeds")
+}
+
 fn deployment_json(name: &str, replicas: Option<i32>) -> Value {
     serde_json::to_value(deployment(name, replicas)).expect("serialises")
 }
@@ -270,9 +277,7 @@ async fn an_apply_removes_what_its_manager_stopped_setting_and_keeps_what_others
     let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
     let mut first = deployment_json("shop", Some(3));
     first["metadata"]["labels"]["tier"] = json!("backend");
-    apply_as(&deployments, "operator", true, &first)
-        .await
-        .expect("applies");
+    applied(&deployments, "operator", &first).await;
     // Someone else adds an annotation (kubectl edit: an update, another manager).
     let edit = PatchParams {
         field_manager: Some("kubectl-edit".into()),
@@ -289,14 +294,7 @@ async fn an_apply_removes_what_its_manager_stopped_setting_and_keeps_what_others
 
     // The next apply drops the label and the replica count.
     let version = server.version();
-    apply_as(
-        &deployments,
-        "operator",
-        true,
-        &deployment_json("shop", None),
-    )
-    .await
-    .expect("applies");
+    applied(&deployments, "operator", &deployment_json("shop", None)).await;
     let stored = server
         .get("deployments", "default", "shop")
         .expect("stored");
@@ -320,14 +318,7 @@ async fn an_apply_removes_what_its_manager_stopped_setting_and_keeps_what_others
 
     // The same apply again changes nothing: same resource version, no watch event.
     let version = server.version();
-    apply_as(
-        &deployments,
-        "operator",
-        true,
-        &deployment_json("shop", None),
-    )
-    .await
-    .expect("applies");
+    applied(&deployments, "operator", &deployment_json("shop", None)).await;
     assert!(server.changes_since(version).is_empty());
 }
 
@@ -335,14 +326,7 @@ async fn an_apply_removes_what_its_manager_stopped_setting_and_keeps_what_others
 async fn a_field_another_manager_owns_conflicts_unless_the_apply_is_forced() {
     let server = FakeApiServer::new();
     let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
-    apply_as(
-        &deployments,
-        "operator",
-        true,
-        &deployment_json("shop", Some(2)),
-    )
-    .await
-    .expect("applies");
+    applied(&deployments, "operator", &deployment_json("shop", Some(2))).await;
     // An autoscaler writes the count (an update).
     let hpa = PatchParams {
         field_manager: Some("horizontal-pod-autoscaler".into()),
@@ -398,30 +382,14 @@ async fn a_field_another_manager_owns_conflicts_unless_the_apply_is_forced() {
 async fn a_second_manager_keeps_a_field_the_first_stops_applying() {
     let server = FakeApiServer::new();
     let deployments: Api<Deployment> = Api::default_namespaced(server.admin_client());
-    apply_as(
-        &deployments,
-        "operator",
-        true,
-        &deployment_json("shop", Some(4)),
-    )
-    .await
-    .expect("applies");
+    applied(&deployments, "operator", &deployment_json("shop", Some(4))).await;
     // The handover: a second manager applies the live count, then the first drops it.
     let handover = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "shop"}, "spec": {"replicas": 4},
     });
-    apply_as(&deployments, "handover", true, &handover)
-        .await
-        .expect("applies");
-    apply_as(
-        &deployments,
-        "operator",
-        true,
-        &deployment_json("shop", None),
-    )
-    .await
-    .expect("applies");
+    applied(&deployments, "handover", &handover).await;
+    applied(&deployments, "operator", &deployment_json("shop", None)).await;
     let history: Vec<Value> = server
         .history("deployments", "default", "shop")
         .iter()
@@ -442,22 +410,18 @@ async fn keyed_lists_merge_item_by_item_and_sets_by_value() {
         body["spec"]["template"]["spec"]["containers"][0]["env"] = env;
         body
     };
-    apply_as(
+    applied(
         &deployments,
         "a",
-        true,
         &with_env(json!([{"name": "A", "value": "1"}])),
     )
-    .await
-    .expect("applies");
-    apply_as(
+    .await;
+    applied(
         &deployments,
         "b",
-        true,
         &with_env(json!([{"name": "B", "value": "2"}])),
     )
-    .await
-    .expect("applies");
+    .await;
     let env = |server: &FakeApiServer| {
         server
             .get("deployments", "default", "shop")
@@ -468,9 +432,7 @@ async fn keyed_lists_merge_item_by_item_and_sets_by_value() {
         env(&server),
         json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
     );
-    apply_as(&deployments, "a", true, &with_env(json!([])))
-        .await
-        .expect("applies");
+    applied(&deployments, "a", &with_env(json!([]))).await;
     assert_eq!(
         env(&server),
         json!([{"name": "B", "value": "2"}]),
@@ -485,9 +447,7 @@ async fn quantities_are_stored_canonically_so_another_spelling_changes_nothing()
     let mut body = deployment_json("shop", Some(1));
     body["spec"]["template"]["spec"]["containers"][0]["resources"] =
         json!({"requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {"memory": "0.5Gi"}});
-    apply_as(&deployments, "operator", true, &body)
-        .await
-        .expect("applies");
+    applied(&deployments, "operator", &body).await;
     let stored = server
         .get("deployments", "default", "shop")
         .expect("stored");
@@ -497,9 +457,7 @@ async fn quantities_are_stored_canonically_so_another_spelling_changes_nothing()
         json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "512Mi"}})
     );
     let version = server.version();
-    apply_as(&deployments, "operator", true, &body)
-        .await
-        .expect("applies");
+    applied(&deployments, "operator", &body).await;
     assert!(
         server.changes_since(version).is_empty(),
         "{:?}",

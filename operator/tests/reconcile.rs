@@ -90,6 +90,22 @@ impl Cluster {
         shop::pods_become_ready(&self.fake, &self.namespace);
     }
 
+    /// Changes a Deployment as another controller or a person would: a merge patch under
+    /// `manager`.
+    async fn patch_deployment_as(&self, manager: &str, name: &str, patch: Value) {
+        let params = kube::api::PatchParams {
+            field_manager: Some(manager.into()),
+            ..kube::api::PatchParams::default()
+        };
+        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+            self.fake.admin_client(),
+            &self.namespace,
+        )
+        .patch(name, &params, &kube::api::Patch::Merge(patch))
+        .await
+        .expect("the Deployment accepts the change");
+    }
+
     /// Changes the Microshop's spec as `kubectl apply` would (merge, generation bump).
     async fn edit(&self, patch: Value) {
         self.shops()
@@ -390,21 +406,13 @@ async fn switching_to_autoscaling_and_back_hands_replicas_over_without_a_dip() {
             .is_none()
     );
     // The autoscaler scales (the HPA controller's update), and later passes leave it be.
-    let hpa_controller = kube::api::PatchParams {
-        field_manager: Some("horizontal-pod-autoscaler".into()),
-        ..kube::api::PatchParams::default()
-    };
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
-        cluster.fake.admin_client(),
-        &cluster.namespace,
-    )
-    .patch(
-        "shop-order",
-        &hpa_controller,
-        &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})),
-    )
-    .await
-    .expect("the HPA scales");
+    cluster
+        .patch_deployment_as(
+            "horizontal-pod-autoscaler",
+            "shop-order",
+            json!({"spec": {"replicas": 5}}),
+        )
+        .await;
     cluster.reconcile().await.expect("pass");
     cluster.reconcile().await.expect("pass");
     assert_eq!(
@@ -469,23 +477,13 @@ async fn what_the_operator_stops_setting_goes_and_what_others_set_stays() {
     assert_eq!(cluster.fake.changes_since(idle), Vec::<String>::new());
 
     // Someone edits the Deployment: a note of theirs stays, the image goes back.
-    let kubectl = kube::api::PatchParams {
-        field_manager: Some("kubectl-edit".into()),
-        ..kube::api::PatchParams::default()
-    };
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
-        cluster.fake.admin_client(),
-        &cluster.namespace,
-    )
-    .patch(
-        "shop-user",
-        &kubectl,
-        &kube::api::Patch::Strategic(json!({
-            "metadata": {"annotations": {"team": "shop"}},
-        })),
-    )
-    .await
-    .expect("edits");
+    cluster
+        .patch_deployment_as(
+            "kubectl-edit",
+            "shop-user",
+            json!({"metadata": {"annotations": {"team": "shop"}}}),
+        )
+        .await;
     let mut deployment = cluster.get("deployments", "shop-user").expect("exists");
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = json!("someone-else:1");
     Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(

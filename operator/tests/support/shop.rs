@@ -73,6 +73,20 @@ pub fn seed(fake: &FakeApiServer, namespace: &str, spec: &MicroshopSpec, pg_uri:
     fake.insert(serde_json::to_value(&shop).expect("serialises"));
 }
 
+/// A fake cluster holding a `Retain` Microshop in a namespace of its own, its PostgreSQL the
+/// tests' real one.
+pub fn seeded_cluster() -> (FakeApiServer, String) {
+    let namespace = namespace();
+    let fake = FakeApiServer::new();
+    seed(
+        &fake,
+        &namespace,
+        &spec(DeletionPolicy::Retain),
+        &super::pg_admin_uri(),
+    );
+    (fake, namespace)
+}
+
 /// Marks every Deployment's pods ready, as the kubelet would.
 pub fn pods_become_ready(fake: &FakeApiServer, namespace: &str) {
     for deployment in fake.list("deployments", namespace) {
