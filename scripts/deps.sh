@@ -74,9 +74,11 @@ redis() {
   wait_for redis 6379 /tmp/microshop-redis.log
 }
 
-# `make test` checks scripts/*.sh, .ci/run and the GitHub workflows with shellcheck.
+# `make test` checks scripts/*.sh, .ci/run and the GitHub workflows with shellcheck; `make up`
+# generates the token signing key with openssl.
 lint_tools() {
   command -v shellcheck >/dev/null || install_packages shellcheck
+  command -v openssl >/dev/null || install_packages openssl
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p') present"
 }
 

@@ -25,6 +25,15 @@ else
 fi
 
 mkdir -p "$RUN_DIR"
+# The access-token signing key (Ed25519), generated once per run folder and kept: the user
+# service signs with it, every service verifies with its public half.
+keys=$PWD/$RUN_DIR/keys
+if [ ! -s "$keys/jwt-signing.pem" ]; then
+  mkdir -p "$keys" && chmod 700 "$keys"
+  (umask 077 && openssl genpkey -algorithm ed25519 -out "$keys/jwt-signing.pem")
+  openssl pkey -in "$keys/jwt-signing.pem" -pubout -out "$keys/jwt-public.pem"
+  echo "created the token signing key $RUN_DIR/keys/jwt-signing.pem"
+fi
 running() { # name -> prints the pid when that service runs from our pid file
   local pidfile="$RUN_DIR/$1.pid" pid
   [ -f "$pidfile" ] || return 1
@@ -44,6 +53,7 @@ for entry in "${SERVICES[@]}"; do
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
     USER_SERVICE_URL="$USERS_URL" PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
+    JWT_SIGNING_KEY="$keys/jwt-signing.pem" JWT_PUBLIC_KEYS="$keys/jwt-public.pem" \
     nohup "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
   echo "$name: started (pid $!)"

@@ -43,6 +43,11 @@ pub fn database_secret(shop: &str, service: Service) -> String {
     format!("{shop}-{service}-db")
 }
 
+/// The Secret holding the access-token keys (`JWT_SIGNING_KEY`, `JWT_PUBLIC_KEYS`).
+pub fn jwt_secret(shop: &str) -> String {
+    format!("{shop}-jwt")
+}
+
 /// The Secret holding the services' `AMQP_URL` (the user's URI with the shop's vhost).
 pub fn amqp_secret(shop: &str) -> String {
     format!("{shop}-amqp")

@@ -3,5 +3,6 @@
 pub mod admin_secrets;
 pub mod cleanup;
 pub mod databases;
+pub mod keys;
 pub mod messaging;
 pub mod workloads;

@@ -17,9 +17,10 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::names;
 use crate::phases::workloads::Credentials;
-use crate::phases::{admin_secrets, cleanup, databases, messaging, workloads};
+use crate::phases::{admin_secrets, cleanup, databases, keys, messaging, workloads};
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
+use secrecy::ExposeSecret;
 
 /// When a ready shop is looked at again (drift: a database dropped by hand, a deleted Secret).
 const RECHECK: Duration = Duration::from_secs(300);
@@ -220,10 +221,12 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
             )
         }),
     );
+    let keys = keys::ensure(&shop, &ctx.client).await?;
     let workloads = if let (Ok(provisioned), Ok(amqp_url)) = (&databases, &messaging) {
         let credentials = Credentials {
             database_urls: &provisioned.urls,
             amqp_url,
+            jwt_signing_key: keys.signing_key.expose_secret(),
         };
         workloads::ensure_all(&shop, &ctx.client, &credentials).await
     } else {

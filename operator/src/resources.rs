@@ -29,6 +29,10 @@ pub const DATABASE_URL_KEY: &str = "DATABASE_URL";
 pub const PASSWORD_KEY: &str = "PASSWORD";
 /// The key of `AMQP_URL` in the shop's AMQP Secret.
 pub const AMQP_URL_KEY: &str = "AMQP_URL";
+/// The key of the token signing key (PKCS#8 PEM) in the shop's JWT Secret.
+pub const JWT_SIGNING_KEY: &str = "JWT_SIGNING_KEY";
+/// The key of the token public keys (SPKI PEM) in the shop's JWT Secret.
+pub const JWT_PUBLIC_KEYS: &str = "JWT_PUBLIC_KEYS";
 
 /// UID and GID the services run as (distroless's `nonroot`).
 const RUN_AS: i64 = 65_532;
@@ -168,6 +172,26 @@ impl<'a> Shop<'a> {
         }
     }
 
+    /// The Secret with the shop's access-token keys; it goes with the shop (tokens signed with
+    /// it die with it).
+    pub fn jwt_secret(&self, signing_key: &str, public_keys: &str) -> Secret {
+        Secret {
+            metadata: self.metadata(names::jwt_secret(&self.name), None),
+            data: Some(BTreeMap::from([
+                (
+                    JWT_SIGNING_KEY.to_owned(),
+                    ByteString(signing_key.as_bytes().to_vec()),
+                ),
+                (
+                    JWT_PUBLIC_KEYS.to_owned(),
+                    ByteString(public_keys.as_bytes().to_vec()),
+                ),
+            ])),
+            type_: Some("Opaque".to_owned()),
+            ..Secret::default()
+        }
+    }
+
     /// `service`'s Deployment; without `replicas` when an HPA sizes it. `credentials` is the
     /// digest of what its pods read from Secrets ([`credentials_checksum`]).
     pub fn deployment(&self, service: Service, credentials: &str) -> Deployment {
@@ -265,6 +289,13 @@ impl<'a> Shop<'a> {
                 DATABASE_URL_KEY,
             ),
         ];
+        if service == Service::User {
+            env.push(from_secret(
+                JWT_SIGNING_KEY,
+                names::jwt_secret(&self.name),
+                JWT_SIGNING_KEY,
+            ));
+        }
         if service.uses_amqp() {
             env.push(from_secret(
                 "AMQP_URL",

@@ -198,6 +198,22 @@ async fn assert_provisioned(cluster: &Cluster) {
         .expect("AMQP Secret");
     assert!(secret_value(&amqp, "AMQP_URL").starts_with("amqp://"));
     assert_eq!(amqp["metadata"]["ownerReferences"][0]["kind"], "Microshop");
+    let jwt = cluster
+        .get("secrets", &names::jwt_secret(SHOP))
+        .expect("the token key Secret");
+    let signing = secret_value(&jwt, "JWT_SIGNING_KEY");
+    let key = microshop_auth::SigningKey::from_pem(&secrecy::SecretString::from(signing), "test")
+        .expect("an Ed25519 key");
+    assert_eq!(
+        secret_value(&jwt, "JWT_PUBLIC_KEYS").trim(),
+        key.public().to_pem().trim()
+    );
+    let user = cluster.get("deployments", "shop-user").expect("exists");
+    let user_env = user["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(
+        user_env.contains(r#""name":"JWT_SIGNING_KEY""#) && user_env.contains("shop-jwt"),
+        "{user_env}"
+    );
     let order = cluster.get("deployments", "shop-order").expect("exists");
     let env = order["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(

@@ -74,6 +74,11 @@ app.kubernetes.io/part-of: microshop
 {{- .Values.amqp.existingSecret | default (printf "%s-amqp" (include "microshop.fullname" .)) -}}
 {{- end -}}
 
+{{/* The Secret with the access-token keys. */}}
+{{- define "microshop.jwtSecret" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-jwt" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
 {{/* The image reference. */}}
 {{- define "microshop.image" -}}
 {{- printf "%s:%s" .Values.image.repository .Values.image.tag -}}

@@ -21,16 +21,17 @@ pub struct Credentials<'a> {
     pub database_urls: &'a BTreeMap<Service, String>,
     /// The `AMQP_URL`.
     pub amqp_url: &'a str,
+    /// The access-token signing key (the user service's).
+    pub jwt_signing_key: &'a str,
 }
 
 impl Credentials<'_> {
     /// The digest of what `service`'s pods read: when it changes, its pods roll.
     fn checksum(&self, service: Service) -> String {
         let database = self.database_urls.get(&service).map_or("", String::as_str);
-        if service.uses_amqp() {
-            credentials_checksum(&[database, self.amqp_url])
-        } else {
-            credentials_checksum(&[database])
+        match service {
+            Service::User => credentials_checksum(&[database, self.jwt_signing_key]),
+            _ => credentials_checksum(&[database, self.amqp_url]),
         }
     }
 }

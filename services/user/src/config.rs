@@ -1,5 +1,6 @@
 //! Settings of the user service, read once from the environment at start-up.
 
+use microshop_auth::IssueConfig;
 use microshop_db::DbConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
@@ -24,6 +25,12 @@ pub struct Config {
     /// for ~20 ms, and more hashes than CPUs only adds memory, not throughput.
     #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", default_value_t = default_hash_concurrency())]
     pub password_hash_concurrency: usize,
+    /// How long a refresh token is accepted (`30d`); each refresh issues a new one.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub refresh_token_ttl: std::time::Duration,
+    /// Access token signing.
+    #[command(flatten)]
+    pub auth: IssueConfig,
     /// HTTP server settings.
     #[command(flatten)]
     pub server: ServerConfig,

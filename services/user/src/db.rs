@@ -1,3 +1,4 @@
 //! Queries against `users_db`, one module per table.
 
+pub mod refresh_tokens;
 pub mod users;

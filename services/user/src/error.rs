@@ -22,6 +22,26 @@ pub enum Error {
     /// Wrong e-mail or password; deliberately does not say which.
     #[error("e-mail address or password is wrong")]
     InvalidCredentials,
+    /// A refresh token that is unknown, revoked or not the caller's.
+    #[error("the refresh token is not valid; log in again")]
+    RefreshTokenInvalid,
+    /// A spent refresh token presented again: its family is now revoked.
+    #[error(
+        "the refresh token was already used, so it may have been copied: every session it belongs to is ended; log in again"
+    )]
+    RefreshTokenReused,
+    /// Past its expiry.
+    #[error("the refresh token has expired; log in again")]
+    RefreshTokenExpired,
+    /// The current password given for a change is wrong.
+    #[error("the current password is wrong")]
+    CurrentPasswordWrong,
+    /// The token's user no longer exists.
+    #[error("the account of this access token no longer exists")]
+    AccountGone,
+    /// No valid token or the wrong role.
+    #[error(transparent)]
+    Auth(#[from] microshop_auth::AuthError),
     /// argon2 refused to hash.
     #[error("password hashing failed: {0}")]
     Hashing(argon2::password_hash::Error),
@@ -45,6 +65,25 @@ impl IntoResponse for Error {
                 "invalid_credentials",
                 self.to_string(),
             ),
+            Self::RefreshTokenInvalid | Self::RefreshTokenReused | Self::RefreshTokenExpired => {
+                let code = match self {
+                    Self::RefreshTokenReused => "refresh_token_reused",
+                    Self::RefreshTokenExpired => "refresh_token_expired",
+                    _ => "refresh_token_invalid",
+                };
+                ApiError::new(axum::http::StatusCode::UNAUTHORIZED, code, self.to_string())
+            }
+            Self::CurrentPasswordWrong => ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "current_password_wrong",
+                self.to_string(),
+            ),
+            Self::AccountGone => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "account_gone",
+                self.to_string(),
+            ),
+            Self::Auth(error) => return error.into_response(),
             Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::database_unavailable("user")

@@ -47,18 +47,30 @@ impl Hasher {
         .await
     }
 
+    /// Runs `work` on a blocking thread once a permit is free. The permit moves into the
+    /// blocking task and is released when the hash is done, not when the request goes away: a
+    /// client that gives up (or a deadline that cancels the request) cannot start more hashes
+    /// than the bound while abandoned ones still run.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::Other(anyhow::anyhow!("password hashing task failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| Error::Other(anyhow::anyhow!("password hashing task failed: {e}")))
+    }
+
+    /// Hashes that may start now without waiting (for tests and metrics).
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
     }
 }
 
@@ -71,4 +83,35 @@ fn dummy_hash() -> &'static str {
             .hash()
             .expect("hashing a fixed password with default parameters works")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_permit_until_it_is_done() {
+        let hasher = Hasher::new(1);
+        let password = Password::parse("correct horse battery".to_owned()).expect("valid");
+        // The request gives up (a client hang-up, a deadline) while its hash runs.
+        let abandoned = tokio::time::timeout(Duration::from_millis(1), hasher.hash(password)).await;
+        assert!(
+            abandoned.is_err(),
+            "argon2id takes longer than a millisecond"
+        );
+        assert_eq!(
+            hasher.available(),
+            0,
+            "the running hash still holds the only permit"
+        );
+        let freed = tokio::time::timeout(Duration::from_secs(30), async {
+            while hasher.available() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(freed.is_ok(), "the permit comes back when the hash is done");
+    }
 }

@@ -1,12 +1,15 @@
-//! The user service: registration with argon2id password hashes, look-up, listing and log-in.
+//! The user service: accounts (argon2id password hashes), sign-in with access and refresh
+//! tokens, profiles, and the public keys other services verify tokens with.
 
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod hasher;
+pub mod profile;
 pub mod register;
 pub mod routes;
+pub mod session;
 pub mod startup;
 
 pub use config::Config;

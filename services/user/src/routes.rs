@@ -1,8 +1,13 @@
 //! The user service's HTTP API and its OpenAPI document.
 
+mod profile;
+mod session;
 mod users;
 
+use std::sync::Arc;
+
 use axum::routing::post;
+use microshop_auth::JwkSet;
 use microshop_db::{Db, Lookup};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::db::users::UserRow;
 use crate::hasher::Hasher;
+use crate::session::Sessions;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -20,12 +26,20 @@ pub struct AppState {
     pub users: Lookup<UserRow>,
     /// Bounded argon2id worker.
     pub hasher: Hasher,
+    /// Issues tokens.
+    pub sessions: Sessions,
+    /// The public keys, as `/.well-known/jwks.json` serves them.
+    pub jwks: Arc<JwkSet>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Microshop user service", description = "Accounts and log-in."),
-    tags((name = "users", description = "Registration, look-up and log-in"))
+    info(title = "Microshop user service", description = "Accounts, sign-in and profiles."),
+    tags(
+        (name = "users", description = "Registration and look-up"),
+        (name = "session", description = "Sign-in: access and refresh tokens, the token keys"),
+        (name = "profile", description = "The signed-in user's own account"),
+    )
 )]
 struct ApiDoc;
 
@@ -34,7 +48,12 @@ pub fn router(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user))
-        .routes(routes!(users::login))
+        .routes(routes!(session::login))
+        .routes(routes!(session::refresh))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::jwks))
+        .routes(routes!(profile::get_profile, profile::update_profile))
+        .routes(routes!(profile::change_password))
         // The seed's clients also post to the collection with a trailing slash.
         .route(
             "/api/users/",

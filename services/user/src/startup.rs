@@ -1,5 +1,9 @@
 //! Wiring: database and migrations, routes, health checks and the HTTP server.
 
+use std::sync::Arc;
+
+use axum::Extension;
+use microshop_auth::{Auth, JwkSet};
 use microshop_db::{Db, Lookup};
 use microshop_web::{Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
@@ -7,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::db::users::{self, UserRow};
 use crate::hasher::Hasher;
 use crate::routes::{self, AppState};
+use crate::session::Sessions;
 use crate::{Config, SERVICE};
 
 /// Migrations of `users_db`, embedded in the binary.
@@ -23,7 +28,15 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
 pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer> {
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()));
+    let keys = config.auth.keys()?;
+    let metrics = Metrics::new(SERVICE);
+    let auth = Auth::new(keys.verifier, metrics.registry());
     let state = AppState {
+        sessions: Sessions {
+            issuer: Arc::new(keys.issuer),
+            refresh_ttl: config.refresh_token_ttl,
+        },
+        jwks: Arc::new(JwkSet::of(&keys.public)),
         users: Lookup::new(
             db.clone(),
             |row: &UserRow| row.id,
@@ -37,9 +50,9 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(state),
+        routes::router(state).layer(Extension(auth)),
         health,
-        Metrics::new(SERVICE),
+        metrics,
     )
     .await?;
     Ok(server)

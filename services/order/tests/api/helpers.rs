@@ -36,7 +36,9 @@ pub struct Options<'a> {
 
 /// Starts the user service on `port` (0 for any; a port just given up may still be held).
 pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
-    let config = user_service::Config::try_parse_from(local_args("user-service", port)).unwrap();
+    let mut args = local_args("user-service", port);
+    args.extend(microshop_testkit::auth::issuer_args());
+    let config = user_service::Config::try_parse_from(args).unwrap();
     TestApp::start_when_bound(|| user_service::startup::build_with_db(config.clone(), db.db()))
         .await
 }

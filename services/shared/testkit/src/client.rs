@@ -64,6 +64,42 @@ impl Client {
             .expect("service under test answers")
     }
 
+    /// `method path` as the holder of `token` (none: anonymous), with `body` as JSON if given.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("service under test answers")
+    }
+
+    /// `GET path` with `Authorization: Bearer token`.
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.send_as(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// `POST path` with `body` as JSON and `Authorization: Bearer token`.
+    pub async fn post_json_as(&self, path: &str, body: &Value, token: &str) -> Response {
+        self.send_as(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    /// `PUT path` with `body` as JSON and `Authorization: Bearer token`.
+    pub async fn put_json_as(&self, path: &str, body: &Value, token: &str) -> Response {
+        self.send_as(reqwest::Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -13,6 +13,7 @@
 //! - [`tls`]: a throw-away CA and certificates, and a TLS front for a plain server.
 
 mod app;
+pub mod auth;
 mod broker;
 pub mod checks;
 mod client;

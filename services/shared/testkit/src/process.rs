@@ -46,6 +46,8 @@ impl ServiceProcess {
                 format!("test-{}.", uuid::Uuid::now_v7().simple()),
             )
             .env("AMQP_TEMPORARY_TOPOLOGY", "true")
+            // The tests' token keys (each service reads the one it needs).
+            .envs(crate::auth::env())
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

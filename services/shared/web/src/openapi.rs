@@ -10,6 +10,7 @@
 
 use microshop_domain::{Id, Money};
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -30,6 +31,21 @@ pub fn complete(doc: &mut OpenApi) {
     for (name, schema) in nested {
         components.schemas.entry(name).or_insert(schema);
     }
+    // Routes that name the `bearer` scheme take `Authorization: Bearer <access token>`.
+    components
+        .security_schemes
+        .entry("bearer".to_owned())
+        .or_insert_with(|| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from POST /api/users/login (EdDSA, 15 minutes)",
+                    ))
+                    .build(),
+            )
+        });
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
             declare_shared_errors(operation);
@@ -69,6 +85,16 @@ fn declare_shared_errors(operation: &mut Operation) {
     if has_body {
         shared.push(("413", "The body is larger than 64 KiB"));
         shared.push(("415", "The body is not sent as application/json"));
+    }
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    if secured {
+        shared.push((
+            "401",
+            "No access token, or one that is expired, malformed or not signed by the shop",
+        ));
     }
     for (status, description) in shared {
         operation

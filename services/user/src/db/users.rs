@@ -18,6 +18,8 @@ pub struct UserRow {
     pub name: String,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// `customer` or `admin`.
+    pub role: String,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }
@@ -31,7 +33,7 @@ pub async fn insert(
     sqlx::query_as!(
         UserRow,
         "insert into users (email, name, password_hash) values ($1, $2, $3)
-         returning id, email, name, password_hash, created_at",
+         returning id, email, name, password_hash, role, created_at",
         user.email.as_str(),
         user.name,
         password_hash,
@@ -51,7 +53,7 @@ pub async fn insert(
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "select id, email, name, password_hash, created_at from users where id = $1",
+        "select id, email, name, password_hash, role, created_at from users where id = $1",
         id,
     )
     .fetch_optional(db)
@@ -63,7 +65,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, s
 pub async fn find_many(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<Vec<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "select id, email, name, password_hash, created_at from users where id = any($1)",
+        "select id, email, name, password_hash, role, created_at from users where id = any($1)",
         ids,
     )
     .fetch_all(db)
@@ -77,7 +79,7 @@ pub async fn find_by_email(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "select id, email, name, password_hash, created_at from users where email = $1",
+        "select id, email, name, password_hash, role, created_at from users where email = $1",
         email,
     )
     .fetch_optional(db)
@@ -88,11 +90,54 @@ pub async fn find_by_email(
 pub async fn list(db: impl PgExecutor<'_>, page: Page) -> Result<Vec<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "select id, email, name, password_hash, created_at from users
+        "select id, email, name, password_hash, role, created_at from users
          order by id limit $1 offset $2",
         page.limit,
         page.offset,
     )
     .fetch_all(db)
     .await
+}
+
+/// Sets the name and address of `id`; a taken address becomes [`Error::EmailTaken`]. `None` when
+/// there is no such user.
+pub async fn update_profile(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    email: &str,
+    name: &str,
+) -> Result<Option<UserRow>, Error> {
+    sqlx::query_as!(
+        UserRow,
+        "update users set email = $2, name = $3, updated_at = now() where id = $1
+         returning id, email, name, password_hash, role, created_at",
+        id,
+        email,
+        name,
+    )
+    .fetch_optional(db)
+    .await
+    .map_err(|e| {
+        if microshop_db::is_unique_violation(&e, "users_email_key") {
+            Error::EmailTaken(email.to_owned())
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Stores a new password hash for `id`; whether the user exists.
+pub async fn set_password_hash(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        id,
+        password_hash,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

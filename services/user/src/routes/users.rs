@@ -6,17 +6,15 @@ use chrono::{DateTime, Utc};
 use microshop_domain::Id;
 use microshop_web::error::ErrorBody;
 use microshop_web::{Json, PageQuery, Path, Query};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::Object;
 
 use super::AppState;
 use crate::db::users::{self, UserRow};
-use crate::domain::{
-    EMAIL_PATTERN, Email, MAX_EMAIL_CHARS, MAX_NAME_CHARS, NewUser, password::MAX_PASSWORD_CHARS,
-};
+use crate::domain::{EMAIL_PATTERN, MAX_EMAIL_CHARS, MAX_NAME_CHARS, NewUser};
 use crate::{Error, register};
+use microshop_auth::Role;
 
 /// Body of `POST /api/users`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -33,24 +31,14 @@ pub struct CreateUserRequest {
     password: String,
 }
 
-fn email_schema() -> Object {
+/// The schema of an e-mail address field.
+pub fn email_schema() -> Object {
     microshop_web::schema::text(EMAIL_PATTERN, 3, MAX_EMAIL_CHARS)
 }
 
-fn name_schema() -> Object {
+/// The schema of a display name field.
+pub fn name_schema() -> Object {
     microshop_web::schema::required_text(MAX_NAME_CHARS)
-}
-
-/// Body of `POST /api/users/login`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    /// The address the account was registered with.
-    #[schema(example = "ann@example.com", schema_with = email_schema)]
-    email: String,
-    /// The account's password.
-    #[schema(example = "correct horse battery")]
-    password: String,
 }
 
 /// A user as the API shows it: never the password or its hash.
@@ -62,6 +50,9 @@ pub struct UserResponse {
     email: String,
     /// Display name.
     name: String,
+    /// `customer` or `admin`.
+    #[schema(value_type = Role)]
+    role: String,
     /// When the account was created (RFC 3339).
     created_at: DateTime<Utc>,
 }
@@ -72,6 +63,7 @@ impl From<UserRow> for UserResponse {
             id: row.id,
             email: row.email,
             name: row.name,
+            role: row.role,
             created_at: row.created_at,
         }
     }
@@ -127,31 +119,4 @@ pub async fn list_users(
 ) -> Result<Json<Vec<UserResponse>>, Error> {
     let rows = users::list(&state.db, query.page()?).await?;
     Ok(Json(rows.into_iter().map(UserResponse::from).collect()))
-}
-
-/// Checks an e-mail address and password.
-#[utoipa::path(post, path = "/api/users/login", tag = "users", request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Right password", body = UserResponse),
-        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
-        (status = 422, description = "A field breaks a rule", body = ErrorBody),
-    ))]
-pub async fn login(
-    State(state): State<AppState>,
-    Json(request): Json<LoginRequest>,
-) -> Result<Json<UserResponse>, Error> {
-    let email = Email::parse(&request.email)?;
-    if request.password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(Error::InvalidCredentials);
-    }
-    let row = users::find_by_email(&state.db, email.as_str()).await?;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let matches = state
-        .hasher
-        .verify(SecretString::from(request.password), stored)
-        .await?;
-    match row {
-        Some(row) if matches => Ok(Json(row.into())),
-        _ => Err(Error::InvalidCredentials),
-    }
 }

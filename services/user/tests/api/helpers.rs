@@ -9,7 +9,9 @@ use user_service::{Config, startup};
 
 /// The service's configuration for tests: loopback, free port, defaults otherwise.
 pub fn test_config() -> Config {
-    Config::try_parse_from(local_args("user-service", 0)).expect("test configuration parses")
+    let mut args = local_args("user-service", 0);
+    args.extend(microshop_testkit::auth::issuer_args());
+    Config::try_parse_from(args).expect("test configuration parses")
 }
 
 /// The user service on a free port, using `pool` (already migrated by `#[sqlx::test]`).

@@ -4,4 +4,5 @@
 mod faults;
 mod helpers;
 mod invalid_input;
+mod session;
 mod users;

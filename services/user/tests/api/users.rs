@@ -101,7 +101,7 @@ async fn login_accepts_the_right_password_in_any_email_case(pool: PgPool) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(json(response).await["email"], "ann@example.com");
+    assert_eq!(json(response).await["user"]["email"], "ann@example.com");
 }
 
 #[sqlx::test]
