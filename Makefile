@@ -86,7 +86,7 @@ operator: ## run the operator against the current kubectl context (install the C
 	cargo run -p microshop-operator --bin microshop-operator
 
 sqlx-prepare: $(SQLX) ## regenerate .sqlx/ after changing a query or a migration
-	SQLX=$(SQLX) scripts/sqlx-prepare.sh
+	SQLX=$(SQLX) scripts/sqlx-prepare.sh $(SERVICES)
 
 sqlx-check: $(SQLX) ## fail when .sqlx/ is out of date with the queries and migrations
 	SQLX=$(SQLX) scripts/sqlx-prepare.sh --check

@@ -34,7 +34,9 @@ record() { commands+=("$1"); }
 # wrk MODE CONNECTIONS URL [env...] -> one JSON line (bench/wrk/shop.lua prints it last)
 wrk_run() {
   local mode=$1 connections=$2 url=$3; shift 3
-  record "env MODE=$mode $* wrk -t2 -c$connections -d${seconds}s -s bench/wrk/shop.lua $url"
+  local shown=() arg
+  for arg in "$@"; do [[ $arg == TOKEN=* ]] && arg="TOKEN=<access token>"; shown+=("$arg"); done
+  record "env MODE=$mode ${shown[*]} wrk -t2 -c$connections -d${seconds}s -s bench/wrk/shop.lua $url"
   env MODE="$mode" "$@" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/wrk/shop.lua "$url" | tail -n 1
 }
 sql() { psql "$admin_url/$orders_db" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
@@ -58,7 +60,9 @@ wait_for_saga() {
 
 step "restarting the shop from fresh release builds"
 scripts/down.sh >/dev/null
-scripts/up.sh >/dev/null
+# The benchmark's one customer orders far beyond the per-buyer limit of open orders (a guard
+# against floods, not a cost), and its token must outlive the whole run.
+MAX_OPEN_ORDERS_PER_USER=1000000000 ACCESS_TOKEN_TTL=2h scripts/up.sh >/dev/null
 sleep 2
 rss_json >"$results/rss_idle.json"
 
@@ -82,10 +86,13 @@ wrk_run plain 64 "http://127.0.0.1:$hello_port/" >"$results/hello.json"
 kill "$hello_pid"; wait "$hello_pid" 2>/dev/null || true; hello_pid=""
 
 step "seeding a user and $products products"
-seed=$("$bench" seed --users "$USERS_URL" --products "$PRODUCTS_URL" --count "$products")
+# shellcheck disable=SC1091 # written by scripts/up.sh
+seed=$(source "$RUN_DIR/admin.env" && ADMIN_EMAIL=$ADMIN_EMAIL ADMIN_PASSWORD=$ADMIN_PASSWORD \
+  "$bench" seed --users "$USERS_URL" --products "$PRODUCTS_URL" --count "$products")
 user=$(sed -E 's/.*"user":([0-9]+).*/\1/' <<<"$seed")
 first=$(sed -E 's/.*"first_product":([0-9]+).*/\1/' <<<"$seed")
-ids=(FIRST="$first" COUNT="$products" USER_ID="$user")
+token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$seed")
+ids=(FIRST="$first" COUNT="$products" USER_ID="$user" TOKEN="$token")
 
 step "GET /api/products/{id}, 64 connections"
 wrk_run get-product 64 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product.json"
@@ -102,7 +109,7 @@ for rate in 250 500 1000; do
   open=("$bench" open --scenario order --url "$ORDERS_URL" --user "$user" --first-product "$first"
     --products "$products" --rate "$rate" --seconds "$seconds")
   record "${open[*]}"
-  "${open[@]}" >"$results/post_open_$rate.json"
+  BENCH_TOKEN=$token "${open[@]}" >"$results/post_open_$rate.json"
   wait_for_saga
   # accepted -> CONFIRMED from the order's own timestamps: created_at is set when the order is
   # written, updated_at when its status changes.
@@ -117,7 +124,8 @@ for rate in 250 500 1000; do
 done
 
 step "consumer alone: $events queued order.created events"
-drain=("$bench" drain --events "$events" --binary "target/$PROFILE/product-service" --port "$((port_base + 82))")
+drain=("$bench" drain --events "$events" --binary "target/$PROFILE/product-service" --port "$((port_base + 82))"
+  --jwt-public-keys "$RUN_DIR/keys/jwt-public.pem")
 record "${drain[*]}"
 "${drain[@]}" >"$results/drain.json"
 

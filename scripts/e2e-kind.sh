@@ -232,6 +232,11 @@ forwarding() {
   done
 }
 wait_until "the port-forwards answer" forwarding
+# The first admin the operator created (Secret <shop>-admin) creates the product.
+admin_password() { k get secret -n "$namespace" "$shop-admin" -o jsonpath='{.data.ADMIN_PASSWORD}' | base64 -d; }
+first_admin_password=$(admin_password)
+ADMIN_EMAIL=$(k get secret -n "$namespace" "$shop-admin" -o jsonpath='{.data.ADMIN_EMAIL}' | base64 -d) \
+ADMIN_PASSWORD=$first_admin_password \
 USER_SERVICE_URL=http://127.0.0.1:$((port_base + 1)) \
 PRODUCT_SERVICE_URL=http://127.0.0.1:$((port_base + 2)) \
 ORDER_SERVICE_URL=http://127.0.0.1:$((port_base + 3)) \
@@ -245,14 +250,21 @@ databases_and_roles present || fail "the databases and roles of $shop do not exi
 delete_shop
 db_secrets_exist || fail "a database Secret of $shop was deleted although the policy is Retain"
 databases_and_roles present || fail "a database or role of $shop was dropped although the policy is Retain"
-ok "Retain: Deployments gone; Secrets $shop-{user,product,order}-db, databases and roles $(database user) etc. kept"
+# The admin account lives on in the retained user database, so its Secret does too.
+[ -n "$(k get -n "$namespace" secret "$shop-admin" -o name --ignore-not-found)" ] ||
+  fail "Secret $shop-admin was deleted although the policy is Retain (the retained account's password would be lost)"
+[ -z "$(k get -n "$namespace" secret "$shop-admin" -o jsonpath='{.metadata.ownerReferences}')" ] ||
+  fail "Secret $shop-admin still has an owner reference after the shop was deleted with Retain"
+ok "Retain: Deployments gone; Secrets $shop-{user,product,order}-db and $shop-admin, databases and roles $(database user) etc. kept"
 
 # --- h. deletion with Delete -----------------------------------------------------------------
 # The whole sample file goes at once, its admin Secrets with the shop: the operator holds them
 # (finalizer) until its cleanup has used them, so nothing is left behind and nothing is stuck.
 step "h. re-create microshop/$shop with deletionPolicy Delete, then kubectl delete -f the sample"
 apply_shop Delete
-ok "microshop/$shop (Delete) is Ready again on its retained databases"
+[ "$(admin_password)" = "$first_admin_password" ] ||
+  fail "the re-created shop generated a new admin password; the retained account still has the old one"
+ok "microshop/$shop (Delete) is Ready again on its retained databases, with the same first admin"
 k delete -n "$namespace" -f k8s/samples/microshop.yaml --wait=true --timeout="${limit}s"
 [ -z "$(k get -n "$namespace" "microshop/$shop" -o name --ignore-not-found)" ] ||
   fail "microshop/$shop still exists after its deletion"
@@ -263,7 +275,9 @@ admin_secrets_gone() {
   [ -z "$(k get -n "$namespace" secret pg-admin rabbitmq -o name --ignore-not-found)" ]
 }
 wait_until "the admin Secrets are released and gone" admin_secrets_gone
-ok "Delete: Deployments, database Secrets, databases, roles and the admin Secrets gone"
+shop_admin_gone() { [ -z "$(k get -n "$namespace" secret "$shop-admin" -o name --ignore-not-found)" ]; }
+wait_until "Secret $shop-admin is deleted with the shop" shop_admin_gone
+ok "Delete: Deployments, database Secrets, databases, roles, $shop-admin and the admin Secrets gone"
 
 # --- i. summary ------------------------------------------------------------------------------
 step "i. summary"

@@ -8,7 +8,8 @@
 #  4. asserts through Prometheus's HTTP API that every target is up, that
 #     orders_total{status="CONFIRMED"} counted the order, and that the rules loaded; that every
 #     metric the dashboard and the rules name is one the services export; and that no log line
-#     of the whole run holds the password or the database password.
+#     of the whole run holds a password (the user's, the admin's, the database's), an access or
+#     refresh token, or the token signing key — with the services' own code logging at DEBUG.
 # Everything it started is stopped and removed on exit. Bounded: about a minute. Needs what
 # scripts/k8s-tools.sh installs (prometheus, and tools/venv for the rule and dashboard parsing).
 set -euo pipefail
@@ -27,7 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-scripts/up.sh >/dev/null
+# Our crates at DEBUG: what they log there must be as free of secrets as INFO.
+RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,microshop_auth=debug,microshop_web=debug \
+  scripts/up.sh >/dev/null
 
 # The committed scrape config, with the shop's targets moved to this private shop's ports.
 python3 - "$work" "$port_base" <<'PY'
@@ -50,17 +53,30 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$prom_port/-/ready" || { cat "$work/prometheus.log" >&2; exit 1; }
 
 password="correct horse"
-USER_SERVICE_URL=$USERS_URL PRODUCT_SERVICE_URL=$PRODUCTS_URL ORDER_SERVICE_URL=$ORDERS_URL \
-  scripts/walkthrough.sh >"$work/walkthrough.log"
+ADMIN_ENV=$RUN_DIR/admin.env USER_SERVICE_URL=$USERS_URL PRODUCT_SERVICE_URL=$PRODUCTS_URL \
+  ORDER_SERVICE_URL=$ORDERS_URL scripts/walkthrough.sh >"$work/walkthrough.log"
 email=$(sed -nE 's/.*"email":"([^"]+)".*/\1/p' "$work/walkthrough.log" | head -n 1)
-curl -fsS -o /dev/null -X POST "$USERS_URL/api/users/login" -H 'Content-Type: application/json' \
-  -d "{\"email\": \"$email\", \"password\": \"$password\"}"
+# A session used every way a token travels: a bearer header, a refresh, a log-out.
+session=$(curl -fsS -X POST "$USERS_URL/api/users/login" -H 'Content-Type: application/json' \
+  -d "{\"email\": \"$email\", \"password\": \"$password\"}")
+token_of() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+access=$(token_of access_token <<<"$session")
+refresh=$(token_of refresh_token <<<"$session")
+curl -fsS -o /dev/null "$ORDERS_URL/api/orders" -H "Authorization: Bearer $access"
+renewed=$(curl -fsS -X POST "$USERS_URL/api/users/refresh" -H 'Content-Type: application/json' \
+  -d "{\"refresh_token\": \"$refresh\"}")
+curl -sS -o /dev/null -X POST "$USERS_URL/api/users/refresh" -H 'Content-Type: application/json' \
+  -d "{\"refresh_token\": \"$refresh\"}"
+curl -sS -o /dev/null -X POST "$USERS_URL/api/users/logout" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $(token_of access_token <<<"$renewed")" \
+  -d "{\"refresh_token\": \"$(token_of refresh_token <<<"$renewed")\"}"
 curl -sS -o /dev/null -X POST "$USERS_URL/api/users/login" -H 'Content-Type: application/json' \
   -d "{\"email\": \"$email\", \"password\": \"$password wrong\"}"
+curl -sS -o /dev/null "$PRODUCTS_URL/api/products" -X POST -H "Authorization: Bearer $access.tampered"
 
-tools/venv/bin/python - "$prom_port" "$RUN_DIR" "$password" "$admin_url" <<'PY'
+tools/venv/bin/python - "$prom_port" "$RUN_DIR" "$password" "$admin_url" "$access" "$refresh" <<'PY'
 import json, pathlib, re, sys, time, urllib.parse, urllib.request
-port, run_dir, password, admin_url = sys.argv[1:]
+port, run_dir, password, admin_url, access_token, refresh_token = sys.argv[1:]
 api = f"http://127.0.0.1:{port}/api/v1"
 
 def get(path, **params):
@@ -131,12 +147,19 @@ print(f"prometheus check: all {len(wanted)} metric names of the dashboard and ru
       f"({len(operator_only)} are the operator's, which does not run here)")
 
 # No secret in any log line of the run.
+admin = dict(line.split("=", 1) for line in (pathlib.Path(run_dir) / "admin.env").read_text().split())
+signing_key = "".join((pathlib.Path(run_dir) / "keys" / "jwt-signing.pem").read_text().split("\n")[1:-2])
 secrets = {"the user's password": password,
-           "the database password": urllib.parse.urlsplit(admin_url).password or "postgres:postgres@"}
+           "the admin's password": admin["ADMIN_PASSWORD"],
+           "the database password": urllib.parse.urlsplit(admin_url).password or "postgres:postgres@",
+           # A token's signature is what makes it a credential; its payload may be named.
+           "an access token": access_token.rsplit(".", 1)[1],
+           "a refresh token": refresh_token,
+           "the token signing key": signing_key}
 for log in pathlib.Path(run_dir).glob("*.log"):
     text = log.read_text(errors="replace")
     for what, secret in secrets.items():
         if secret and (secret if what != "the database password" else f":{secret}@") in text:
             sys.exit(f"prometheus check: {log.name} contains {what}")
-print("prometheus check: no password in any log line")
+print(f"prometheus check: no secret in any log line ({', '.join(secrets)})")
 PY

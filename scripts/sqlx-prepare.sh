@@ -6,12 +6,16 @@
 # service's tests build the other services, whose queries need their own databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:-}
+# Usage: sqlx-prepare.sh [--check] [service ...]   (default: every service)
+mode=
+if [ "${1:-}" = --check ]; then mode=--check; shift; fi
+only=("$@")
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 sqlx=${SQLX:-sqlx}
 for dir in services/*/; do
   svc=$(basename "$dir")
   [ -d "$dir/migrations" ] || continue
+  if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $svc "* ]]; then continue; fi
   db="microshop_sqlx_${svc}_$$"
   psql "$admin_url/postgres" -qX -v ON_ERROR_STOP=1 -c "create database $db" >/dev/null
   trap 'psql "$admin_url/postgres" -qX -c "drop database if exists $db" >/dev/null' EXIT

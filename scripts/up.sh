@@ -34,6 +34,24 @@ if [ ! -s "$keys/jwt-signing.pem" ]; then
   openssl pkey -in "$keys/jwt-signing.pem" -pubout -out "$keys/jwt-public.pem"
   echo "created the token signing key $RUN_DIR/keys/jwt-signing.pem"
 fi
+# Service keys (one per calling service; the order service calls the product service's internal
+# routes), generated once per run folder: each caller sends its own, the called service accepts
+# the list.
+if [ ! -s "$keys/order-service.key" ]; then
+  (umask 077 && openssl rand -hex 32 >"$keys/order-service.key")
+  (umask 077 && echo "order-service=$(cat "$keys/order-service.key")" >"$keys/service-keys")
+  echo "created the service keys in $RUN_DIR/keys/"
+fi
+# The first admin, generated once per run folder: the user service creates the account at start
+# (and never resets its password afterwards).
+admin_env=$RUN_DIR/admin.env
+if [ ! -s "$admin_env" ]; then
+  (umask 077 && printf 'ADMIN_EMAIL=%s\nADMIN_PASSWORD=%s\n' "admin@example.com" \
+    "$(openssl rand -base64 18 | tr '+/' '-_')" >"$admin_env")
+  echo "created the admin account's credentials $admin_env"
+fi
+# shellcheck disable=SC1090 # generated just above
+source "$admin_env"
 running() { # name -> prints the pid when that service runs from our pid file
   local pidfile="$RUN_DIR/$1.pid" pid
   [ -f "$pidfile" ] || return 1
@@ -44,17 +62,25 @@ running() { # name -> prints the pid when that service runs from our pid file
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port db <<<"$entry"
   if pid=$(running "$name"); then echo "$name: already running (pid $pid)"; continue; fi
+  # Each service gets only the secrets it needs: the user service the signing key and the
+  # admin's password; the others the public key, the callers' keys, and their own key.
+  secrets=(JWT_PUBLIC_KEYS="$keys/jwt-public.pem" SERVICE_KEYS="$keys/service-keys")
+  case $name in
+    user-service) secrets=(JWT_SIGNING_KEY="$keys/jwt-signing.pem"
+      BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL" BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD") ;;
+    order-service) secrets+=(SERVICE_KEY="$keys/order-service.key") ;;
+  esac
   # A fixed mmap threshold makes glibc return large freed blocks (argon2's 19 MiB) to the OS
   # instead of keeping them in its arenas: ~9 MiB instead of ~85 MiB after a burst of sign-ups.
-  GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576} \
   # No load balancer in front of a local shop: on `make down` the listener closes at once.
-  HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
+  GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576} \
+    HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
     SHUTDOWN_DRAIN_DELAY_MS=${SHUTDOWN_DRAIN_DELAY_MS:-0} \
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
-    USER_SERVICE_URL="$USERS_URL" PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
+    PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
+    REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
-    JWT_SIGNING_KEY="$keys/jwt-signing.pem" JWT_PUBLIC_KEYS="$keys/jwt-public.pem" \
-    nohup "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+    nohup env "${secrets[@]}" "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
   echo "$name: started (pid $!)"
 done
@@ -79,4 +105,5 @@ for entry in "${SERVICES[@]}"; do
   printf '%-16s http://127.0.0.1:%s  (openapi: /openapi.json, metrics: /metrics)\n' "$name" "$port"
 done
 echo
+echo "admin account: $ADMIN_EMAIL, password in $admin_env (ADMIN_EMAIL, ADMIN_PASSWORD)"
 echo "logs: make logs    stop: make down"

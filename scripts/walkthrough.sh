@@ -1,37 +1,53 @@
 #!/usr/bin/env bash
-# The seed scenario against the running shop (`make up`): create a user, a product with stock 50,
-# an order of 3; then wait until the order is CONFIRMED and the stock is 47. Prints every
-# response; exits non-zero if any step does not hold.
+# The seed scenario against the running shop (`make up`), signed in: register a customer and log
+# in; log in as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and
+# create a product with stock 50; order 3 as the customer; then wait until the order is CONFIRMED
+# and the stock is 47. Prints every response (never a token); exits non-zero if a step fails.
 set -euo pipefail
 users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
 products=${PRODUCT_SERVICE_URL:-http://127.0.0.1:8002}
 orders=${ORDER_SERVICE_URL:-http://127.0.0.1:8003}
+if [ -z "${ADMIN_EMAIL:-}" ] || [ -z "${ADMIN_PASSWORD:-}" ]; then
+  admin_env=${ADMIN_ENV:-.run/admin.env}
+  [ -r "$admin_env" ] || { echo "no admin credentials: set ADMIN_EMAIL and ADMIN_PASSWORD, or run make up (writes $admin_env)" >&2; exit 1; }
+  # shellcheck disable=SC1090 # written by scripts/up.sh
+  source "$admin_env"
+fi
 
-post() { curl -sS --fail-with-body -X POST "$1" -H 'Content-Type: application/json' -d "$2"; }
+# post URL BODY [TOKEN]
+post() {
+  curl -sS --fail-with-body -X POST "$1" -H 'Content-Type: application/json' \
+    ${3:+-H "Authorization: Bearer $3"} -d "$2"
+}
+get() { curl -sS --fail-with-body "$1" -H "Authorization: Bearer $2"; }
 field() { sed -E "s/.*\"$1\":\"?([^,\"}]*)\"?.*/\1/"; }
+login() { post "$users/api/users/login" "{\"email\": \"$1\", \"password\": \"$2\"}" | field access_token; }
 
 email="walkthrough-$(date +%s)-$RANDOM@example.com"
-echo "1. create a user"
-user=$(post "$users/api/users" "{\"email\": \"$email\", \"name\": \"Walk Through\", \"password\": \"correct horse\"}")
+echo "1. register a customer and log in"
+user=$(post "$users/api/users/register" "{\"email\": \"$email\", \"name\": \"Walk Through\", \"password\": \"correct horse\"}")
 echo "   $user"
 user_id=$(field id <<<"$user")
+token=$(login "$email" "correct horse")
+echo "   logged in: $(get "$users/api/users/profile" "$token")"
 
-echo "2. create a product with stock 50"
-product=$(post "$products/api/products/" '{"name": "Laptop", "description": "14-inch", "price": 12999.0, "stock": 50}')
+echo "2. log in as the admin ($ADMIN_EMAIL) and create a product with stock 50"
+admin_token=$(login "$ADMIN_EMAIL" "$ADMIN_PASSWORD")
+product=$(post "$products/api/products/" '{"name": "Laptop", "description": "14-inch", "price": 12999.0, "stock": 50}' "$admin_token")
 echo "   $product"
 product_id=$(field id <<<"$product")
 
-echo "3. order 3 of them"
-order=$(post "$orders/api/orders" "{\"user_id\": $user_id, \"product_id\": $product_id, \"quantity\": 3}")
+echo "3. order 3 of them as the customer"
+order=$(post "$orders/api/orders" "{\"user_id\": $user_id, \"product_id\": $product_id, \"quantity\": 3}" "$token")
 echo "   $order"
 order_id=$(field id <<<"$order")
 
 echo "4. wait for the saga: order CONFIRMED, stock 47"
 for _ in $(seq 100); do
-  status=$(curl -sS "$orders/api/orders/$order_id" | field status)
+  status=$(get "$orders/api/orders/$order_id" "$token" | field status)
   stock=$(curl -sS "$products/api/products/$product_id" | field stock)
   if [ "$status" = CONFIRMED ] && [ "$stock" = 47 ]; then
-    echo "   $(curl -sS "$orders/api/orders/$order_id")"
+    echo "   $(get "$orders/api/orders/$order_id" "$token")"
     echo "   $(curl -sS "$products/api/products/$product_id")"
     echo "walkthrough passed: order $order_id is CONFIRMED and product $product_id has 47 left"
     exit 0

@@ -48,6 +48,10 @@ pub struct DrainArgs {
     /// Free port for the service's HTTP side.
     #[arg(long, default_value_t = 18082)]
     port: u16,
+    /// The token public keys the service must be started with (it serves no signed-in request
+    /// here): PEM, or a file (`make up` writes `.run/keys/jwt-public.pem`).
+    #[arg(long, env = "JWT_PUBLIC_KEYS")]
+    jwt_public_keys: String,
 }
 
 /// What a drain run measured.
@@ -214,6 +218,7 @@ fn spawn(
         .env("AMQP_TOPOLOGY_PREFIX", topology.prefix())
         .env("AMQP_TEMPORARY_TOPOLOGY", "true")
         .env("LOG_FORMAT", "json")
+        .env("JWT_PUBLIC_KEYS", &args.jwt_public_keys)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -51,8 +51,15 @@ enum Command {
         #[arg(long, default_value_t = 18080)]
         port: u16,
     },
-    /// Create `count` products (stock `stock` each) and one user; prints their ids as JSON.
+    /// Create one user (and log in) and, as the admin, `count` products (stock `stock` each);
+    /// prints their ids and the user's access token as JSON.
     Seed {
+        /// The admin's e-mail (`make up` writes it to `.run/admin.env`).
+        #[arg(long, env = "ADMIN_EMAIL")]
+        admin_email: String,
+        /// The admin's password.
+        #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
         /// User service base URL.
         #[arg(long, default_value = "http://127.0.0.1:8001")]
         users: String,
@@ -79,11 +86,22 @@ async fn main() -> anyhow::Result<()> {
         Command::Drain(args) => print(&drain::run(&args).await?),
         Command::Hello { port } => target::serve_hello(port).await?,
         Command::Seed {
+            admin_email,
+            admin_password,
             users,
             products,
             count,
             stock,
-        } => print(&target::seed(&users, &products, count, stock).await?),
+        } => print(
+            &target::seed(&target::Seed {
+                users: &users,
+                products: &products,
+                admin: (&admin_email, &admin_password),
+                count,
+                stock,
+            })
+            .await?,
+        ),
     }
     Ok(())
 }

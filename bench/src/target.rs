@@ -33,6 +33,9 @@ pub struct Target {
     /// The ordering user.
     #[arg(long, default_value_t = 1)]
     pub user: i64,
+    /// The ordering user's access token (`seed` prints one).
+    #[arg(long, env = "BENCH_TOKEN", hide_env_values = true, default_value = "")]
+    pub token: String,
 }
 
 impl Target {
@@ -43,6 +46,7 @@ impl Target {
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
             Scenario::Order => client
                 .post(format!("{}/api/orders", self.url))
+                .bearer_auth(&self.token)
                 .json(&json!({"user_id": self.user, "product_id": product, "quantity": 1})),
         }
     }
@@ -56,22 +60,49 @@ pub async fn serve_hello(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates one user and `count` products; returns `{"user": id, "first_product": id, "products": n}`.
-pub async fn seed(users: &str, products: &str, count: u32, stock: u64) -> anyhow::Result<Value> {
+/// Where seeding signs in and what it creates.
+pub struct Seed<'a> {
+    /// User service base URL.
+    pub users: &'a str,
+    /// Product service base URL.
+    pub products: &'a str,
+    /// The admin who creates the products.
+    pub admin: (&'a str, &'a str),
+    /// How many products.
+    pub count: u32,
+    /// Stock of each.
+    pub stock: u64,
+}
+
+/// Creates one customer (signed in) and, as the admin, `count` products; returns
+/// `{"user": id, "token": access token, "first_product": id, "products": n}`.
+pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
+    let Seed {
+        users,
+        products,
+        admin: (admin_email, admin_password),
+        count,
+        stock,
+    } = *seed;
     let client = reqwest::Client::new();
     let nonce: u64 = rand::rng().random();
+    let email = format!("bench-{nonce}@example.com");
+    let password = "benchmark password";
     let user: Value = client
         .post(format!("{users}/api/users"))
-        .json(&json!({"email": format!("bench-{nonce}@example.com"), "name": "Bench", "password": "benchmark password"}))
+        .json(&json!({"email": email, "name": "Bench", "password": password}))
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
+    let token = log_in(&client, users, &email, password).await?;
+    let admin_token = log_in(&client, users, admin_email, admin_password).await?;
     let mut first = None;
     for i in 0..count {
         let product: Value = client
             .post(format!("{products}/api/products"))
+            .bearer_auth(&admin_token)
             .json(&json!({"name": format!("Bench product {i}"), "price": 19.99, "stock": stock}))
             .send()
             .await?
@@ -80,5 +111,26 @@ pub async fn seed(users: &str, products: &str, count: u32, stock: u64) -> anyhow
             .await?;
         first.get_or_insert(product["id"].clone());
     }
-    Ok(json!({"user": user["id"], "first_product": first, "products": count}))
+    Ok(json!({"user": user["id"], "token": token, "first_product": first, "products": count}))
+}
+
+/// An access token for `email`.
+async fn log_in(
+    client: &reqwest::Client,
+    users: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let session: Value = client
+        .post(format!("{users}/api/users/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    session["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the log-in of {email} answered no access_token"))
 }

@@ -2,12 +2,14 @@
 -- one JSON line with the exact numbers is printed (wrk's own summary rounds them).
 --   MODE=plain         wrk's URL as given (the hello-world reference)
 --   MODE=get-product   GET /api/products/{id}, id uniform in [FIRST, FIRST + COUNT)
---   MODE=post-order    POST /api/orders for user USER_ID, one unit of a random product
+--   MODE=post-order    POST /api/orders for user USER_ID (access token TOKEN), one unit of a
+--                      random product
 local mode = os.getenv("MODE") or "plain"
 local first = tonumber(os.getenv("FIRST") or "1")
 local count = tonumber(os.getenv("COUNT") or "1")
 local user = tonumber(os.getenv("USER_ID") or "1")
-local json = { ["Content-Type"] = "application/json" }
+local json = { ["Content-Type"] = "application/json",
+               ["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "") }
 
 local threads = 0
 function setup(thread)

@@ -4,7 +4,7 @@
 //! whole (a reflector keeps them for the mappers); what the operator made is watched by metadata
 //! only and selected by its `managed-by` label, and mapped to its shop by the shop label; Secrets
 //! are watched by metadata only (never their data) and mapped to the shops that own them or
-//! reference them as admin Secrets, so a fixed credential is noticed in seconds. Every watch
+//! reference them in their spec, so a fixed credential is noticed in seconds. Every watch
 //! reports to [`Health`].
 
 use std::future::Future;
@@ -220,8 +220,8 @@ fn shop_of<K: Resource>(object: &K) -> Option<ObjectRef<Microshop>> {
     Some(ObjectRef::new(shop).within(namespace))
 }
 
-/// The Microshops a Secret matters to: the one it belongs to, and those in its namespace that
-/// name it as an admin Secret.
+/// The Microshops a Secret matters to: the one it belongs to, and those in its namespace whose
+/// spec references it (PostgreSQL, RabbitMQ, Redis).
 fn shops_of_secret<K: Resource>(shops: &Store<Microshop>, secret: &K) -> Vec<ObjectRef<Microshop>> {
     let managed = secret
         .meta()
@@ -242,10 +242,63 @@ fn shops_of_secret<K: Resource>(shops: &Store<Microshop>, secret: &K) -> Vec<Obj
         .state()
         .iter()
         .filter(|shop| shop.namespace().as_deref() == Some(namespace))
-        .filter(|shop| {
-            shop.spec.postgres.admin_secret_ref.name == name
-                || shop.spec.rabbitmq.secret_ref.name == name
-        })
+        .filter(|shop| shop.spec.referenced_secrets().contains(name))
         .map(|shop| ObjectRef::from_obj(shop.as_ref()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{MicroshopSpec, PostgresSpec, RabbitMqSpec, RedisSpec, SecretKeyRef};
+
+    fn reference(name: &str) -> SecretKeyRef {
+        SecretKeyRef {
+            name: name.into(),
+            key: "uri".into(),
+        }
+    }
+
+    fn secret(namespace: &str, name: &str) -> Secret {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some(name.into());
+        secret.metadata.namespace = Some(namespace.into());
+        secret
+    }
+
+    #[test]
+    fn a_secret_the_spec_references_brings_its_shop_back() {
+        let spec = MicroshopSpec {
+            image: None,
+            postgres: PostgresSpec {
+                admin_secret_ref: reference("pg-admin"),
+            },
+            rabbitmq: RabbitMqSpec {
+                secret_ref: reference("rabbitmq"),
+                vhost: "/".into(),
+                topology_prefix: None,
+            },
+            redis: Some(RedisSpec {
+                secret_ref: reference("redis"),
+            }),
+            services: crate::crd::ServicesSpec::default(),
+            admin: crate::crd::AdminSpec::default(),
+            deletion_policy: crate::crd::DeletionPolicy::Retain,
+            paused: false,
+        };
+        let mut shop = Microshop::new("shop", spec);
+        shop.metadata.namespace = Some("ns".into());
+        let (reader, mut writer) = reflector::store::<Microshop>();
+        writer.apply_watcher_event(&watcher::Event::Apply(shop.clone()));
+        let shop_ref = ObjectRef::from_obj(&shop);
+        for name in ["pg-admin", "rabbitmq", "redis"] {
+            assert_eq!(
+                shops_of_secret(&reader, &secret("ns", name)),
+                std::slice::from_ref(&shop_ref),
+                "{name}"
+            );
+        }
+        assert!(shops_of_secret(&reader, &secret("ns", "other")).is_empty());
+        assert!(shops_of_secret(&reader, &secret("elsewhere", "redis")).is_empty());
+    }
 }

@@ -1,7 +1,7 @@
 //! The `Microshop` custom resource (DESIGN §8): what a user asks for, and what the operator
 //! reports back. `crdgen` prints the CRD from these types; nothing else writes its YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
@@ -49,15 +49,39 @@ pub struct MicroshopSpec {
     pub postgres: PostgresSpec,
     /// The RabbitMQ broker carrying the shop's events.
     pub rabbitmq: RabbitMqSpec,
+    /// The Redis the user service counts failed log-ins in. Unset: each user-service pod counts
+    /// on its own (the limits then hold per pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSpec>,
     /// Per-service settings.
     #[serde(default)]
     pub services: ServicesSpec,
-    /// What deleting the Microshop does to its databases, roles, queues and their Secrets.
+    /// The shop's first admin account, which the user service creates at start-up; its password
+    /// is generated into the Secret `<name>-admin` (`status.adminSecret`).
+    #[serde(default)]
+    pub admin: AdminSpec,
+    /// What deleting the Microshop does to its databases, roles, queues and their Secrets (the
+    /// first admin's Secret included: its account lives in the user database).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
     /// While true the operator changes nothing (it still reports status).
     #[serde(default)]
     pub paused: bool,
+}
+
+impl MicroshopSpec {
+    /// The Secrets of the Microshop's namespace this spec references (PostgreSQL, RabbitMQ, and
+    /// Redis when set), each once: the operator reads them and never writes them.
+    pub fn referenced_secrets(&self) -> BTreeSet<&str> {
+        let mut names = BTreeSet::from([
+            self.postgres.admin_secret_ref.name.as_str(),
+            self.rabbitmq.secret_ref.name.as_str(),
+        ]);
+        if let Some(redis) = &self.redis {
+            names.insert(redis.secret_ref.name.as_str());
+        }
+        names
+    }
 }
 
 /// Which image the pods run; what is unset comes from the operator's default image.
@@ -173,6 +197,48 @@ fn default_vhost() -> String {
     "/".into()
 }
 
+/// Where the user service counts failed log-ins (log-in throttling). Its pods read the URL
+/// straight from the Secret; their keys are prefixed with the shop's topology prefix, so shops
+/// sharing one Redis never share counters.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisSpec {
+    /// A `redis://` (or `rediss://`) URL, e.g. in key `REDIS_URL`.
+    pub secret_ref: SecretKeyRef,
+}
+
+/// The shop's first admin account: the user service creates it at start-up (or makes an
+/// existing account with that address an admin). Its password is generated once into the Secret
+/// `<name>-admin` (keys `ADMIN_EMAIL`, `ADMIN_PASSWORD`) and kept; the Secret follows
+/// `deletionPolicy` as the database Secrets do, since the account lives in the user database.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AdminSpec {
+    /// Its e-mail address. A new address gets the same password; the account of the old one
+    /// stays an admin.
+    // The user service's rule (`EMAIL_PATTERN` in services/user/src/domain/email.rs), so that an
+    // address the API server accepts never keeps the user service from starting.
+    #[serde(default = "default_admin_email")]
+    #[schemars(
+        length(min = 3, max = 254),
+        regex(
+            pattern = r"^[^@\s\x00-\x1F\x7F-\x9F]{1,64}@[^@.\s\x00-\x1F\x7F-\x9F]+(\.[^@.\s\x00-\x1F\x7F-\x9F]+)*$"
+        )
+    )]
+    pub email: String,
+}
+
+impl Default for AdminSpec {
+    fn default() -> Self {
+        Self {
+            email: default_admin_email(),
+        }
+    }
+}
+
+fn default_admin_email() -> String {
+    "admin@example.com".into()
+}
+
 /// Settings of each service.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct ServicesSpec {
@@ -273,10 +339,11 @@ fn default_target_cpu() -> i32 {
 /// What deletion does to the data.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeletionPolicy {
-    /// Keep databases, roles, queues and their Secrets (workloads are always removed).
+    /// Keep databases, roles, queues, their Secrets and the first admin's Secret (workloads are
+    /// always removed).
     #[default]
     Retain,
-    /// Drop databases, roles and queues, and delete their Secrets.
+    /// Drop databases, roles and queues, and delete their Secrets and the first admin's Secret.
     Delete,
 }
 
@@ -296,6 +363,10 @@ pub struct MicroshopStatus {
     /// The database of each service and the Secret holding its URL.
     #[serde(default)]
     pub databases: Vec<DatabaseStatus>,
+    /// The Secret holding the first admin account's e-mail address and password
+    /// (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret: Option<String>,
     /// `ready/desired` pods over all services (the REPLICAS column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<String>,
@@ -364,9 +435,16 @@ impl Service {
         }
     }
 
-    /// Whether it talks to RabbitMQ.
+    /// Whether it talks to RabbitMQ (all three do: the user service publishes `user.events`
+    /// through its outbox).
     pub fn uses_amqp(self) -> bool {
-        !matches!(self, Self::User)
+        matches!(self, Self::User | Self::Product | Self::Order)
+    }
+
+    /// Whether it verifies access tokens with the shop's public keys (the user service verifies
+    /// its own with its signing key).
+    pub fn verifies_tokens(self) -> bool {
+        self != Self::User
     }
 }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! Microshop ──reconcile──▶ databases (PostgreSQL role + database + Secret per service)
 //!                       ──▶ messaging (topology of microshop-events + AMQP Secret)
+//!                       ──▶ generated Secrets (token keys, service keys, first admin: made once, kept)
 //!                       ──▶ workloads (Deployment, Service, HPA or replicas, PDB per service)
 //!                       ──▶ status (conditions, pods) and Kubernetes Events
 //! ```

@@ -48,6 +48,19 @@ pub fn jwt_secret(shop: &str) -> String {
     format!("{shop}-jwt")
 }
 
+/// The Secret holding the shop's first admin account (`ADMIN_EMAIL`, `ADMIN_PASSWORD`), which
+/// the user service creates at start-up. Not to be confused with the admin Secrets the spec
+/// references (PostgreSQL and RabbitMQ credentials, see [`admin_secret_finalizer`]).
+pub fn admin_account_secret(shop: &str) -> String {
+    format!("{shop}-admin")
+}
+
+/// The Secret holding the service keys, one per calling service, each under the caller's
+/// binary name (`order-service`): the caller sends it, the called service accepts it.
+pub fn service_keys_secret(shop: &str) -> String {
+    format!("{shop}-service-keys")
+}
+
 /// The Secret holding the services' `AMQP_URL` (the user's URI with the shop's vhost).
 pub fn amqp_secret(shop: &str) -> String {
     format!("{shop}-amqp")

@@ -1,8 +1,13 @@
-//! The steps of a pass: databases, messaging, workloads; and the cleanup on deletion.
+//! The steps of a pass: databases, messaging, the generated Secrets (token keys, first admin,
+//! service keys), the Redis URL, workloads; and the cleanup on deletion.
 
+pub mod admin_account;
 pub mod admin_secrets;
 pub mod cleanup;
 pub mod databases;
+pub mod generated;
 pub mod keys;
 pub mod messaging;
+pub mod redis;
+pub mod service_keys;
 pub mod workloads;

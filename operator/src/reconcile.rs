@@ -17,7 +17,10 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::names;
 use crate::phases::workloads::Credentials;
-use crate::phases::{admin_secrets, cleanup, databases, keys, messaging, workloads};
+use crate::phases::{
+    admin_account, admin_secrets, cleanup, databases, keys, messaging, redis, service_keys,
+    workloads,
+};
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
 use secrecy::ExposeSecret;
@@ -221,18 +224,29 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
             )
         }),
     );
-    let keys = keys::ensure(&shop, &ctx.client).await?;
-    let workloads = if let (Ok(provisioned), Ok(amqp_url)) = (&databases, &messaging) {
-        let credentials = Credentials {
-            database_urls: &provisioned.urls,
-            amqp_url,
-            jwt_signing_key: keys.signing_key.expose_secret(),
-        };
-        workloads::ensure_all(&shop, &ctx.client, &credentials).await
-    } else {
-        Err(Error::Blocked(
+    let generated = generated_secrets(&shop, &ctx.client).await;
+    if generated.is_ok() {
+        report.status.admin_secret = Some(names::admin_account_secret(&shop.name));
+    }
+    let redis_url = redis::url(&shop, &ctx.client).await;
+    let workloads = match (&databases, &messaging, generated, redis_url) {
+        (Ok(provisioned), Ok(amqp_url), Ok(generated), Ok(redis_url)) => {
+            let credentials = Credentials {
+                database_urls: &provisioned.urls,
+                amqp_url,
+                jwt_signing_key: generated.keys.signing_key.expose_secret(),
+                jwt_public_keys: &generated.keys.public_keys,
+                admin_email: &generated.admin.email,
+                admin_password: generated.admin.password.expose_secret(),
+                order_service_key: generated.service_keys.order_service.expose_secret(),
+                redis_url: redis_url.as_deref(),
+            };
+            workloads::ensure_all(&shop, &ctx.client, &credentials).await
+        }
+        (Ok(_), Ok(_), Err(error), _) | (Ok(_), Ok(_), Ok(_), Err(error)) => Err(error),
+        _ => Err(Error::Blocked(
             "workloads are not updated while DatabasesReady or MessagingReady is False".into(),
-        ))
+        )),
     };
     report.outcome(
         WORKLOADS_READY,
@@ -254,6 +268,23 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     messaging?;
     workloads?;
     Ok(Action::requeue(if ready { RECHECK } else { WAIT_FOR_PODS }))
+}
+
+/// What the operator generates into Secrets and keeps.
+struct Generated {
+    keys: keys::Keys,
+    admin: admin_account::AdminAccount,
+    service_keys: service_keys::ServiceKeys,
+}
+
+/// The Secrets the operator generates values into: the token keys, the first admin account and
+/// the service keys.
+async fn generated_secrets(shop: &Shop<'_>, client: &Client) -> Result<Generated, Error> {
+    Ok(Generated {
+        keys: keys::ensure(shop, client).await?,
+        admin: admin_account::ensure(shop, client).await?,
+        service_keys: service_keys::ensure(shop, client).await?,
+    })
 }
 
 async fn clean_up(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {

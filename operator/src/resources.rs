@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
@@ -12,7 +11,7 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    Secret, SecretKeySelector, SecurityContext, Service as KubeService, ServicePort, ServiceSpec,
+    SecretKeySelector, SecurityContext, Service as KubeService, ServicePort, ServiceSpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -23,16 +22,12 @@ use kube::{Resource, ResourceExt};
 use crate::crd::{Microshop, PullPolicy, Service};
 use crate::names;
 
-/// The key of `DATABASE_URL` in a database Secret.
-pub const DATABASE_URL_KEY: &str = "DATABASE_URL";
-/// The key of the password alone in a database Secret (kept so a lost URL can be rebuilt).
-pub const PASSWORD_KEY: &str = "PASSWORD";
-/// The key of `AMQP_URL` in the shop's AMQP Secret.
-pub const AMQP_URL_KEY: &str = "AMQP_URL";
-/// The key of the token signing key (PKCS#8 PEM) in the shop's JWT Secret.
-pub const JWT_SIGNING_KEY: &str = "JWT_SIGNING_KEY";
-/// The key of the token public keys (SPKI PEM) in the shop's JWT Secret.
-pub const JWT_PUBLIC_KEYS: &str = "JWT_PUBLIC_KEYS";
+mod secrets;
+
+pub use secrets::{
+    ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, DATABASE_URL_KEY, JWT_PUBLIC_KEYS,
+    JWT_SIGNING_KEY, ORDER_SERVICE_KEY, PASSWORD_KEY,
+};
 
 /// UID and GID the services run as (distroless's `nonroot`).
 const RUN_AS: i64 = 65_532;
@@ -137,61 +132,6 @@ impl<'a> Shop<'a> {
         }
     }
 
-    /// The Secret with `service`'s database URL and password. It has no owner reference:
-    /// `deletionPolicy` decides whether it goes with the shop (see `phases::cleanup`).
-    pub fn database_secret(&self, service: Service, url: &str, password: &str) -> Secret {
-        Secret {
-            metadata: self
-                .unowned_metadata(names::database_secret(&self.name, service), Some(service)),
-            string_data: None,
-            data: Some(BTreeMap::from([
-                (
-                    DATABASE_URL_KEY.to_owned(),
-                    ByteString(url.as_bytes().to_vec()),
-                ),
-                (
-                    PASSWORD_KEY.to_owned(),
-                    ByteString(password.as_bytes().to_vec()),
-                ),
-            ])),
-            type_: Some("Opaque".to_owned()),
-            ..Secret::default()
-        }
-    }
-
-    /// The Secret with the services' `AMQP_URL`.
-    pub fn amqp_secret(&self, url: &str) -> Secret {
-        Secret {
-            metadata: self.metadata(names::amqp_secret(&self.name), None),
-            data: Some(BTreeMap::from([(
-                AMQP_URL_KEY.to_owned(),
-                ByteString(url.as_bytes().to_vec()),
-            )])),
-            type_: Some("Opaque".to_owned()),
-            ..Secret::default()
-        }
-    }
-
-    /// The Secret with the shop's access-token keys; it goes with the shop (tokens signed with
-    /// it die with it).
-    pub fn jwt_secret(&self, signing_key: &str, public_keys: &str) -> Secret {
-        Secret {
-            metadata: self.metadata(names::jwt_secret(&self.name), None),
-            data: Some(BTreeMap::from([
-                (
-                    JWT_SIGNING_KEY.to_owned(),
-                    ByteString(signing_key.as_bytes().to_vec()),
-                ),
-                (
-                    JWT_PUBLIC_KEYS.to_owned(),
-                    ByteString(public_keys.as_bytes().to_vec()),
-                ),
-            ])),
-            type_: Some("Opaque".to_owned()),
-            ..Secret::default()
-        }
-    }
-
     /// `service`'s Deployment; without `replicas` when an HPA sizes it. `credentials` is the
     /// digest of what its pods read from Secrets ([`credentials_checksum`]).
     pub fn deployment(&self, service: Service, credentials: &str) -> Deployment {
@@ -290,10 +230,22 @@ impl<'a> Shop<'a> {
             ),
         ];
         if service == Service::User {
+            let admin = names::admin_account_secret(&self.name);
+            env.extend([
+                from_secret(
+                    JWT_SIGNING_KEY,
+                    names::jwt_secret(&self.name),
+                    JWT_SIGNING_KEY,
+                ),
+                from_secret("BOOTSTRAP_ADMIN_EMAIL", admin.clone(), ADMIN_EMAIL_KEY),
+                from_secret("BOOTSTRAP_ADMIN_PASSWORD", admin, ADMIN_PASSWORD_KEY),
+            ]);
+        }
+        if service.verifies_tokens() {
             env.push(from_secret(
-                JWT_SIGNING_KEY,
+                JWT_PUBLIC_KEYS,
                 names::jwt_secret(&self.name),
-                JWT_SIGNING_KEY,
+                JWT_PUBLIC_KEYS,
             ));
         }
         if service.uses_amqp() {
@@ -304,14 +256,39 @@ impl<'a> Shop<'a> {
             ));
             env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
         }
+        if let (Service::User, Some(redis)) = (service, &self.resource.spec.redis) {
+            // Log-in throttling; without it each pod counts on its own. The topology prefix
+            // keeps the counters of shops sharing one Redis apart.
+            env.extend([
+                from_secret(
+                    "REDIS_URL",
+                    redis.secret_ref.name.clone(),
+                    &redis.secret_ref.key,
+                ),
+                value("REDIS_KEY_PREFIX", self.topology_prefix.clone()),
+            ]);
+        }
+        let service_keys = names::service_keys_secret(&self.name);
+        if service == Service::Product {
+            // The callers its internal routes accept, each with its own key. SERVICE_KEYS must
+            // come after ORDER_SERVICE_KEY: Kubernetes expands $(VAR) only for variables
+            // defined before it.
+            env.extend([
+                from_secret("ORDER_SERVICE_KEY", service_keys.clone(), ORDER_SERVICE_KEY),
+                value(
+                    "SERVICE_KEYS",
+                    format!("{ORDER_SERVICE_KEY}=$(ORDER_SERVICE_KEY)"),
+                ),
+            ]);
+        }
         if service == Service::Order {
-            for (key, upstream) in [
-                ("USER_SERVICE_URL", Service::User),
-                ("PRODUCT_SERVICE_URL", Service::Product),
-            ] {
-                let host = names::workload(&self.name, upstream);
-                env.push(value(key, format!("http://{host}:{}", upstream.port())));
-            }
+            // Its own key, sent to the product service's internal routes.
+            env.push(from_secret("SERVICE_KEY", service_keys, ORDER_SERVICE_KEY));
+            let host = names::workload(&self.name, Service::Product);
+            env.push(value(
+                "PRODUCT_SERVICE_URL",
+                format!("http://{host}:{}", Service::Product.port()),
+            ));
         }
         env
     }
@@ -392,8 +369,8 @@ impl<'a> Shop<'a> {
     }
 }
 
-/// The digest of the values a service's pods read from Secrets (its `DATABASE_URL`, and the
-/// `AMQP_URL` when it uses the broker): SHA-256, so the annotation reveals nothing about them.
+/// The digest of the values a service's pods read from Secrets (its `DATABASE_URL`, the
+/// `AMQP_URL`, token keys, ...): SHA-256, so the annotation reveals nothing about them.
 pub fn credentials_checksum(values: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();

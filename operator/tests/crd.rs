@@ -94,3 +94,60 @@ fn immutable_fields_are_guarded_by_cel_rules() {
     let root = &crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
     assert!(rule(root).is_some_and(|r| r.contains("self.metadata.name")));
 }
+
+#[test]
+fn the_admin_email_defaults_and_follows_the_user_services_rule() {
+    let admin = &spec_schema()["properties"]["admin"];
+    assert_eq!(
+        admin["default"],
+        serde_json::json!({"email": "admin@example.com"})
+    );
+    let email = &admin["properties"]["email"];
+    assert_eq!(email["default"], "admin@example.com");
+    assert_eq!(email["maxLength"].as_f64(), Some(254.0));
+    // The same pattern the user service checks its bootstrap address against, so that the API
+    // server refuses what would keep the user service from starting.
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../services/user/src/domain/email.rs"),
+    )
+    .expect("the user service's e-mail rule");
+    let rule = source
+        .split("EMAIL_PATTERN: &str =")
+        .nth(1)
+        .and_then(|rest| rest.split("r\"").nth(1))
+        .and_then(|rest| rest.split("\";").next())
+        .expect("EMAIL_PATTERN is a raw string literal");
+    assert_eq!(email["pattern"], rule);
+}
+
+#[test]
+fn redis_is_optional_and_names_a_secret_key_like_rabbitmq() {
+    let spec = spec_schema();
+    assert_eq!(
+        spec["required"],
+        serde_json::json!(["postgres", "rabbitmq"]),
+        "a shop runs without Redis"
+    );
+    let redis = &spec["properties"]["redis"];
+    assert_eq!(redis["required"], serde_json::json!(["secretRef"]));
+    assert_eq!(
+        redis["properties"]["secretRef"],
+        spec["properties"]["rabbitmq"]["properties"]["secretRef"]
+            .as_object()
+            .map(|reference| {
+                let mut reference = reference.clone();
+                reference.insert(
+                    "description".into(),
+                    redis["properties"]["secretRef"]["description"].clone(),
+                );
+                Value::Object(reference)
+            })
+            .expect("rabbitmq.secretRef"),
+        "the same name and key, with the same bounds"
+    );
+    assert!(
+        redis.get("x-kubernetes-validations").is_none(),
+        "Redis may change: it only counts failed log-ins"
+    );
+}

@@ -6,137 +6,19 @@ mod support;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use microshop_events::Topology;
 use microshop_messaging::Broker;
-use microshop_operator::crd::{DeletionPolicy, Microshop, MicroshopSpec, Service};
+use microshop_operator::crd::{DeletionPolicy, Microshop, Service};
 use microshop_operator::health::Health;
-use microshop_operator::metrics::Metrics;
+use microshop_operator::names;
 use microshop_operator::provision::postgres::PostgresAdmin;
-use microshop_operator::reconcile::{error_policy, reconcile};
-use microshop_operator::resources::CREDENTIALS_CHECKSUM;
-use microshop_operator::{Context, Settings, names};
+use microshop_operator::reconcile::error_policy;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use support::fake_api::FakeApiServer;
-use support::shop::{self, SHOP, namespace, spec};
-
-/// A fake cluster holding the two Secrets and a Microshop in `namespace`.
-struct Cluster {
-    fake: FakeApiServer,
-    ctx: Arc<Context>,
-    namespace: String,
-}
-
-impl Cluster {
-    fn new(namespace: &str, spec: &MicroshopSpec, pg_uri: &str) -> Self {
-        let fake = FakeApiServer::new();
-        shop::seed(&fake, namespace, spec, pg_uri);
-        let ctx = Arc::new(Context::new(
-            fake.client(),
-            Metrics::new(),
-            Settings::default(),
-        ));
-        Self {
-            fake,
-            ctx,
-            namespace: namespace.to_owned(),
-        }
-    }
-
-    /// A cluster in a namespace of its own, with the real PostgreSQL behind the admin Secret.
-    fn start(spec: &MicroshopSpec) -> Self {
-        Self::new(&namespace(), spec, &support::pg_admin_uri())
-    }
-
-    /// A `Retain` shop whose admin Secret points at a PostgreSQL that is down.
-    fn without_postgres() -> Self {
-        let port = support::closed_port();
-        let uri = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-        Self::new(&namespace(), &spec(DeletionPolicy::Retain), &uri)
-    }
-
-    /// The Microshops, as their users and the tests reach them (not as the operator).
-    fn shops(&self) -> Api<Microshop> {
-        Api::namespaced(self.fake.admin_client(), &self.namespace)
-    }
-
-    async fn shop(&self) -> Arc<Microshop> {
-        Arc::new(self.shops().get(SHOP).await.expect("the Microshop exists"))
-    }
-
-    async fn reconcile(&self) -> Result<Action, microshop_operator::Error> {
-        reconcile(self.shop().await, self.ctx.clone()).await
-    }
-
-    /// The finalizer pass, then a full pass.
-    async fn create(&self) -> Action {
-        self.reconcile().await.expect("finalizer pass");
-        self.reconcile().await.expect("first full pass")
-    }
-
-    fn get(&self, plural: &str, name: &str) -> Option<Value> {
-        self.fake.get(plural, &self.namespace, name)
-    }
-
-    fn condition(&self, type_: &str) -> Value {
-        shop::condition(&self.fake, &self.namespace, type_)
-            .unwrap_or_else(|| panic!("no {type_} condition"))
-    }
-
-    /// Marks every Deployment's pods ready, as the kubelet would.
-    fn pods_become_ready(&self) {
-        shop::pods_become_ready(&self.fake, &self.namespace);
-    }
-
-    /// Changes a Deployment as another controller or a person would: a merge patch under
-    /// `manager`.
-    async fn patch_deployment_as(&self, manager: &str, name: &str, patch: Value) {
-        let params = kube::api::PatchParams {
-            field_manager: Some(manager.into()),
-            ..kube::api::PatchParams::default()
-        };
-        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
-            self.fake.admin_client(),
-            &self.namespace,
-        )
-        .patch(name, &params, &kube::api::Patch::Merge(patch))
-        .await
-        .expect("the Deployment accepts the change");
-    }
-
-    /// Changes the Microshop's spec as `kubectl apply` would (merge, generation bump).
-    async fn edit(&self, patch: Value) {
-        self.shops()
-            .patch(
-                SHOP,
-                &kube::api::PatchParams::default(),
-                &kube::api::Patch::Merge(&json!({"spec": patch})),
-            )
-            .await
-            .expect("the Microshop accepts the change");
-    }
-
-    fn events(&self) -> Vec<String> {
-        self.fake
-            .list("events", &self.namespace)
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e["type"].as_str().unwrap_or(""),
-                    e["reason"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
-    }
-
-    /// Drops what the test provisioned, whatever the operator did.
-    async fn drop_everything(&self) {
-        shop::drop_everything(&self.namespace).await;
-    }
-}
+use support::cluster::{Cluster, plain_value, secret_ref, secret_value};
+use support::shop::{SHOP, namespace, spec};
 
 async fn database_exists(name: &str) -> bool {
     let mut admin = PostgresAdmin::connect(&support::pg_admin_uri())
@@ -145,13 +27,6 @@ async fn database_exists(name: &str) -> bool {
     let exists = admin.database_exists(name).await.expect("query");
     admin.close().await;
     exists
-}
-
-fn secret_value(secret: &Value, key: &str) -> String {
-    let encoded = secret["data"][key].as_str().expect("key present");
-    let bytes: k8s_openapi::ByteString =
-        serde_json::from_value(Value::String(encoded.to_owned())).expect("base64");
-    String::from_utf8(bytes.0).expect("utf-8")
 }
 
 /// Every database, Secret, Deployment and Service of a fresh shop exists and looks right.
@@ -208,22 +83,170 @@ async fn assert_provisioned(cluster: &Cluster) {
         secret_value(&jwt, "JWT_PUBLIC_KEYS").trim(),
         key.public().to_pem().trim()
     );
-    let user = cluster.get("deployments", "shop-user").expect("exists");
-    let user_env = user["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    let admin = cluster
+        .get("secrets", &names::admin_account_secret(SHOP))
+        .expect("the first admin's Secret");
     assert!(
-        user_env.contains(r#""name":"JWT_SIGNING_KEY""#) && user_env.contains("shop-jwt"),
-        "{user_env}"
+        admin["metadata"].get("ownerReferences").is_none(),
+        "it follows the user database (deletionPolicy), not the shop: {admin:#}"
     );
-    let order = cluster.get("deployments", "shop-order").expect("exists");
-    let env = order["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert_eq!(admin["metadata"]["labels"][names::SHOP_LABEL], SHOP);
+    assert_eq!(secret_value(&admin, "ADMIN_EMAIL"), "admin@example.com");
+    let password = secret_value(&admin, "ADMIN_PASSWORD");
     assert!(
-        env.contains("http://shop-user:8001") && env.contains("http://shop-product:8002"),
-        "{env}"
+        password.len() >= 24 && password.chars().all(|c| c.is_ascii_alphanumeric()),
+        "a long random password"
     );
+    assert_eq!(
+        cluster.get("microshops", SHOP).expect("exists")["status"]["adminSecret"],
+        names::admin_account_secret(SHOP),
+        "the status names the admin's Secret"
+    );
+    let keys = cluster
+        .get("secrets", &names::service_keys_secret(SHOP))
+        .expect("the service keys Secret");
+    assert_eq!(keys["metadata"]["ownerReferences"][0]["kind"], "Microshop");
+    let key = secret_value(&keys, "order-service");
     assert!(
-        env.contains(&format!("{namespace}.{SHOP}.")),
-        "topology prefix in {env}"
+        key.len() == 64 && key.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+        "64 lowercase hex characters: {key}"
     );
+    assert_env(cluster, namespace);
+}
+
+/// What each service's pods read, and from where.
+fn assert_env(cluster: &Cluster, namespace: &str) {
+    let from = |secret: String, key: &str| Some((secret, key.to_owned()));
+    let (jwt, admin, amqp) = (
+        names::jwt_secret(SHOP),
+        names::admin_account_secret(SHOP),
+        names::amqp_secret(SHOP),
+    );
+    let prefix = format!("{namespace}.{SHOP}.");
+    for service in Service::ALL {
+        let env = cluster.env(service);
+        assert_eq!(
+            secret_ref(&env, "DATABASE_URL"),
+            from(names::database_secret(SHOP, service), "DATABASE_URL")
+        );
+        assert_eq!(
+            secret_ref(&env, "AMQP_URL"),
+            from(amqp.clone(), "AMQP_URL"),
+            "{service} publishes or consumes events"
+        );
+        assert_eq!(
+            plain_value(&env, "AMQP_TOPOLOGY_PREFIX").as_deref(),
+            Some(prefix.as_str())
+        );
+        assert_eq!(
+            plain_value(&env, "USER_SERVICE_URL"),
+            None,
+            "{service}: nothing calls the user service"
+        );
+    }
+    let user = cluster.env(Service::User);
+    assert_eq!(
+        secret_ref(&user, "JWT_SIGNING_KEY"),
+        from(jwt.clone(), "JWT_SIGNING_KEY")
+    );
+    assert_eq!(
+        secret_ref(&user, "BOOTSTRAP_ADMIN_EMAIL"),
+        from(admin.clone(), "ADMIN_EMAIL")
+    );
+    assert_eq!(
+        secret_ref(&user, "BOOTSTRAP_ADMIN_PASSWORD"),
+        from(admin, "ADMIN_PASSWORD")
+    );
+    assert_eq!(
+        secret_ref(&user, "JWT_PUBLIC_KEYS"),
+        None,
+        "the user service verifies with its signing key"
+    );
+    for service in [Service::Product, Service::Order] {
+        let env = cluster.env(service);
+        assert_eq!(
+            secret_ref(&env, "JWT_PUBLIC_KEYS"),
+            from(jwt.clone(), "JWT_PUBLIC_KEYS"),
+            "{service} verifies access tokens"
+        );
+        for private in [
+            "JWT_SIGNING_KEY",
+            "BOOTSTRAP_ADMIN_EMAIL",
+            "BOOTSTRAP_ADMIN_PASSWORD",
+        ] {
+            assert_eq!(
+                secret_ref(&env, private),
+                None,
+                "{service} reads no {private}"
+            );
+        }
+    }
+    assert_eq!(
+        plain_value(&cluster.env(Service::Order), "PRODUCT_SERVICE_URL").as_deref(),
+        Some("http://shop-product:8002")
+    );
+
+    assert_service_keys_and_no_redis(cluster);
+}
+
+/// The order service sends its service key, the product service accepts it; without
+/// `spec.redis` nobody gets Redis.
+fn assert_service_keys_and_no_redis(cluster: &Cluster) {
+    let from = |secret: String, key: &str| Some((secret, key.to_owned()));
+    // Service keys: the order service sends its own, the product service accepts it.
+    let keys = names::service_keys_secret(SHOP);
+    let order = cluster.env(Service::Order);
+    assert_eq!(
+        secret_ref(&order, "SERVICE_KEY"),
+        from(keys.clone(), "order-service")
+    );
+    let product = cluster.env(Service::Product);
+    assert_eq!(
+        secret_ref(&product, "ORDER_SERVICE_KEY"),
+        from(keys, "order-service")
+    );
+    assert_eq!(
+        plain_value(&product, "SERVICE_KEYS").as_deref(),
+        Some("order-service=$(ORDER_SERVICE_KEY)")
+    );
+    let position = |name: &str| product.iter().position(|var| var["name"] == name);
+    assert_eq!(
+        position("SERVICE_KEYS"),
+        position("ORDER_SERVICE_KEY").map(|p| p + 1),
+        "Kubernetes expands $(ORDER_SERVICE_KEY) only when it is defined before: {product:#?}"
+    );
+    for (service, absent) in [
+        (
+            Service::User,
+            ["SERVICE_KEY", "ORDER_SERVICE_KEY", "SERVICE_KEYS"],
+        ),
+        (
+            Service::Product,
+            ["SERVICE_KEY", "REDIS_URL", "REDIS_KEY_PREFIX"],
+        ),
+        (
+            Service::Order,
+            ["ORDER_SERVICE_KEY", "SERVICE_KEYS", "REDIS_URL"],
+        ),
+    ] {
+        let env = cluster.env(service);
+        for name in absent {
+            assert!(
+                env.iter().all(|var| var["name"] != name),
+                "{service} gets no {name}"
+            );
+        }
+    }
+    // Without spec.redis the user service gets no Redis (each pod counts on its own).
+    for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
+        assert!(
+            cluster
+                .env(Service::User)
+                .iter()
+                .all(|var| var["name"] != name),
+            "user gets no {name} without spec.redis"
+        );
+    }
 }
 
 #[tokio::test]
@@ -538,45 +561,6 @@ async fn what_the_operator_stops_setting_goes_and_what_others_set_stays() {
 }
 
 #[tokio::test]
-async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
-    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
-    cluster.create().await;
-    let checksum = |cluster: &Cluster, service: &str| {
-        cluster
-            .get("deployments", &format!("shop-{service}"))
-            .expect("exists")["spec"]["template"]["metadata"]["annotations"][CREDENTIALS_CHECKSUM]
-            .as_str()
-            .expect("a checksum")
-            .to_owned()
-    };
-    let before: Vec<String> = ["user", "product", "order"]
-        .iter()
-        .map(|s| checksum(&cluster, s))
-        .collect();
-    assert!(before.iter().all(|c| c.len() == 64), "{before:?}");
-
-    // The broker's URI changes (same broker, another spelling of its address).
-    let uri = microshop_testkit::amqp_url().replace("127.0.0.1", "localhost");
-    cluster
-        .fake
-        .insert(shop::secret(&cluster.namespace, "rabbitmq", "uri", &uri));
-    cluster.reconcile().await.expect("pass");
-    let amqp = cluster
-        .get("secrets", &names::amqp_secret(SHOP))
-        .expect("exists");
-    assert!(secret_value(&amqp, "AMQP_URL").contains("localhost"));
-    let after: Vec<String> = ["user", "product", "order"]
-        .iter()
-        .map(|s| checksum(&cluster, s))
-        .collect();
-    assert_eq!(after[0], before[0], "the user service reads no AMQP_URL");
-    assert_ne!(after[1], before[1], "product rolls");
-    assert_ne!(after[2], before[2], "order rolls");
-
-    cluster.drop_everything().await;
-}
-
-#[tokio::test]
 async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Retain));
     let namespace = cluster.namespace.clone();
@@ -585,6 +569,24 @@ async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go()
         &cluster.get("secrets", "shop-order-db").expect("exists"),
         "PASSWORD",
     );
+    let admin = names::admin_account_secret(SHOP);
+    let admin_password = secret_value(
+        &cluster.get("secrets", &admin).expect("exists"),
+        "ADMIN_PASSWORD",
+    );
+    // As a build that gave the admin Secret an owner reference left it: the cleanup releases it.
+    let uid = cluster.get("microshops", SHOP).expect("exists")["metadata"]["uid"].clone();
+    Api::<Secret>::namespaced(cluster.fake.admin_client(), &namespace)
+        .patch(
+            &admin,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"ownerReferences": [{
+                "apiVersion": "microshop.dev/v1alpha1", "kind": "Microshop", "name": SHOP,
+                "uid": uid, "controller": true, "blockOwnerDeletion": true,
+            }]}})),
+        )
+        .await
+        .expect("patches");
 
     cluster
         .shops()
@@ -610,9 +612,17 @@ async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go()
             "released: {secret:#}"
         );
     }
+    let kept = cluster
+        .get("secrets", &admin)
+        .expect("the first admin's Secret is kept with the user database");
+    assert!(
+        kept["metadata"].get("ownerReferences").is_none(),
+        "released: {kept:#}"
+    );
     assert!(cluster.events().contains(&"Normal CleanedUp".to_owned()));
 
-    // The same shop made again reuses the kept password.
+    // The same shop made again reuses the kept passwords: the retained user database's admin
+    // account still has the one in the Secret (the user service never resets it).
     let mut shop = Microshop::new(SHOP, spec(DeletionPolicy::Retain));
     shop.metadata.namespace = Some(namespace.clone());
     cluster
@@ -624,6 +634,14 @@ async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go()
         "PASSWORD",
     );
     assert_eq!(again, password, "kept Secret's password reused");
+    assert_eq!(
+        secret_value(
+            &cluster.get("secrets", &admin).expect("exists"),
+            "ADMIN_PASSWORD"
+        ),
+        admin_password,
+        "the first admin's password reused"
+    );
 
     cluster.drop_everything().await;
 }
@@ -657,6 +675,12 @@ async fn deleting_with_delete_drops_databases_queues_and_secrets() {
         );
     }
     assert!(!queue_exists(&broker, &queue).await, "{queue} deleted");
+    assert!(
+        cluster
+            .get("secrets", &names::admin_account_secret(SHOP))
+            .is_none(),
+        "the first admin's Secret goes with the user database"
+    );
 }
 
 /// The finalizers of the admin Secret `name`.

@@ -117,6 +117,51 @@ def test_the_ha_values_turn_on_every_option():
     assert deny_all, "a default deny-all policy"
 
 
+def test_each_service_gets_only_the_secrets_it_needs():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+    env = {doc["metadata"]["name"].rsplit("-", 1)[1]:
+           {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+           for doc in docs if doc["kind"] == "Deployment"}
+    fullname = next(doc["metadata"]["name"] for doc in docs if doc["kind"] == "Deployment").rsplit("-", 1)[0]
+    secret = lambda e: (e["valueFrom"]["secretKeyRef"]["name"].removeprefix(fullname + "-"),
+                        e["valueFrom"]["secretKeyRef"]["key"])
+    # Only the user service signs tokens and knows the first admin's password.
+    assert secret(env["user"]["JWT_SIGNING_KEY"]) == ("jwt", "JWT_SIGNING_KEY")
+    assert env["user"]["BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    for name in ("product", "order"):
+        assert "JWT_SIGNING_KEY" not in env[name] and "BOOTSTRAP_ADMIN_PASSWORD" not in env[name]
+        assert secret(env[name]["JWT_PUBLIC_KEYS"]) == ("jwt", "JWT_PUBLIC_KEYS")
+    # The order service sends its key; the product service accepts it (and no other).
+    assert secret(env["order"]["SERVICE_KEY"]) == ("service-keys", "order-service")
+    assert secret(env["product"]["ORDER_SERVICE_KEY"]) == ("service-keys", "order-service")
+    assert env["product"]["SERVICE_KEYS"]["value"] == "order-service=$(ORDER_SERVICE_KEY)"
+    names = list(env["product"])
+    assert names.index("ORDER_SERVICE_KEY") < names.index("SERVICE_KEYS"), "defined before use"
+    # The order service no longer calls the user service; every service publishes events.
+    assert "USER_SERVICE_URL" not in env["order"]
+    assert all("AMQP_URL" in env[name] for name in env)
+
+
+def test_redis_is_the_user_services_when_configured_and_the_policy_lets_it_reach_it():
+    default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+    ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    def env(docs, service):
+        deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith(f"-{service}"))
+        return {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "REDIS_URL" not in env(default, "user"), "no Redis unless one is named"
+    user = env(ha, "user")
+    assert user["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
+    assert user["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
+    assert all("REDIS_URL" not in env(ha, name) for name in ("product", "order"))
+    policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-user")
+    assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
+    # Nobody calls the user service any more: only the listed sources reach it.
+    order = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-order")
+    called = [peer for rule in order["spec"]["egress"] for peer in rule.get("to", []) if "podSelector" in peer
+              and peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")]
+    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in called] == ["product"], called
+
+
 def test_the_minimal_values_render_no_optional_objects():
     docs = render("microshop", chart_dir("microshop") / "ci" / "minimal-values.yaml")
     kinds = {doc["kind"] for doc in docs}

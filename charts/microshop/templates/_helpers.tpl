@@ -28,7 +28,7 @@ The three services, in the order they are rendered: a YAML list, read with
 
 {{/* Whether service .name talks to RabbitMQ (the user service does not). */}}
 {{- define "microshop.usesAmqp" -}}
-{{- if ne .name "user" }}true{{ end -}}
+true
 {{- end -}}
 
 {{/* Name of the Deployment, Service, HPA, PDB and NetworkPolicy of service .name. */}}
@@ -77,6 +77,16 @@ app.kubernetes.io/part-of: microshop
 {{/* The Secret with the access-token keys. */}}
 {{- define "microshop.jwtSecret" -}}
 {{- .Values.auth.existingSecret | default (printf "%s-jwt" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The Secret with the first admin's ADMIN_EMAIL and ADMIN_PASSWORD (optional). */}}
+{{- define "microshop.adminSecret" -}}
+{{- .Values.auth.adminSecret | default (printf "%s-admin" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The Secret with one key per calling service (key "order-service"). */}}
+{{- define "microshop.serviceKeysSecret" -}}
+{{- .Values.auth.serviceKeysSecret | default (printf "%s-service-keys" (include "microshop.fullname" .)) -}}
 {{- end -}}
 
 {{/* The image reference. */}}

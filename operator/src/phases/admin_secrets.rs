@@ -59,8 +59,9 @@ pub async fn reconcile(shop: &Shop<'_>, client: &Client, keep: bool) -> Result<V
     Ok(held_while_deleted)
 }
 
-/// The names of the Secrets the spec references (each once).
-fn referenced(shop: &Shop<'_>) -> BTreeSet<String> {
+/// The admin Secrets the spec references, each once: PostgreSQL's and RabbitMQ's, which the
+/// cleanup of a `Delete` shop needs (Redis's is not needed there).
+pub(crate) fn referenced(shop: &Shop<'_>) -> BTreeSet<String> {
     let spec = &shop.resource.spec;
     BTreeSet::from([
         spec.postgres.admin_secret_ref.name.clone(),

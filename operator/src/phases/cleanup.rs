@@ -1,5 +1,6 @@
-//! Deleting a Microshop. Workloads and the AMQP Secret go with it (the garbage collector
-//! follows their owner references). The database Secrets have no owner reference, so nothing
+//! Deleting a Microshop. Workloads and the AMQP, token key and service key Secrets go with it
+//! (the garbage collector follows their owner references). The database Secrets and the first
+//! admin's Secret (its account lives in the user database) have no owner reference, so nothing
 //! but this cleanup decides their fate: `Retain` keeps them and touches neither PostgreSQL nor
 //! RabbitMQ, so an unreachable server never blocks the deletion; `Delete` drops the databases,
 //! roles and queues and deletes the Secrets.
@@ -12,7 +13,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
-use crate::apply::{delete, secret_value};
+use crate::apply::{remove, secret_value};
 use crate::crd::{DeletionPolicy, Service};
 use crate::error::Error;
 use crate::names;
@@ -43,8 +44,9 @@ pub async fn run(shop: &Shop<'_>, client: &Client) -> Result<Cleanup, Error> {
             release_secrets(shop, &secrets).await?;
             Cleanup {
                 note: format!(
-                    "deletionPolicy Retain: kept databases and roles {}, their Secrets, and the RabbitMQ queues named {}*",
+                    "deletionPolicy Retain: kept databases and roles {}, their Secrets, the first admin's Secret {}, and the RabbitMQ queues named {}*",
                     databases.join(", "),
+                    names::admin_account_secret(&shop.name),
                     shop.topology_prefix
                 ),
                 left_behind: Vec::new(),
@@ -64,18 +66,18 @@ pub async fn run(shop: &Shop<'_>, client: &Client) -> Result<Cleanup, Error> {
                     shop.topology_prefix
                 ));
             }
-            for service in Service::ALL {
-                delete(&secrets, &names::database_secret(&shop.name, service)).await?;
+            for name in data_secrets(shop) {
+                remove(&secrets, &name).await?;
             }
             let note = if left_behind.is_empty() {
                 format!(
-                    "deletionPolicy Delete: dropped databases and roles {}, deleted their Secrets and the RabbitMQ queues named {}*",
+                    "deletionPolicy Delete: dropped databases and roles {}, deleted their Secrets, the first admin's Secret and the RabbitMQ queues named {}*",
                     databases.join(", "),
                     shop.topology_prefix
                 )
             } else {
                 format!(
-                    "deletionPolicy Delete: deleted the database Secrets; left behind {}: drop them by hand",
+                    "deletionPolicy Delete: deleted the database Secrets and the first admin's Secret; left behind {}: drop them by hand",
                     left_behind.join("; and ")
                 )
             };
@@ -103,11 +105,23 @@ fn unreadable(result: Result<(), Error>) -> Result<Option<String>, Error> {
     }
 }
 
-/// Removes the Microshop's owner reference from database Secrets that earlier operator versions
-/// wrote with one, so the garbage collector keeps them.
+/// The Secrets that follow the data (`deletionPolicy`), not the Microshop: the database Secrets
+/// and the first admin's, whose account lives in the user database. None the spec references:
+/// those are the user's, whatever their names (the passes refuse to write them).
+fn data_secrets(shop: &Shop<'_>) -> Vec<String> {
+    let referenced = shop.resource.spec.referenced_secrets();
+    Service::ALL
+        .iter()
+        .map(|service| names::database_secret(&shop.name, *service))
+        .chain([names::admin_account_secret(&shop.name)])
+        .filter(|name| !referenced.contains(name.as_str()))
+        .collect()
+}
+
+/// Removes the Microshop's owner reference from the Secrets that follow the data, should an
+/// earlier operator version have written them with one, so the garbage collector keeps them.
 async fn release_secrets(shop: &Shop<'_>, secrets: &Api<Secret>) -> Result<(), Error> {
-    for service in Service::ALL {
-        let name = names::database_secret(&shop.name, service);
+    for name in data_secrets(shop) {
         let Some(secret) = secrets.get_opt(&name).await? else {
             continue;
         };

@@ -7,6 +7,8 @@ use microshop_events::Topology;
 
 use crate::apply::{apply, secret_value};
 use crate::error::Error;
+use crate::names;
+use crate::phases::generated;
 use crate::provision::rabbitmq;
 use crate::resources::Shop;
 
@@ -15,6 +17,7 @@ pub const AMQP_URI: &str = "RabbitMQ URI (amqp://user:password@host:5672/)";
 
 /// Declares the topology (idempotent) and applies the AMQP Secret; returns the `AMQP_URL`.
 pub async fn ensure_all(shop: &Shop<'_>, client: &Client) -> Result<String, Error> {
+    generated::refuse_referenced(shop, &names::amqp_secret(&shop.name))?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
     let spec = &shop.resource.spec.rabbitmq;
     let uri = secret_value(&secrets, &shop.namespace, &spec.secret_ref, AMQP_URI).await?;

@@ -23,16 +23,39 @@ pub struct Credentials<'a> {
     pub amqp_url: &'a str,
     /// The access-token signing key (the user service's).
     pub jwt_signing_key: &'a str,
+    /// The access-token public keys (the services that verify tokens).
+    pub jwt_public_keys: &'a str,
+    /// The first admin's e-mail address (the user service's).
+    pub admin_email: &'a str,
+    /// The first admin's password (the user service's).
+    pub admin_password: &'a str,
+    /// The order service's service key (the order service sends it, the product service
+    /// accepts it).
+    pub order_service_key: &'a str,
+    /// The Redis URL, when the shop has one (the user service's).
+    pub redis_url: Option<&'a str>,
 }
 
 impl Credentials<'_> {
     /// The digest of what `service`'s pods read: when it changes, its pods roll.
     fn checksum(&self, service: Service) -> String {
         let database = self.database_urls.get(&service).map_or("", String::as_str);
-        match service {
-            Service::User => credentials_checksum(&[database, self.jwt_signing_key]),
-            _ => credentials_checksum(&[database, self.amqp_url]),
+        let mut values = vec![database];
+        if service.uses_amqp() {
+            values.push(self.amqp_url);
         }
+        if service == Service::User {
+            values.extend([self.jwt_signing_key, self.admin_email, self.admin_password]);
+            // Nothing without Redis, so that shops without one keep their checksum.
+            values.extend(self.redis_url);
+        }
+        if service.verifies_tokens() {
+            values.push(self.jwt_public_keys);
+        }
+        if matches!(service, Service::Product | Service::Order) {
+            values.push(self.order_service_key);
+        }
+        credentials_checksum(&values)
     }
 }
 

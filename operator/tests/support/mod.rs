@@ -1,3 +1,4 @@
+pub mod cluster;
 pub mod fake_api;
 pub mod shop;
 pub mod ssa;

@@ -8,8 +8,8 @@
 
 use microshop_events::Topology;
 use microshop_operator::crd::{
-    DeletionPolicy, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec, SecretKeyRef, Service,
-    ServicesSpec,
+    AdminSpec, DeletionPolicy, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec, SecretKeyRef,
+    Service, ServicesSpec,
 };
 use microshop_operator::names;
 use microshop_operator::provision::postgres::PostgresAdmin;
@@ -53,7 +53,9 @@ pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
             vhost: "/".into(),
             topology_prefix: None,
         },
+        redis: None,
         services: ServicesSpec::default(),
+        admin: AdminSpec::default(),
         deletion_policy: policy,
         paused: false,
     }

@@ -15,8 +15,12 @@ pub struct App {
     pub db: Db,
     /// Its outbox: writes and their events go through its transactions.
     pub outbox: Outbox,
-    /// The user and product services.
+    /// The product service.
     pub upstreams: Arc<Upstreams>,
     /// `orders_total`.
     pub metrics: OrderMetrics,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl: std::time::Duration,
+    /// Most open (unsettled or unpaid) orders one buyer may have.
+    pub max_open_orders: i64,
 }

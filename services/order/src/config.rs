@@ -1,5 +1,6 @@
 //! Settings of the order service, read once from the environment at start-up.
 
+use microshop_auth::{CallerConfig, VerifyConfig};
 use microshop_db::DbConfig;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
@@ -21,13 +22,6 @@ pub struct Config {
         hide_env_values = true
     )]
     pub database_url: SecretString,
-    /// Base URL of the user service.
-    #[arg(
-        long,
-        env = "USER_SERVICE_URL",
-        default_value = "http://127.0.0.1:8001"
-    )]
-    pub user_service_url: String,
     /// Base URL of the product service.
     #[arg(
         long,
@@ -45,6 +39,19 @@ pub struct Config {
     /// How long a circuit breaker stays open before it lets one probe through.
     #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
     pub breaker_cool_down_ms: u64,
+    /// How long an `Idempotency-Key` is remembered (`24h`); a key is its caller's own.
+    #[arg(long, env = "IDEMPOTENCY_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub idempotency_key_ttl: std::time::Duration,
+    /// Most open orders (`PENDING`, or `CONFIRMED` and unpaid) one buyer may have; the next
+    /// gets 409 `too_many_open_orders`.
+    #[arg(long, env = "MAX_OPEN_ORDERS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_open_orders_per_user: i64,
+    /// Access-token verification.
+    #[command(flatten)]
+    pub auth: VerifyConfig,
+    /// This service's key for the product service's internal routes.
+    #[command(flatten)]
+    pub caller: CallerConfig,
     /// RabbitMQ settings.
     #[command(flatten)]
     pub amqp: AmqpConfig,

@@ -14,9 +14,22 @@ pub enum Error {
     /// The request itself was unusable (bad paging, ...).
     #[error(transparent)]
     Request(#[from] ApiError),
-    /// The ordering user does not exist.
-    #[error("user {0} does not exist")]
-    UserNotFound(Id),
+    /// The request names another user than the caller of its token.
+    #[error(
+        "you are user {caller}, and may order or list orders only as yourself, not as user {named}"
+    )]
+    BuyerMismatch {
+        /// The token's user.
+        caller: Id,
+        /// The user the request named.
+        named: Id,
+    },
+    /// The caller has as many open (unpaid) orders as allowed.
+    #[error("you have {open} open orders, the most allowed; wait until they are settled or paid")]
+    TooManyOpenOrders {
+        /// Orders `PENDING` or `CONFIRMED` and unpaid.
+        open: i64,
+    },
     /// The ordered product does not exist.
     #[error("product {0} does not exist")]
     ProductNotFound(Id),
@@ -52,7 +65,8 @@ impl IntoResponse for Error {
         let api = match self {
             Self::Validation(e) => e.into(),
             Self::Request(e) => e,
-            Self::UserNotFound(_) => ApiError::unprocessable("user_not_found", message),
+            Self::BuyerMismatch { .. } => ApiError::forbidden("buyer_mismatch", message),
+            Self::TooManyOpenOrders { .. } => ApiError::conflict("too_many_open_orders", message),
             Self::ProductNotFound(_) => ApiError::unprocessable("product_not_found", message),
             Self::OutOfStock { .. } => ApiError::conflict("out_of_stock", message),
             Self::IdempotencyKeyReused(_) => {
@@ -81,7 +95,7 @@ impl IntoResponse for Error {
     }
 }
 
-/// Maps an upstream 404 to "that user/product does not exist".
+/// Maps an upstream 404 to "that product does not exist".
 pub fn not_found_as(error: UpstreamError, missing: Error) -> Error {
     match error {
         UpstreamError::NotFound { .. } => missing,

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::db::idempotency;
 use crate::db::orders::{self, Overdue};
 use crate::domain::OrderStatus;
 
@@ -36,6 +37,12 @@ pub async fn watch(app: App, timeout: Duration, shutdown: CancellationToken) {
         }
         if let Err(error) = pass(&app, timeout).await {
             tracing::warn!(%error, "overdue orders could not be checked; trying again");
+        }
+        // Expired idempotency keys no longer count; the same sweep deletes them, a batch a pass.
+        match idempotency::purge_expired(&app.db, app.idempotency_ttl, 1_000).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(%error, "expired idempotency keys could not be deleted"),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! Placing an order, the write protocol of `POST /api/orders`: an idempotent retry is answered
-//! as the first request was; otherwise the user and the product are checked with their
-//! services, and the order (`PENDING`), its `order.created` event and the idempotency key with
-//! the answer are written in one transaction.
+//! Placing an order, the write protocol of `POST /api/orders`: an idempotent retry (same buyer,
+//! same key, within its lifetime) is answered as the first request was; otherwise the product
+//! is checked with its service, and the order (`PENDING`), its `order.created` event and the
+//! idempotency key with the answer are written in one transaction. The buyer is the caller of
+//! the access token, so no call to the user service is needed; a buyer may have at most
+//! `MAX_OPEN_ORDERS_PER_USER` open orders.
 
 use microshop_domain::Money;
 use microshop_events::{Envelope, Event, OrderCreated};
@@ -33,8 +35,10 @@ pub async fn order(
     receipt: impl FnOnce(&OrderRow) -> Value + Send,
 ) -> Result<Placed, Error> {
     let fingerprint = order.fingerprint();
+    let buyer = order.user_id.get();
+    let ttl = app.idempotency_ttl;
     if let Some(key) = &key {
-        if let Some(stored) = idempotency::find(&app.db, key.as_str()).await? {
+        if let Some(stored) = idempotency::find(&app.db, buyer, key.as_str(), ttl).await? {
             return replay(key, stored, &fingerprint);
         }
     }
@@ -42,17 +46,18 @@ pub async fn order(
 
     let mut tx = app.outbox.begin().await?;
     if let Some(key) = &key {
-        if !idempotency::claim(&mut tx, key.as_str(), &fingerprint).await? {
+        if !idempotency::claim(&mut tx, buyer, key.as_str(), &fingerprint, ttl).await? {
             // A concurrent duplicate committed first; answer what it answered.
             drop(tx);
-            let stored = idempotency::find(&app.db, key.as_str()).await?;
+            let stored = idempotency::find(&app.db, buyer, key.as_str(), ttl).await?;
             let stored = stored.ok_or_else(|| Error::IdempotencyKeyReused(key.to_string()))?;
             return replay(key, stored, &fingerprint);
         }
     }
+    within_open_limit(&mut tx, buyer, app.max_open_orders).await?;
     let row = write(&mut tx, &order, unit_price_cents).await?;
     if let Some(key) = &key {
-        idempotency::complete(&mut tx, key.as_str(), row.id, &receipt(&row)).await?;
+        idempotency::complete(&mut tx, buyer, key.as_str(), row.id, &receipt(&row)).await?;
     }
     tx.commit().await?;
     app.metrics.entered(OrderStatus::Pending);
@@ -67,14 +72,23 @@ pub async fn order(
     Ok(Placed::Created(row))
 }
 
-/// Asks the user and product services whether the order can be served, and at what price.
+/// Refuses a new order while the buyer has `max` open ones. The count and the insert are
+/// serialised per buyer (a transaction lock), so concurrent requests cannot all slip under it.
+async fn within_open_limit(tx: &mut OutboxTransaction, buyer: i64, max: i64) -> Result<(), Error> {
+    let open = orders::lock_and_count_open(tx, buyer).await?;
+    if open >= max {
+        return Err(Error::TooManyOpenOrders { open });
+    }
+    Ok(())
+}
+
+/// Asks the product service whether the order can be served, and at what price.
 async fn checked_price(app: &App, order: &NewOrder) -> Result<i64, Error> {
-    let (user, product) = tokio::join!(
-        app.upstreams.user_exists(order.user_id),
-        app.upstreams.product(order.product_id)
-    );
-    user.map_err(|e| not_found_as(e, Error::UserNotFound(order.user_id)))?;
-    let product = product.map_err(|e| not_found_as(e, Error::ProductNotFound(order.product_id)))?;
+    let product = app
+        .upstreams
+        .product(order.product_id)
+        .await
+        .map_err(|e| not_found_as(e, Error::ProductNotFound(order.product_id)))?;
     if order.quantity > product.stock {
         return Err(Error::OutOfStock {
             product_id: order.product_id,

@@ -22,9 +22,7 @@ fn settlement(event: &Event) -> Option<Settlement> {
     let (order_id, status, reason) = match event {
         Event::StockReserved(r) => (r.order_id, OrderStatus::Confirmed, None),
         Event::StockRejected(r) => (r.order_id, OrderStatus::Rejected, Some(r.reason.clone())),
-        Event::OrderCreated(_) | Event::OrderCancelled(_) | Event::StockReleased(_) => {
-            return None;
-        }
+        _ => return None,
     };
     Some(Settlement {
         order_id,

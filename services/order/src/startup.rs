@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
+use microshop_auth::Auth;
 use microshop_db::Db;
 use microshop_http_client::UpstreamMetrics;
 use microshop_messaging::outbox::Outbox;
@@ -34,6 +36,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let order_metrics = OrderMetrics::register(metrics.registry())?;
     let upstream_metrics = UpstreamMetrics::register(metrics.registry())?;
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
+    let auth = Auth::from_config(&config.auth, metrics.registry()).await?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());
@@ -41,15 +44,17 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let app = App {
         db: db.clone(),
         outbox: outbox.clone(),
-        upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)),
+        upstreams: Arc::new(Upstreams::new(&config, &upstream_metrics)?),
         metrics: order_metrics.clone(),
+        idempotency_ttl: config.idempotency_key_ttl,
+        max_open_orders: config.max_open_orders_per_user,
     };
     let order_metrics_watch = order_metrics.clone();
     let server = HttpServer::bind(
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(app.clone()),
+        routes::router(app.clone()).layer(Extension(auth)),
         health,
         metrics,
     )

@@ -1,7 +1,10 @@
-//! The user and product services as this service sees them.
+//! The product service as this service sees it (the buyer comes from the access token: no
+//! call to the user service).
 
 use std::time::Duration;
 
+use axum::http::HeaderMap;
+use microshop_auth::KeyError;
 use microshop_domain::Id;
 use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
 use serde::Deserialize;
@@ -17,46 +20,37 @@ pub struct ProductView {
     pub stock: i64,
 }
 
-/// The two services every order consults.
+/// The services an order consults.
 pub struct Upstreams {
-    users: Upstream,
     products: Upstream,
 }
 
 impl Upstreams {
-    /// Clients for the configured URLs, sharing `metrics`.
-    pub fn new(config: &Config, metrics: &UpstreamMetrics) -> Self {
+    /// Clients for the configured URLs, sharing `metrics`, sending this service's key.
+    pub fn new(config: &Config, metrics: &UpstreamMetrics) -> Result<Self, KeyError> {
+        let (name, key) = config.caller.header()?;
+        let mut headers = HeaderMap::new();
+        headers.insert(name, key);
         let settings = UpstreamConfig {
             deadline: Duration::from_millis(config.upstream_deadline_ms),
             breaker_cool_down: Duration::from_millis(config.breaker_cool_down_ms),
+            headers,
             ..UpstreamConfig::default()
         };
-        Self {
-            users: Upstream::new(
-                "user-service",
-                &config.user_service_url,
-                settings.clone(),
-                metrics.clone(),
-            ),
+        Ok(Self {
             products: Upstream::new(
                 "product-service",
                 &config.product_service_url,
                 settings,
                 metrics.clone(),
             ),
-        }
+        })
     }
 
-    /// Checks that the user exists.
-    pub async fn user_exists(&self, id: Id) -> Result<(), UpstreamError> {
-        self.users
-            .get_json::<serde::de::IgnoredAny>(&format!("/api/users/{id}"))
-            .await
-            .map(|_| ())
-    }
-
-    /// The product's current price and stock.
+    /// The product's current price and stock (its internal route, never a cached view).
     pub async fn product(&self, id: Id) -> Result<ProductView, UpstreamError> {
-        self.products.get_json(&format!("/api/products/{id}")).await
+        self.products
+            .get_json(&format!("/internal/products/{id}"))
+            .await
     }
 }

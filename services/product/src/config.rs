@@ -1,5 +1,6 @@
 //! Settings of the product service, read once from the environment at start-up.
 
+use microshop_auth::VerifyConfig;
 use microshop_db::DbConfig;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
@@ -24,6 +25,9 @@ pub struct Config {
     /// RabbitMQ settings.
     #[command(flatten)]
     pub amqp: AmqpConfig,
+    /// Access-token verification (product writes are for admins).
+    #[command(flatten)]
+    pub auth: VerifyConfig,
     /// HTTP server settings.
     #[command(flatten)]
     pub server: ServerConfig,

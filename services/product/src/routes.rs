@@ -1,5 +1,6 @@
 //! The product service's HTTP API and its OpenAPI document.
 
+mod internal;
 mod products;
 
 use axum::routing::post;
@@ -22,7 +23,10 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Microshop product service", description = "The catalogue and its stock."),
-    tags((name = "products", description = "Catalogue entries"))
+    tags(
+        (name = "products", description = "Catalogue entries"),
+        (name = "internal", description = "For other services of the shop, with their X-Service-Key"),
+    )
 )]
 struct ApiDoc;
 
@@ -31,6 +35,7 @@ pub fn router(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(products::create_product, products::list_products))
         .routes(routes!(products::get_product))
+        .routes(routes!(internal::availability))
         // The seed's clients post to the collection with a trailing slash.
         .route(
             "/api/products/",

@@ -1,6 +1,8 @@
 //! Wiring: database and migrations, routes, health checks, the HTTP server, and beside it the
 //! order-events consumer and the outbox relay.
 
+use axum::Extension;
+use microshop_auth::Auth;
 use microshop_db::{Db, Lookup};
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
@@ -28,6 +30,7 @@ pub async fn build(config: Config) -> anyhow::Result<HttpServer> {
 pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer> {
     let metrics = Metrics::new(SERVICE);
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
+    let auth = Auth::from_config(&config.auth, metrics.registry()).await?;
     let outbox = Outbox::new(db.clone());
     let handler = OrderEventsHandler::new(metrics.registry())?;
     let health = Health::new(CancellationToken::new())
@@ -45,7 +48,8 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
                 |db, id| async move { products::find(&db, id).await },
                 |db, ids| async move { products::find_many(&db, &ids).await },
             ),
-        }),
+        })
+        .layer(Extension(auth)),
         health,
         metrics,
     )

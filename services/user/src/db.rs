@@ -1,4 +1,5 @@
 //! Queries against `users_db`, one module per table.
 
+pub mod addresses;
 pub mod refresh_tokens;
 pub mod users;

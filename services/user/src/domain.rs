@@ -1,8 +1,13 @@
-//! The user domain: rules for e-mail addresses, names and passwords. No HTTP, no SQL.
+//! The user domain: rules for e-mail addresses, names, passwords and postal addresses. No HTTP,
+//! no SQL.
 
+pub mod address;
+mod country;
 mod email;
 pub mod password;
 
+pub use address::{Address, AddressInput};
+pub use country::{COUNTRY_CODES, Country};
 pub use email::{EMAIL_PATTERN, Email, MAX_EMAIL_CHARS};
 pub use password::Password;
 

@@ -19,9 +19,33 @@ pub enum Error {
     /// No such user.
     #[error("user {0} does not exist")]
     UserNotFound(Id),
+    /// No such address of the caller (another user's is not theirs either).
+    #[error("address {0} does not exist")]
+    AddressNotFound(Id),
+    /// The caller keeps as many addresses as an account may.
+    #[error(
+        "an account keeps at most {} addresses; delete one before adding another",
+        crate::domain::address::MAX_ADDRESSES
+    )]
+    AddressLimitReached,
+    /// `is_default: false` for the default address: one address is always the default.
+    #[error(
+        "address {0} is the default and one address always is; make another address the default instead"
+    )]
+    DefaultAddressRequired(Id),
+    /// Demoting the only admin would leave nobody to administer the shop.
+    #[error("user {0} is the only admin; make another user an admin first")]
+    LastAdmin(Id),
     /// Wrong e-mail or password; deliberately does not say which.
     #[error("e-mail address or password is wrong")]
     InvalidCredentials,
+    /// Too many failed log-ins for the account or the client address; try again in this many
+    /// seconds.
+    #[error("too many failed log-ins for this account or from this address; try again in {0} s")]
+    TooManyAttempts(u32),
+    /// The password hasher has as much work waiting as allowed.
+    #[error("too many sign-ins and registrations at once; try again in a second")]
+    HashingBusy,
     /// A refresh token that is unknown, revoked or not the caller's.
     #[error("the refresh token is not valid; log in again")]
     RefreshTokenInvalid,
@@ -60,11 +84,23 @@ impl IntoResponse for Error {
             Self::Request(e) => e,
             Self::EmailTaken(_) => ApiError::conflict("email_taken", self.to_string()),
             Self::UserNotFound(_) => ApiError::not_found("user_not_found", self.to_string()),
+            Self::AddressNotFound(_) => ApiError::not_found("address_not_found", self.to_string()),
+            Self::AddressLimitReached => {
+                ApiError::conflict("address_limit_reached", self.to_string())
+            }
+            Self::DefaultAddressRequired(_) => {
+                ApiError::conflict("default_address_required", self.to_string())
+            }
+            Self::LastAdmin(_) => ApiError::conflict("last_admin", self.to_string()),
             Self::InvalidCredentials => ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 self.to_string(),
             ),
+            Self::TooManyAttempts(seconds) => {
+                ApiError::too_many_requests("too_many_attempts", self.to_string(), seconds)
+            }
+            Self::HashingBusy => ApiError::unavailable("overloaded", self.to_string(), 1),
             Self::RefreshTokenInvalid | Self::RefreshTokenReused | Self::RefreshTokenExpired => {
                 let code = match self {
                     Self::RefreshTokenReused => "refresh_token_reused",

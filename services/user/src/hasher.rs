@@ -1,6 +1,9 @@
 //! Runs argon2id off the async runtime, with a bound on how many hashes run at once so that a
-//! burst of registrations cannot exhaust memory (each hash holds 19 MiB) or starve other requests.
+//! burst of registrations cannot exhaust memory (each hash holds 19 MiB), and a bound on how many
+//! may wait, so that a log-in flood is refused at once (503 `overloaded`) instead of holding the
+//! server's in-flight slots that `GET` routes need.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use secrecy::SecretString;
@@ -13,13 +16,29 @@ use crate::domain::{Password, password};
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// Hashes running or waiting.
+    admitted: Arc<AtomicUsize>,
+    /// Most hashes running or waiting.
+    budget: usize,
+}
+
+/// One admitted hash: counted until it is done (or its request goes away while waiting).
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Hasher {
-    /// At most `concurrency` hashes at once (at least one).
-    pub fn new(concurrency: usize) -> Self {
+    /// At most `concurrency` hashes at once (at least one), and `queue` more waiting.
+    pub fn new(concurrency: usize, queue: usize) -> Self {
+        let concurrency = concurrency.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            admitted: Arc::default(),
+            budget: concurrency + queue,
         }
     }
 
@@ -55,6 +74,11 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.budget {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::HashingBusy);
+        }
+        let admission = Admission(Arc::clone(&self.admitted));
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -62,6 +86,7 @@ impl Hasher {
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);
+            drop(admission);
             result
         })
         .await
@@ -93,7 +118,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_hash_keeps_its_permit_until_it_is_done() {
-        let hasher = Hasher::new(1);
+        let hasher = Hasher::new(1, 0);
         let password = Password::parse("correct horse battery".to_owned()).expect("valid");
         // The request gives up (a client hang-up, a deadline) while its hash runs.
         let abandoned = tokio::time::timeout(Duration::from_millis(1), hasher.hash(password)).await;
@@ -113,5 +138,43 @@ mod tests {
         })
         .await;
         assert!(freed.is_ok(), "the permit comes back when the hash is done");
+    }
+
+    #[tokio::test]
+    async fn beyond_the_running_and_waiting_budget_hashes_are_refused_at_once() {
+        let hasher = Hasher::new(1, 1);
+        let password = || Password::parse("correct horse battery".to_owned()).expect("valid");
+        let (first, second) = (hasher.clone(), hasher.clone());
+        let running = tokio::spawn(async move { first.hash(password()).await });
+        let waiting = tokio::spawn(async move { second.hash(password()).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // One runs, one waits: a third is over budget, now.
+        let started = std::time::Instant::now();
+        let refused = hasher.hash(password()).await;
+        assert!(matches!(refused, Err(Error::HashingBusy)), "{refused:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "refused without waiting"
+        );
+        assert!(running.await.expect("joins").is_ok());
+        assert!(waiting.await.expect("joins").is_ok());
+        // Both done: the budget is whole again.
+        assert!(hasher.hash(password()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_request_that_gives_up_while_waiting_returns_its_place() {
+        let hasher = Hasher::new(1, 1);
+        let password = || Password::parse("correct horse battery".to_owned()).expect("valid");
+        let first = hasher.clone();
+        let running = tokio::spawn(async move { first.hash(password()).await });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // This one waits for the permit, and its client goes away.
+        let gave_up = tokio::time::timeout(Duration::from_millis(5), hasher.hash(password())).await;
+        assert!(gave_up.is_err());
+        // Its place in the queue is free again: the next one may wait.
+        let next = hasher.hash(password()).await;
+        assert!(next.is_ok(), "{next:?}");
+        assert!(running.await.expect("joins").is_ok());
     }
 }

@@ -1,13 +1,20 @@
 //! The user service: accounts (argon2id password hashes), sign-in with access and refresh
-//! tokens, profiles, and the public keys other services verify tokens with.
+//! tokens, roles, profiles, postal addresses, and the public keys other services verify tokens
+//! with. Account changes are published as `user.registered` and `user.updated` through an
+//! outbox.
 
+pub mod addresses;
+pub mod bootstrap;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod hasher;
+pub mod login_limits;
 pub mod profile;
 pub mod register;
+pub mod roles;
 pub mod routes;
 pub mod session;
 pub mod startup;

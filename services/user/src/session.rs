@@ -3,6 +3,7 @@
 //! the same family; a spent token presented again revokes the whole family (it was copied);
 //! log-out revokes a family, or every family of the user.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::db::users::{self, UserRow};
 use crate::domain::Email;
 use crate::domain::password::MAX_PASSWORD_CHARS;
 use crate::hasher::Hasher;
+use crate::login_limits::LoginLimits;
 
 /// What issuing tokens needs.
 #[derive(Clone)]
@@ -42,23 +44,42 @@ pub struct Tokens {
 }
 
 /// Checks `email` and `password`; the user and their first tokens.
+/// Who is trying to log in, and from where.
+pub struct Attempt<'a> {
+    /// The e-mail address given.
+    pub email: &'a str,
+    /// The password given.
+    pub password: SecretString,
+    /// The client's address, for throttling.
+    pub from: IpAddr,
+}
+
+/// Checks the attempt's e-mail and password, unless its account or address is throttled; the
+/// user and their first tokens.
 pub async fn log_in(
     db: &Db,
     hasher: &Hasher,
     sessions: &Sessions,
-    email: &str,
-    password: SecretString,
+    limits: &LoginLimits,
+    attempt: Attempt<'_>,
 ) -> Result<(UserRow, Tokens), Error> {
-    let email = Email::parse(email)?;
-    if password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
-        return Err(Error::InvalidCredentials);
-    }
-    let row = users::find_by_email(db, email.as_str()).await?;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let matches = hasher.verify(password, stored).await?;
-    let Some(user) = row.filter(|_| matches) else {
+    let email = Email::parse(attempt.email)?;
+    // Before the password is even looked at: a throttled account is refused, right or wrong.
+    limits.check(&email, attempt.from).await?;
+    let password = attempt.password;
+    let row = if password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
+        None
+    } else {
+        let row = users::find_by_email(db, email.as_str()).await?;
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let matches = hasher.verify(password, stored).await?;
+        row.filter(|_| matches)
+    };
+    let Some(user) = row else {
+        limits.failed(&email, attempt.from).await;
         return Err(Error::InvalidCredentials);
     };
+    limits.succeeded(&email).await;
     let refresh = new_refresh_token();
     let family = Uuid::now_v7();
     refresh_tokens::insert(

@@ -58,6 +58,30 @@ pub async fn insert(
     .await
 }
 
+/// Takes the buyer's order lock for the rest of the caller's transaction, then counts their
+/// open orders (`PENDING` or `CONFIRMED`: not yet settled or not yet paid).
+pub async fn lock_and_count_open(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    // Key space 1 of the two-key advisory locks is "a buyer's new orders"; two buyers whose
+    // ids hash alike merely wait for each other.
+    sqlx::query!(
+        "select pg_advisory_xact_lock(1, hashtext($1::bigint::text))",
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let open = sqlx::query_scalar!(
+        r#"select count(*) as "open!" from orders
+           where user_id = $1 and status in ('PENDING', 'CONFIRMED')"#,
+        user_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(open)
+}
+
 /// The order with `id`, if any.
 pub async fn find(db: impl PgExecutor<'_>, id: Id) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as!(

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use microshop_auth::Principal;
 use microshop_domain::{Id, Money, NotAnId};
 use microshop_web::error::ErrorBody;
 use microshop_web::{ApiError, Json, Path, Query};
@@ -24,8 +25,9 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
-    /// An existing user.
-    user_id: Id,
+    /// The buyer is the caller of the access token; a `user_id` sent anyway must be theirs.
+    #[serde(default)]
+    user_id: Option<Id>,
     /// An existing product.
     product_id: Id,
     /// 1 to 10,000 units.
@@ -97,22 +99,34 @@ impl From<OrderRow> for OrderResponse {
     }
 }
 
-/// Places an order: checks user and product, stores it `PENDING` with its `order.created`
-/// event, answers 201. The status then moves to `CONFIRMED` or `REJECTED`.
+/// Places an order for the caller: checks the product, stores the order `PENDING` with its
+/// `order.created` event, answers 201. The status then moves to `CONFIRMED` or `REJECTED`.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrderRequest,
-    params(("Idempotency-Key" = inline(Option<IdempotencyKeyHeader>), Header, description = "Makes retries safe: the same key and body get the same answer, never a second order")),
+    params(("Idempotency-Key" = inline(Option<IdempotencyKeyHeader>), Header, description = "Makes retries safe: the same key and body from the same caller get the same answer, never a second order (kept 24 h)")),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Accepted, PENDING", body = OrderResponse),
-        (status = 409, description = "Not enough stock right now", body = ErrorBody),
-        (status = 422, description = "Unknown user or product, bad field, or a reused key", body = ErrorBody),
-        (status = 503, description = "User or product service unavailable; see Retry-After", body = ErrorBody),
+        (status = 403, description = "The body names another buyer than the caller", body = ErrorBody),
+        (status = 409, description = "Not enough stock right now, or too many open orders", body = ErrorBody),
+        (status = 422, description = "Unknown product, bad field, or a reused key", body = ErrorBody),
+        (status = 503, description = "Product service unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn create_order(
     State(app): State<App>,
+    caller: Principal,
     headers: HeaderMap,
     Json(request): Json<CreateOrderRequest>,
 ) -> Result<Response, Error> {
-    let order = NewOrder::parse(request.user_id, request.product_id, request.quantity)?;
+    let buyer = buyer(&caller)?;
+    if let Some(named) = request.user_id {
+        if named != buyer {
+            return Err(Error::BuyerMismatch {
+                caller: buyer,
+                named,
+            });
+        }
+    }
+    let order = NewOrder::parse(buyer, request.product_id, request.quantity)?;
     let key = idempotency_key(&headers, request.request_id.as_deref())?;
     let placed = place::order(&app, order, key, |row| {
         serde_json::to_value(OrderResponse::from(row.clone())).expect("an order serializes")
@@ -146,20 +160,33 @@ fn idempotency_key(
     Ok(header.or(body))
 }
 
-/// Looks an order up by id.
+/// The caller as a buyer (a token's `sub` is always a valid id; a forged one is refused).
+fn buyer(caller: &Principal) -> Result<Id, Error> {
+    Id::new(caller.user_id).ok_or_else(|| {
+        Error::Request(ApiError::bad_request(
+            "token_invalid_subject",
+            "the access token names no valid user; log in again",
+        ))
+    })
+}
+
+/// Looks one of the caller's orders up by id (an admin sees every order).
 #[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
     params(("id" = Id, Path, description = "Order id")),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = OrderResponse),
         (status = 400, description = "Not a valid id", body = ErrorBody),
-        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 404, description = "No such order of the caller's", body = ErrorBody),
     ))]
 pub async fn get_order(
     State(app): State<App>,
+    caller: Principal,
     Path(id): Path<Id>,
 ) -> Result<Json<OrderResponse>, Error> {
     let row = orders::find(&app.db, id)
         .await?
+        .filter(|row| caller.may_access(row.user_id))
         .ok_or(Error::OrderNotFound(id))?;
     Ok(Json(row.into()))
 }
@@ -169,7 +196,7 @@ pub async fn get_order(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
-    /// Only this user's orders.
+    /// Only this user's orders (admins; a customer may name only themselves).
     #[serde(
         default,
         deserialize_with = "microshop_domain::number::whole_text_option"
@@ -192,15 +219,18 @@ pub struct ListOrdersQuery {
     offset: Option<i64>,
 }
 
-/// Lists orders, oldest first, optionally of one user.
+/// Lists the caller's orders, oldest first; an admin lists everyone's, or one user's.
 #[utoipa::path(get, path = "/api/orders", tag = "orders", params(ListOrdersQuery),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<OrderResponse>),
         (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 403, description = "A customer named another user", body = ErrorBody),
         (status = 422, description = "limit or offset out of range", body = ErrorBody),
     ))]
 pub async fn list_orders(
     State(app): State<App>,
+    caller: Principal,
     Query(query): Query<ListOrdersQuery>,
 ) -> Result<Json<Vec<OrderResponse>>, Error> {
     let page = microshop_web::pagination::page(query.limit, query.offset)?;
@@ -212,6 +242,17 @@ pub async fn list_orders(
             })
         })
         .transpose()?;
+    let user_id = if caller.is_admin() {
+        user_id
+    } else {
+        let own = buyer(&caller)?;
+        match user_id {
+            Some(named) if named != own => {
+                return Err(Error::BuyerMismatch { caller: own, named });
+            }
+            _ => Some(own),
+        }
+    };
     let rows = orders::list(&app.db, user_id, page).await?;
     Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
 }

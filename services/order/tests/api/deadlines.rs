@@ -44,7 +44,7 @@ async fn short_deadline_shop(pool: PgPool) -> Shop {
 #[sqlx::test]
 async fn an_order_whose_commit_outlasts_the_deadline_is_answered_created(pool: PgPool) {
     let shop = short_deadline_shop(pool.clone()).await;
-    let user = shop.user("slow-commit@example.com").await;
+    let user = shop.user("slow-commit");
     let product = shop.product(10).await;
     slow_orders(&pool, true, 1.0).await;
 
@@ -66,7 +66,7 @@ async fn an_order_whose_connection_breaks_during_its_commit_is_answered_created(
         },
     )
     .await;
-    let user = shop.user("broken-commit@example.com").await;
+    let user = shop.user("broken-commit");
     let product = shop.product(10).await;
     slow_orders(&pool, true, 1.0).await;
 
@@ -94,7 +94,7 @@ async fn an_order_whose_connection_breaks_during_its_commit_is_answered_created(
 #[sqlx::test]
 async fn an_order_cut_off_before_its_commit_is_503_and_leaves_nothing(pool: PgPool) {
     let shop = short_deadline_shop(pool.clone()).await;
-    let user = shop.user("slow-insert@example.com").await;
+    let user = shop.user("slow-insert");
     let product = shop.product(10).await;
     slow_orders(&pool, false, 1.0).await;
 

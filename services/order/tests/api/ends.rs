@@ -39,7 +39,7 @@ async fn next_order_event(shop: &Shop) -> Envelope {
 #[sqlx::test]
 async fn an_order_whose_event_was_lost_is_sent_again_under_the_same_id_and_confirmed(pool: PgPool) {
     let shop = shop_without_product_consumer(pool).await;
-    let user = shop.user("lost@example.com").await;
+    let user = shop.user("lost");
     let product = shop.product(10).await;
     let response = shop.order(user, product, 2).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -68,7 +68,7 @@ async fn an_order_without_any_answer_is_rejected_with_a_reason_and_stock_reserve
     pool: PgPool,
 ) {
     let shop = shop_without_product_consumer(pool).await;
-    let user = shop.user("patient@example.com").await;
+    let user = shop.user("patient");
     let product = shop.product(5).await;
     let id = json(shop.order(user, product, 2).await).await["id"]
         .as_i64()
@@ -105,7 +105,7 @@ async fn an_order_without_any_answer_is_rejected_with_a_reason_and_stock_reserve
 #[sqlx::test]
 async fn stock_reserved_for_an_order_already_rejected_is_asked_back(pool: PgPool) {
     let shop = shop_without_product_consumer(pool).await;
-    let user = shop.user("late@example.com").await;
+    let user = shop.user("late");
     let product = shop.product(5).await;
     let id = json(shop.order(user, product, 1).await).await["id"]
         .as_i64()

@@ -8,10 +8,10 @@ use microshop_testkit::{
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{Options, Shop, start_users};
+use crate::helpers::{Options, Shop, customer};
 
 #[sqlx::test]
-async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_recovers(
+async fn with_the_product_service_down_orders_get_503_then_the_breaker_opens_and_recovers(
     pool: PgPool,
 ) {
     // A one-second cool-down keeps the test short; the default is three.
@@ -20,10 +20,10 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
         ..Options::default()
     };
     let mut shop = Shop::start_with(pool, options).await;
-    let user = shop.user("dora@example.com").await;
+    let user = shop.user("dora");
     let product = shop.product(50).await;
 
-    drop(shop.users.take());
+    shop.stop_products();
     let mut last = None;
     for _ in 0..6 {
         let response = shop.order(user, product, 1).await;
@@ -32,7 +32,7 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
             checks::assert_error(
                 response,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "user service down",
+                "product service down",
             )
             .await,
         );
@@ -48,14 +48,14 @@ async fn with_the_user_service_down_orders_get_503_then_the_breaker_opens_and_re
         .unwrap();
     assert!(
         metrics.contains(
-            r#"circuit_breaker_state{upstream="user-service",service="order-service"} 1"#
+            r#"circuit_breaker_state{upstream="product-service",service="order-service"} 1"#
         ),
         "{metrics}"
     );
 
-    shop.users = Some(start_users(&shop.user_db, shop.user_port).await);
+    shop.restart_products().await;
     let order = eventually_within(
-        "orders succeed again within 5 s of the user service returning",
+        "orders succeed again within 5 s of the product service returning",
         Duration::from_secs(5),
         async || {
             let response = shop.order(user, product, 1).await;
@@ -80,15 +80,15 @@ async fn a_probe_whose_client_gives_up_does_not_keep_the_breaker_shut(pool: PgPo
         ..Options::default()
     };
     let mut shop = Shop::start_with(pool, options).await;
-    let user = shop.user("probe@example.com").await;
+    let user = shop.user("probe");
     let product = shop.product(50).await;
-    drop(shop.users.take());
+    shop.stop_products();
     for _ in 0..6 {
         shop.order(user, product, 1).await;
     }
-    // Where the user service was, something that accepts connections and never answers.
-    let hole = eventually_some("the user service's port is free", async || {
-        tokio::net::TcpListener::bind(("127.0.0.1", shop.user_port))
+    // Where the product service was, something that accepts connections and never answers.
+    let hole = eventually_some("the product service's port is free", async || {
+        tokio::net::TcpListener::bind(("127.0.0.1", shop.product_port))
             .await
             .ok()
     })
@@ -97,12 +97,13 @@ async fn a_probe_whose_client_gives_up_does_not_keep_the_breaker_shut(pool: PgPo
 
     // After the cool-down this order is the breaker's probe; its client gives up and leaves.
     let url = format!("{}/api/orders", shop.orders.client.base_url());
-    let body = serde_json::json!({"user_id": user, "product_id": product, "quantity": 1});
+    let body = serde_json::json!({"product_id": product, "quantity": 1});
     let gave_up = shop
         .orders
         .client
         .http()
         .post(&url)
+        .bearer_auth(customer(user))
         .json(&body)
         .timeout(Duration::from_millis(300))
         .send()
@@ -110,7 +111,7 @@ async fn a_probe_whose_client_gives_up_does_not_keep_the_breaker_shut(pool: PgPo
     assert!(gave_up.is_err(), "the probe hangs: {gave_up:?}");
 
     drop(hole);
-    shop.users = Some(start_users(&shop.user_db, shop.user_port).await);
+    shop.restart_products().await;
     // The abandoned probe freed its slot: the next order probes, and succeeds.
     let response = shop.order(user, product, 1).await;
     assert_eq!(
@@ -132,7 +133,7 @@ async fn orders_taken_while_the_broker_is_unreachable_are_all_confirmed_when_it_
         ..Options::default()
     };
     let shop = Shop::start_with(pool, options).await;
-    let user = shop.user("offline@example.com").await;
+    let user = shop.user("offline");
     let product = shop.product(20).await;
     proxy.cut().await;
 
@@ -148,7 +149,7 @@ async fn orders_taken_while_the_broker_is_unreachable_are_all_confirmed_when_it_
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     for id in &ids {
-        let order = json(shop.orders.client.get(&format!("/api/orders/{id}")).await).await;
+        let order = json(shop.get(&format!("/api/orders/{id}")).await).await;
         assert_eq!(
             order["status"], "PENDING",
             "nothing can be confirmed while the broker is away"
@@ -156,8 +157,10 @@ async fn orders_taken_while_the_broker_is_unreachable_are_all_confirmed_when_it_
     }
 
     proxy.restore().await;
+    // The relay and the consumer reconnect with a backoff of up to seconds each.
     for id in ids {
-        assert_eq!(shop.settled(id).await["status"], "CONFIRMED");
+        let settled = shop.settled_within(id, Duration::from_secs(30)).await;
+        assert_eq!(settled["status"], "CONFIRMED");
     }
     assert_eq!(
         shop.stock(product).await,
@@ -177,7 +180,7 @@ async fn orders_posted_while_their_queue_is_gone_wait_in_the_outbox_and_are_all_
         ..Options::default()
     };
     let shop = Shop::start_with(pool, options).await;
-    let user = shop.user("gap@example.com").await;
+    let user = shop.user("gap");
     let product = shop.product(10).await;
     let queue = shop.broker.topology.product_order_events();
     let first = json(shop.order(user, product, 1).await).await["id"]
@@ -242,7 +245,7 @@ async fn orders_wait_while_no_product_consumer_runs_for_over_a_minute_then_all_a
         ..Options::default()
     };
     let shop = Shop::start_with(pool, options).await;
-    let user = shop.user("patient@example.com").await;
+    let user = shop.user("patient");
     let product = shop.product(5).await;
 
     let mut ids = Vec::new();

@@ -1,24 +1,28 @@
-//! The whole shop for one test: user, product and order services in this process.
+//! The shop for one test: product and order services in this process.
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use clap::Parser;
+use microshop_auth::Role;
 use microshop_db::Db;
 use microshop_testkit::{
-    TestApp, TestBroker, TestDatabase, amqp_url, eventually, eventually_some, json, local_args,
+    TestApp, TestBroker, TestDatabase, amqp_url, auth, eventually, eventually_within, json,
+    local_args,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-/// Three services, their databases and a private topology.
+/// Two services, their databases and a private topology. Buyers are not accounts here: the
+/// order service knows a buyer only by the access token, so tests mint tokens for any id.
 pub struct Shop {
-    pub users: Option<TestApp>,
-    pub products: TestApp,
+    pub products: Option<TestApp>,
     pub orders: TestApp,
     pub order_pool: PgPool,
-    pub user_db: TestDatabase,
-    pub user_port: u16,
     pub product_db: TestDatabase,
+    pub product_port: u16,
     pub broker: TestBroker,
+    next_user: AtomicI64,
 }
 
 /// What [`Shop::start_with`] changes.
@@ -34,13 +38,31 @@ pub struct Options<'a> {
     pub order_db: Option<Db>,
 }
 
-/// Starts the user service on `port` (0 for any; a port just given up may still be held).
-pub async fn start_users(db: &TestDatabase, port: u16) -> TestApp {
-    let mut args = local_args("user-service", port);
-    args.extend(microshop_testkit::auth::issuer_args());
-    let config = user_service::Config::try_parse_from(args).unwrap();
-    TestApp::start_when_bound(|| user_service::startup::build_with_db(config.clone(), db.db()))
+/// Starts a product service on `port` (0 for any; a port just given up may still be held),
+/// consuming from `broker`'s topology.
+pub async fn start_products(
+    broker: &TestBroker,
+    db: &TestDatabase,
+    port: u16,
+    extra: &[&str],
+) -> TestApp {
+    let mut args = local_args("product-service", port);
+    args.extend(broker.service_args(&amqp_url()));
+    args.extend(auth::verifier_args());
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let config = product_service::Config::try_parse_from(args).unwrap();
+    TestApp::start_when_bound(|| product_service::startup::build_with_db(config.clone(), db.db()))
         .await
+}
+
+/// An admin's access token.
+pub fn admin() -> String {
+    auth::token(1, Role::Admin)
+}
+
+/// `user_id`'s access token, as a customer.
+pub fn customer(user_id: i64) -> String {
+    auth::token(user_id, Role::Customer)
 }
 
 impl Shop {
@@ -52,31 +74,19 @@ impl Shop {
     /// Like [`start`](Self::start) with some parts changed.
     pub async fn start_with(order_pool: PgPool, options: Options<'_>) -> Self {
         let broker = TestBroker::new().await;
-        let user_db =
-            TestDatabase::create(&order_pool, "users", &user_service::startup::MIGRATOR).await;
         let product_db =
             TestDatabase::create(&order_pool, "products", &product_service::startup::MIGRATOR)
                 .await;
-        let users = start_users(&user_db, 0).await;
-        let user_port = users.port();
-
-        let mut args = local_args("product-service", 0);
-        args.extend(broker.service_args(&amqp_url()));
-        args.extend(options.product_args.iter().map(|a| (*a).to_owned()));
-        let config = product_service::Config::try_parse_from(args).unwrap();
-        let products = TestApp::start(
-            product_service::startup::build_with_db(config, product_db.db())
-                .await
-                .unwrap(),
-        );
+        let products = start_products(&broker, &product_db, 0, options.product_args).await;
+        let product_port = products.port();
 
         let mut args = local_args("order-service", 0);
         args.extend([
-            "--user-service-url".into(),
-            users.client.base_url().to_owned(),
             "--product-service-url".into(),
             products.client.base_url().to_owned(),
         ]);
+        args.extend(auth::verifier_args());
+        args.extend(auth::caller_args("order-service"));
         let order_amqp_url = options.order_amqp_url.unwrap_or_else(amqp_url);
         args.extend(broker.service_args(&order_amqp_url));
         args.extend(options.order_args.iter().map(|a| (*a).to_owned()));
@@ -92,61 +102,75 @@ impl Shop {
             .unwrap(),
         );
         Self {
-            users: Some(users),
-            products,
+            products: Some(products),
             orders,
             order_pool,
-            user_db,
-            user_port,
             product_db,
+            product_port,
             broker,
+            next_user: AtomicI64::new(100),
         }
     }
 
     /// Another product-service instance on the same database and topology, consuming (the
     /// worker half of an API/worker split).
     pub async fn start_product_worker(&self) -> TestApp {
-        let mut args = local_args("product-service", 0);
-        args.extend(self.broker.service_args(&amqp_url()));
-        let config = product_service::Config::try_parse_from(args).unwrap();
-        TestApp::start(
-            product_service::startup::build_with_db(config, self.product_db.db())
-                .await
-                .unwrap(),
-        )
+        start_products(&self.broker, &self.product_db, 0, &[]).await
     }
 
-    /// The user service's client (panics while it is stopped).
-    pub fn users(&self) -> &TestApp {
-        self.users.as_ref().expect("the user service is running")
+    /// The product service's client (panics while it is stopped).
+    pub fn products(&self) -> &TestApp {
+        self.products
+            .as_ref()
+            .expect("the product service is running")
     }
 
-    /// Registers a user and returns its id.
-    pub async fn user(&self, email: &str) -> i64 {
-        let body = json!({"email": email, "name": "Test User", "password": "correct horse"});
-        let response = self.users().client.post_json("/api/users", &body).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        json(response).await["id"].as_i64().unwrap()
+    /// Stops the product service (its port is then free, or held by whatever the test binds).
+    pub fn stop_products(&mut self) {
+        drop(self.products.take());
+    }
+
+    /// Starts the product service again, on its old port.
+    pub async fn restart_products(&mut self) {
+        let products = start_products(&self.broker, &self.product_db, self.product_port, &[]).await;
+        self.products = Some(products);
+    }
+
+    /// A new buyer's id (`_who` names them in the test, for the reader).
+    pub fn user(&self, _who: &str) -> i64 {
+        self.next_user.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Adds a product with `stock` units at 12,999.00 and returns its id.
     pub async fn product(&self, stock: i64) -> i64 {
         let body = json!({"name": "Laptop", "price": 12999.0, "stock": stock});
-        let response = self.products.client.post_json("/api/products", &body).await;
+        let response = self
+            .products()
+            .client
+            .post_json_as("/api/products", &body, &admin())
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         json(response).await["id"].as_i64().unwrap()
     }
 
-    /// `POST /api/orders`.
+    /// `POST /api/orders` as `user_id`.
     pub async fn order(&self, user_id: i64, product_id: i64, quantity: i64) -> reqwest::Response {
-        let body = json!({"user_id": user_id, "product_id": product_id, "quantity": quantity});
-        self.orders.client.post_json("/api/orders", &body).await
+        let body = json!({"product_id": product_id, "quantity": quantity});
+        self.orders
+            .client
+            .post_json_as("/api/orders", &body, &customer(user_id))
+            .await
+    }
+
+    /// `GET path` of the order service as an admin.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.orders.client.get_as(path, &admin()).await
     }
 
     /// The product's stock as the product service shows it.
     pub async fn stock(&self, product_id: i64) -> i64 {
         json(
-            self.products
+            self.products()
                 .client
                 .get(&format!("/api/products/{product_id}"))
                 .await,
@@ -175,10 +199,20 @@ impl Shop {
 
     /// Waits until order `id` leaves `PENDING` and returns it.
     pub async fn settled(&self, id: i64) -> Value {
-        eventually_some(&format!("order {id} leaves PENDING"), async || {
-            let order = json(self.orders.client.get(&format!("/api/orders/{id}")).await).await;
-            (order["status"] != "PENDING").then_some(order)
-        })
+        self.settled_within(id, microshop_testkit::PATIENCE).await
+    }
+
+    /// Like [`settled`](Self::settled), waiting up to `patience` (after a fault, reconnecting
+    /// clients back off for seconds first).
+    pub async fn settled_within(&self, id: i64, patience: std::time::Duration) -> Value {
+        eventually_within(
+            &format!("order {id} leaves PENDING"),
+            patience,
+            async || {
+                let order = json(self.get(&format!("/api/orders/{id}")).await).await;
+                (order["status"] != "PENDING").then_some(order)
+            },
+        )
         .await
     }
 }

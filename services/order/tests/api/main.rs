@@ -1,8 +1,9 @@
-//! API tests of the order service, with the real user and product services, PostgreSQL and
+//! API tests of the order service, with the real product service, PostgreSQL and
 //! RabbitMQ: each test runs the whole shop on free ports with its own databases and its own
 //! RabbitMQ topology.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod access;
 mod deadlines;
 mod ends;
 mod faults;

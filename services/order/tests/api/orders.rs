@@ -8,12 +8,12 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{Options, Shop};
+use crate::helpers::{Options, Shop, customer};
 
 #[sqlx::test]
 async fn the_seed_walkthrough_confirms_the_order_and_takes_the_stock(pool: PgPool) {
     let shop = Shop::start(pool).await;
-    let user = shop.user("ann@example.com").await;
+    let user = shop.user("ann");
     let product = shop.product(50).await;
 
     let response = shop.order(user, product, 3).await;
@@ -29,11 +29,12 @@ async fn the_seed_walkthrough_confirms_the_order_and_takes_the_stock(pool: PgPoo
     let listed = json(
         shop.orders
             .client
-            .get(&format!("/api/orders?user_id={user}"))
+            .get_as("/api/orders", &customer(user))
             .await,
     )
     .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["user_id"], user);
     let metrics = shop
         .orders
         .client
@@ -49,15 +50,44 @@ async fn the_seed_walkthrough_confirms_the_order_and_takes_the_stock(pool: PgPoo
 }
 
 #[sqlx::test]
-async fn unknown_users_and_products_are_422_and_too_many_units_409(pool: PgPool) {
+async fn another_buyer_is_403_unknown_products_422_and_too_many_units_409(pool: PgPool) {
     let shop = Shop::start(pool.clone()).await;
-    let user = shop.user("bob@example.com").await;
+    let user = shop.user("bob");
     let product = shop.product(2).await;
 
-    let response = shop.order(4242, product, 1).await;
-    let body =
-        checks::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "unknown user").await;
-    assert_eq!(body["error"]["message"], "user 4242 does not exist");
+    let body = json!({"user_id": 4242, "product_id": product, "quantity": 1});
+    let response = shop
+        .orders
+        .client
+        .post_json_as("/api/orders", &body, &customer(user))
+        .await;
+    let body = checks::assert_error(response, StatusCode::FORBIDDEN, "another buyer").await;
+    assert_eq!(body["error"]["code"], "buyer_mismatch");
+    // Naming oneself is fine (the seed's clients send user_id).
+    let body = json!({"user_id": user, "product_id": product, "quantity": 1});
+    let response = shop
+        .orders
+        .client
+        .post_json_as("/api/orders", &body, &customer(user))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let placed = json(response).await;
+    assert_eq!(
+        shop.settled(placed["id"].as_i64().unwrap()).await["status"],
+        "CONFIRMED"
+    );
+    let pool_orders = || async {
+        let orders: i64 = sqlx::query_scalar("select count(*) from orders")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let events: i64 = sqlx::query_scalar("select count(*) from outbox")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (orders, events)
+    };
+    let before = pool_orders().await;
 
     let response = shop.order(user, 4343, 1).await;
     let body = checks::assert_error(
@@ -73,27 +103,22 @@ async fn unknown_users_and_products_are_422_and_too_many_units_409(pool: PgPool)
     assert_eq!(body["error"]["code"], "out_of_stock");
     assert_eq!(
         body["error"]["message"],
-        format!("only 2 left of product {product}, 3 requested")
+        format!("only 1 left of product {product}, 3 requested")
     );
-
-    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let events: i64 = sqlx::query_scalar("select count(*) from outbox")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!((orders, events), (0, 0), "a refused order writes nothing");
+    assert_eq!(
+        pool_orders().await,
+        before,
+        "a refused order writes nothing"
+    );
 }
 
 #[sqlx::test]
 async fn fifty_concurrent_orders_for_ten_units_confirm_exactly_ten(pool: PgPool) {
     let shop = Shop::start(pool).await;
-    let user = shop.user("crowd@example.com").await;
     let product = shop.product(10).await;
+    let buyers: Vec<i64> = (0..50).map(|_| shop.user("one of the crowd")).collect();
 
-    let responses = join_all((0..50).map(|_| shop.order(user, product, 1))).await;
+    let responses = join_all(buyers.iter().map(|&user| shop.order(user, product, 1))).await;
 
     let accepted = responses
         .iter()
@@ -170,12 +195,13 @@ async fn malformed_orders_are_4xx_and_store_nothing(pool: PgPool) {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ];
+    let client = shop.orders.client.authorized(&customer(1));
     for (body, expected) in cases {
-        let response = shop.orders.client.post_json("/api/orders", &body).await;
+        let response = client.post_json("/api/orders", &body).await;
         checks::assert_error(response, expected, &body.to_string()).await;
     }
-    checks::assert_bad_ids_rejected(&shop.orders.client, "/api/orders").await;
-    checks::assert_bad_paging_rejected(&shop.orders.client, "/api/orders").await;
+    checks::assert_bad_ids_rejected(&client, "/api/orders").await;
+    checks::assert_bad_paging_rejected(&client, "/api/orders").await;
     let orders: i64 = sqlx::query_scalar("select count(*) from orders")
         .fetch_one(&pool)
         .await
@@ -196,7 +222,7 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
         },
     )
     .await;
-    let user = shop.user("ann@example.com").await;
+    let user = shop.user("ann");
     let product = shop.product(50).await;
     let mut ids = Vec::new();
     for _ in 0..2 {

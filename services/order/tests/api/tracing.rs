@@ -6,7 +6,7 @@ use microshop_testkit::{ServiceProcess, eventually, eventually_some};
 use serde_json::{Value, json};
 use sqlx::{ConnectOptions, PgPool};
 
-use crate::helpers::{Options, Shop};
+use crate::helpers::{Options, Shop, customer};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -43,22 +43,23 @@ async fn confirmed_traced_order(pool: &PgPool, env: &[(&str, &str)]) -> (Shop, S
     )
     .await;
     let url = pool.connect_options().to_url_lossy().to_string();
-    let users = shop.users().client.base_url().to_owned();
-    let products = shop.products.client.base_url().to_owned();
+    let products = shop.products().client.base_url().to_owned();
+    let keys = microshop_testkit::auth::public_keys_pem();
     let mut envs = vec![
         ("DATABASE_URL", url.as_str()),
-        ("USER_SERVICE_URL", users.as_str()),
+        ("JWT_PUBLIC_KEYS", keys.as_str()),
         ("PRODUCT_SERVICE_URL", products.as_str()),
         ("AMQP_TOPOLOGY_PREFIX", shop.broker.topology.prefix()),
     ];
     envs.extend_from_slice(env);
     let orders = ServiceProcess::spawn(env!("CARGO_BIN_EXE_order-service"), &envs).await;
-    let user = shop.user("traced@example.com").await;
+    let user = shop.user("traced");
     let product = shop.product(5).await;
     let response = reqwest::Client::new()
         .post(format!("{}/api/orders", orders.base_url()))
         .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
-        .json(&json!({"user_id": user, "product_id": product, "quantity": 1}))
+        .bearer_auth(customer(user))
+        .json(&json!({"product_id": product, "quantity": 1}))
         .send()
         .await
         .unwrap();

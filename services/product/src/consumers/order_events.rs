@@ -53,10 +53,22 @@ impl Handler for OrderEventsHandler {
         tx: &mut OutboxTransaction,
         events: &[Envelope],
     ) -> Result<Outcome<Applied>, HandlerError> {
-        // New orders first: a cancellation in the same batch then finds their reservation.
-        let tally = reserve::for_orders(tx, events).await?;
-        let released = release::for_orders(tx, events).await?;
-        Ok(Outcome::applied(Applied { tally, released }))
+        // In delivery order, a run of one kind at a time (one statement per run): a
+        // cancellation then finds the reservation made before it, and an order whose
+        // cancellation came first finds the cancellation's mark and is refused.
+        let mut applied = Applied::default();
+        let is_cancellation =
+            |envelope: &Envelope| matches!(envelope.event, Event::OrderCancelled(_));
+        for run in events.chunk_by(|a, b| is_cancellation(a) == is_cancellation(b)) {
+            if is_cancellation(&run[0]) {
+                applied.released += release::for_orders(tx, run).await?;
+            } else {
+                let tally = reserve::for_orders(tx, run).await?;
+                applied.tally.reserved += tally.reserved;
+                applied.tally.rejected += tally.rejected;
+            }
+        }
+        Ok(Outcome::applied(applied))
     }
 
     fn committed(&self, applied: Applied) {

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use microshop_auth::Admin;
 use microshop_domain::{Id, Money};
 use microshop_web::error::ErrorBody;
 use microshop_web::{Json, PageQuery, Path, Query};
@@ -82,15 +83,18 @@ impl From<ProductRow> for ProductResponse {
     }
 }
 
-/// Adds a product.
+/// Adds a product (admins only).
 #[utoipa::path(post, path = "/api/products", tag = "products", request_body = CreateProductRequest,
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Added", body = ProductResponse),
+        (status = 403, description = "The caller is not an admin", body = ErrorBody),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 422, description = "A field breaks a rule", body = ErrorBody),
     ))]
 pub async fn create_product(
     State(state): State<AppState>,
+    _admin: Admin,
     Json(request): Json<CreateProductRequest>,
 ) -> Result<(StatusCode, Json<ProductResponse>), Error> {
     let product = NewProduct::parse(

@@ -21,6 +21,10 @@ async fn sigterm_lets_an_in_flight_request_finish(pool: PgPool) {
         env!("CARGO_BIN_EXE_product-service"),
         &pool,
         "/api/products",
+        Some(&microshop_testkit::auth::token(
+            1,
+            microshop_auth::Role::Admin,
+        )),
         &laptop().to_string(),
         StatusCode::CREATED,
     )
@@ -44,7 +48,9 @@ async fn a_write_during_a_fail_over_is_503_and_later_ones_reach_the_new_primary(
         .unwrap();
     let app = spawn_app(pool.clone()).await;
 
-    let refused = app.client.post_json("/api/products", &laptop()).await;
+    let refused = crate::helpers::admin(&app)
+        .post_json("/api/products", &laptop())
+        .await;
 
     assert!(refused.headers().contains_key("retry-after"));
     let body = checks::assert_error(refused, StatusCode::SERVICE_UNAVAILABLE, "read-only").await;
@@ -58,7 +64,9 @@ async fn a_write_during_a_fail_over_is_503_and_later_ones_reach_the_new_primary(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let response = app.client.post_json("/api/products", &laptop()).await;
+        let response = crate::helpers::admin(&app)
+            .post_json("/api/products", &laptop())
+            .await;
         if response.status() == StatusCode::CREATED {
             break;
         }

@@ -1,8 +1,9 @@
 //! Starting the product service for a test.
 
 use clap::Parser;
+use microshop_auth::Role;
 use microshop_db::Db;
-use microshop_testkit::{TestApp, TestBroker, amqp_url, local_args};
+use microshop_testkit::{Client, TestApp, TestBroker, amqp_url, auth, local_args};
 use product_service::{Config, startup};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -11,30 +12,41 @@ use sqlx::PgPool;
 pub fn test_config(broker: &TestBroker) -> Config {
     let mut args = local_args("product-service", 0);
     args.extend(broker.service_args(&amqp_url()));
+    args.extend(auth::verifier_args());
     Config::try_parse_from(args).expect("test configuration parses")
 }
 
-/// The product service on a free port, using `pool` (already migrated by `#[sqlx::test]`).
+/// The product service on a free port, using `pool` (already migrated by `#[sqlx::test]`); its
+/// private topology is deleted after the service stops.
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    spawn_app_with_broker(pool).await.0
+    let (broker, app) = spawn_app_with_broker(pool).await;
+    app.holding(broker)
 }
 
 /// The product service on a free port, using `db` (e.g. one behind a fault proxy).
 pub async fn spawn_app_on(db: Db) -> TestApp {
-    spawn_on(db).await.0
+    let (broker, app) = spawn_on(db).await;
+    app.holding(broker)
 }
 
-/// The product service and the test's handle on its private RabbitMQ topology.
-pub async fn spawn_app_with_broker(pool: PgPool) -> (TestApp, TestBroker) {
+/// The test's handle on the service's private RabbitMQ topology, and the service. Bind them in
+/// this order (`let (broker, app)`): the service then stops before the topology is deleted, and
+/// cannot declare it again.
+pub async fn spawn_app_with_broker(pool: PgPool) -> (TestBroker, TestApp) {
     spawn_on(microshop_testkit::db(&pool)).await
 }
 
-async fn spawn_on(db: Db) -> (TestApp, TestBroker) {
+async fn spawn_on(db: Db) -> (TestBroker, TestApp) {
     let broker = TestBroker::new().await;
     let server = startup::build_with_db(test_config(&broker), db)
         .await
         .expect("product service starts");
-    (TestApp::start(server), broker)
+    (broker, TestApp::start(server))
+}
+
+/// `app`'s client as an admin (product writes are for admins).
+pub fn admin(app: &TestApp) -> Client {
+    app.client.authorized(&auth::token(1, Role::Admin))
 }
 
 /// A valid product body, as in the seed walkthrough.

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{laptop, product_count, spawn_app};
+use crate::helpers::{admin, laptop, product_count, spawn_app};
 
 /// `laptop()` with `field` replaced by the raw JSON text `value`.
 fn with_raw(field: &str, value: &str) -> String {
@@ -129,8 +129,7 @@ async fn malformed_products_are_4xx_and_store_nothing(pool: PgPool) {
     ];
 
     for (case, body, expected) in cases {
-        let response = app
-            .client
+        let response = admin(&app)
             .post_raw("/api/products", body, "application/json")
             .await;
         checks::assert_error(response, expected, case).await;
@@ -160,8 +159,7 @@ async fn field_errors_name_the_field_and_the_limit(pool: PgPool) {
         ),
     ];
     for (body, message) in cases {
-        let response = app
-            .client
+        let response = admin(&app)
             .post_raw("/api/products", body, "application/json")
             .await;
         let error = json(response).await;

@@ -74,7 +74,7 @@ async fn replies(broker: &TestBroker, count: usize) -> Vec<Event> {
 
 #[sqlx::test]
 async fn an_order_reserves_stock_and_the_reply_says_what_is_left(pool: PgPool) {
-    let (app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 50).await;
 
     publish(&broker, &[message(&order(1, product, 3))]).await;
@@ -90,7 +90,7 @@ async fn an_order_reserves_stock_and_the_reply_says_what_is_left(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_same_order_event_delivered_twice_takes_stock_once(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     let event = order(1, product, 4);
 
@@ -109,7 +109,7 @@ async fn the_same_order_event_delivered_twice_takes_stock_once(pool: PgPool) {
 async fn a_second_event_for_an_order_already_reserved_is_answered_again_without_taking_stock(
     pool: PgPool,
 ) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     // Order 1 twice under different event ids (a foreign publisher, a bug upstream): the
     // second must not take stock again, nor block the queue.
@@ -147,7 +147,7 @@ fn cancelled(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
 
 #[sqlx::test]
 async fn a_cancelled_order_gets_its_stock_back_exactly_once(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     publish(&broker, &[message(&order(1, product, 3))]).await;
     assert!(matches!(
@@ -192,7 +192,7 @@ async fn a_cancelled_order_gets_its_stock_back_exactly_once(pool: PgPool) {
 
 #[sqlx::test]
 async fn an_order_cancelled_before_it_arrives_is_never_reserved(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
 
     publish(
@@ -220,7 +220,7 @@ async fn an_order_cancelled_before_it_arrives_is_never_reserved(pool: PgPool) {
 async fn an_order_that_fails_every_time_is_answered_rejected_instead_of_dead_lettered(
     pool: PgPool,
 ) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     // A rule the stock change breaks every time it is tried, whatever the retries.
     sqlx::query("alter table products add constraint no_seven check (stock <> 7)")
@@ -259,7 +259,7 @@ async fn an_order_that_fails_every_time_is_answered_rejected_instead_of_dead_let
 
 #[sqlx::test]
 async fn fifty_orders_for_ten_units_reserve_exactly_ten(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
     let orders: Vec<_> = (1..=50).map(|id| order(id, product, 1)).collect();
 
@@ -291,7 +291,7 @@ async fn fifty_orders_for_ten_units_reserve_exactly_ten(pool: PgPool) {
 
 #[sqlx::test]
 async fn poison_messages_go_to_the_dlq_and_a_real_order_behind_them_is_applied(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 5).await;
     let poison = |payload: &str| OutgoingMessage {
         id: uuid::Uuid::now_v7(),
@@ -326,7 +326,7 @@ async fn poison_messages_go_to_the_dlq_and_a_real_order_behind_them_is_applied(p
 
 #[sqlx::test]
 async fn an_order_for_a_missing_product_is_rejected_with_a_reason(pool: PgPool) {
-    let (_app, broker) = spawn_app_with_broker(pool.clone()).await;
+    let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
 
     publish(&broker, &[message(&order(3, 4242, 1))]).await;
 

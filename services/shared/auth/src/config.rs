@@ -5,29 +5,72 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use axum::http::{HeaderName, HeaderValue};
+
 use crate::keys::{KeyError, PublicKey, SigningKey};
+use crate::service_key::{self, ServiceKeys};
 use crate::token::{Audience, Issuer, Verifier};
 
 /// What every service needs to verify access tokens.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyConfig {
     /// The public keys access tokens may be signed with: SPKI PEM blocks (several during a key
-    /// rotation), or the path of a file holding them.
-    #[arg(long, env = "JWT_PUBLIC_KEYS")]
-    pub jwt_public_keys: String,
+    /// rotation), or the path of a file holding them. Either this or `JWT_JWKS_URL`.
+    #[arg(
+        long,
+        env = "JWT_PUBLIC_KEYS",
+        required_unless_present = "jwt_jwks_url"
+    )]
+    pub jwt_public_keys: Option<String>,
+    /// The issuer's JWKS (`http://<user service>/.well-known/jwks.json`), fetched at start,
+    /// every `JWT_JWKS_REFRESH`, and when a token names a key not yet known. With
+    /// `JWT_PUBLIC_KEYS` too, those are the keys until the first fetch succeeds.
+    #[arg(long, env = "JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+    /// How often the JWKS is fetched again.
+    #[arg(long, env = "JWT_JWKS_REFRESH", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub jwt_jwks_refresh: Duration,
     /// The `iss` tokens must carry.
     #[arg(long, env = "JWT_ISSUER", default_value = "microshop")]
     pub jwt_issuer: String,
     /// The `aud` tokens must carry.
     #[arg(long, env = "JWT_AUDIENCE", default_value = "microshop")]
     pub jwt_audience: String,
+    /// The services whose calls this one's internal routes accept, each with its key:
+    /// `order-service=<key>,...` (or the path of a file holding them). Unset: internal routes
+    /// refuse every call.
+    #[arg(long, env = "SERVICE_KEYS", hide_env_values = true)]
+    pub service_keys: Option<SecretString>,
 }
 
 impl VerifyConfig {
+    /// The callers accepted on internal routes.
+    pub fn service_keys(&self) -> Result<ServiceKeys, KeyError> {
+        match &self.service_keys {
+            Some(value) => {
+                let text = secret_or_file(value, "SERVICE_KEYS")?;
+                ServiceKeys::parse(&text)
+            }
+            None => Ok(ServiceKeys::default()),
+        }
+    }
+
     /// The verifier these settings describe, or what is wrong with them.
+    /// The verifier of the configured PEM keys (none yet when only a JWKS URL is set: see
+    /// [`Auth::from_config`](crate::Auth::from_config), which fetches it).
     pub fn verifier(&self) -> Result<Verifier, KeyError> {
-        let text = pem_or_file(&self.jwt_public_keys, "JWT_PUBLIC_KEYS")?;
-        let keys = PublicKey::parse_pem_bundle(&text, "JWT_PUBLIC_KEYS")?;
+        let keys = match self
+            .jwt_public_keys
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())
+        {
+            Some(value) => {
+                let text = pem_or_file(value, "JWT_PUBLIC_KEYS")?;
+                PublicKey::parse_pem_bundle(&text, "JWT_PUBLIC_KEYS")?
+            }
+            None if self.jwt_jwks_url.is_some() => Vec::new(),
+            None => return Err(KeyError::NotConfigured),
+        };
         Ok(Verifier::new(&keys, &self.audience()))
     }
 
@@ -101,6 +144,37 @@ impl IssueConfig {
             public,
         })
     }
+}
+
+/// This service's own key for its calls to other services (`X-Service-Key`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CallerConfig {
+    /// The key this service sends to the services it calls (one of their `SERVICE_KEYS`), or
+    /// the path of a file holding it.
+    #[arg(long, env = "SERVICE_KEY", hide_env_values = true)]
+    pub service_key: SecretString,
+}
+
+impl CallerConfig {
+    /// The header to send with every call.
+    pub fn header(&self) -> Result<(HeaderName, HeaderValue), KeyError> {
+        service_key::header(&secret_or_file(&self.service_key, "SERVICE_KEY")?)
+    }
+}
+
+/// `value` itself when it holds `=` pairs or a key, else the contents of the file it names
+/// (how Kubernetes mounts Secrets).
+fn secret_or_file(value: &SecretString, what: &str) -> Result<SecretString, KeyError> {
+    let text = value.expose_secret().trim();
+    let path = std::path::Path::new(text);
+    if text.starts_with('/') || text.starts_with("./") || path.is_file() {
+        return std::fs::read_to_string(path)
+            .map(|contents| SecretString::from(contents.trim().to_owned()))
+            .map_err(|error| {
+                KeyError::InvalidServiceKeys(format!("{what}: cannot read {text:?}: {error}"))
+            });
+    }
+    Ok(value.clone())
 }
 
 /// `value` when it is PEM text, else the contents of the file it names.

@@ -31,6 +31,22 @@ pub enum KeyError {
     /// Nothing usable.
     #[error("{0} holds no Ed25519 public key")]
     NoKeys(String),
+    /// The JWKS could not be fetched.
+    #[error("the token keys could not be fetched from {url}: {reason}")]
+    JwksUnavailable {
+        /// `JWT_JWKS_URL`.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `SERVICE_KEYS` or `SERVICE_KEY` is malformed.
+    #[error("service keys: {0}")]
+    InvalidServiceKeys(String),
+    /// Neither `JWT_PUBLIC_KEYS` nor `JWT_JWKS_URL` is set.
+    #[error(
+        "no token keys configured: set JWT_PUBLIC_KEYS (PEM, or a file) or JWT_JWKS_URL (the user service's /.well-known/jwks.json)"
+    )]
+    NotConfigured,
 }
 
 /// The user service's token-signing key.

@@ -4,14 +4,17 @@
 
 pub mod config;
 pub mod error;
+pub mod jwks;
 pub mod keys;
 pub mod principal;
 pub mod role;
+pub mod service_key;
 pub mod token;
 
-pub use config::{IssueConfig, IssuerKeys, VerifyConfig};
+pub use config::{CallerConfig, IssueConfig, IssuerKeys, VerifyConfig};
 pub use error::AuthError;
 pub use keys::{Jwk, JwkSet, KeyError, PublicKey, SigningKey};
 pub use principal::{Admin, Auth, Principal};
 pub use role::Role;
+pub use service_key::{Internal, ServiceKeys};
 pub use token::{AccessToken, Audience, Issuer, Verifier};

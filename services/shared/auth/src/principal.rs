@@ -8,8 +8,12 @@ use axum::http::header;
 use axum::http::request::Parts;
 use prometheus::{IntCounterVec, Opts, Registry};
 
+use crate::config::VerifyConfig;
 use crate::error::AuthError;
+use crate::jwks::JwksSource;
+use crate::keys::KeyError;
 use crate::role::Role;
+use crate::service_key::ServiceKeys;
 use crate::token::Verifier;
 
 /// An authenticated caller.
@@ -51,6 +55,8 @@ impl Principal {
 #[derive(Clone)]
 pub struct Auth {
     verifier: Arc<Verifier>,
+    jwks: Option<Arc<JwksSource>>,
+    service_keys: Arc<ServiceKeys>,
     failures: IntCounterVec,
 }
 
@@ -72,17 +78,47 @@ impl Auth {
             .expect("one Auth per metrics registry");
         Self {
             verifier: Arc::new(verifier),
+            jwks: None,
+            service_keys: Arc::default(),
             failures,
         }
     }
 
+    /// Verification as `config` says: its PEM keys, or the keys of its JWKS URL (fetched now,
+    /// refreshed in the background, and again when a token names an unknown key). A JWKS that
+    /// cannot be fetched at start is not fatal: the service starts, refuses tokens until a
+    /// fetch succeeds, and logs why.
+    pub async fn from_config(config: &VerifyConfig, registry: &Registry) -> Result<Self, KeyError> {
+        let mut auth = Self::new(config.verifier()?, registry);
+        auth.service_keys = Arc::new(config.service_keys()?);
+        if let Some(url) = &config.jwt_jwks_url {
+            let source = Arc::new(JwksSource::new(url.clone()));
+            source.refresh(&auth.verifier).await;
+            source.spawn_refresh(Arc::downgrade(&auth.verifier), config.jwt_jwks_refresh);
+            auth.jwks = Some(source);
+        }
+        Ok(auth)
+    }
+
     /// The caller `authorization` (the header's value) names.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
-        let result = bearer(authorization).and_then(|token| self.verifier.verify(token));
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        let token = bearer(authorization);
+        let mut result = token.and_then(|token| self.verifier.verify(token));
+        if let (Err(AuthError::UnknownKey), Ok(token), Some(jwks)) = (&result, token, &self.jwks) {
+            // A key newer than the last fetch (a rotation): fetch once, then judge again.
+            if jwks.claim_refetch() && jwks.refresh(&self.verifier).await {
+                result = self.verifier.verify(token);
+            }
+        }
         if let Err(error) = &result {
             self.refused(*error);
         }
         result
+    }
+
+    /// The callers accepted on internal routes.
+    pub fn service_keys(&self) -> &ServiceKeys {
+        &self.service_keys
     }
 
     /// Counts a refusal.
@@ -116,7 +152,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        let principal = auth.authenticate(authorization)?;
+        let principal = auth.authenticate(authorization).await?;
         // Logs and traces of this request name the user (never the token).
         tracing::Span::current().record("user_id", principal.user_id);
         Ok(principal)

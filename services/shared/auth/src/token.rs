@@ -6,6 +6,7 @@
 //! signature check. Issuer, audience, expiry (30 s leeway) and every claim are required.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
@@ -110,27 +111,38 @@ impl Issuer {
 
 /// Verifies access tokens against the public keys (every service).
 pub struct Verifier {
-    keys: HashMap<String, DecodingKey>,
+    /// By key id; replaced whole when a JWKS is fetched again.
+    keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
     validation: Validation,
 }
 
 impl Verifier {
     /// Accepts tokens signed by any of `keys` (several during a key rotation) for `audience`.
     pub fn new(keys: &[PublicKey], audience: &Audience) -> Self {
-        let keys = keys
-            .iter()
-            .map(|key| {
-                let decoding = DecodingKey::from_ed_components(&key.x())
-                    .expect("a public key's own x decodes");
-                (key.kid().to_owned(), decoding)
-            })
-            .collect();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[&audience.issuer]);
         validation.set_audience(&[&audience.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Self { keys, validation }
+        Self {
+            keys: RwLock::new(Arc::new(decoding_keys(keys))),
+            validation,
+        }
+    }
+
+    /// Trusts exactly `keys` from now on (a JWKS fetched again after a rotation).
+    pub fn replace_keys(&self, keys: &[PublicKey]) {
+        let keys = Arc::new(decoding_keys(keys));
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+    }
+
+    /// How many keys it trusts.
+    pub fn key_count(&self) -> usize {
+        self.current_keys().len()
+    }
+
+    fn current_keys(&self) -> Arc<HashMap<String, DecodingKey>> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Who `token` says the caller is, or why it does not count.
@@ -139,8 +151,9 @@ impl Verifier {
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::Algorithm);
         }
+        let keys = self.current_keys();
         let key = match &header.kid {
-            Some(kid) => self.keys.get(kid).ok_or(AuthError::UnknownKey)?,
+            Some(kid) => keys.get(kid).ok_or(AuthError::UnknownKey)?,
             None => return Err(AuthError::UnknownKey),
         };
         let data =
@@ -168,6 +181,16 @@ impl Verifier {
             expires_at: claims.exp,
         })
     }
+}
+
+fn decoding_keys(keys: &[PublicKey]) -> HashMap<String, DecodingKey> {
+    keys.iter()
+        .map(|key| {
+            let decoding =
+                DecodingKey::from_ed_components(&key.x()).expect("a public key's own x decodes");
+            (key.kid().to_owned(), decoding)
+        })
+        .collect()
 }
 
 fn now() -> u64 {

@@ -30,18 +30,19 @@ pub const REQUIRED_TEXT_PATTERN: &str =
 /// newline.
 pub const BOUNDED_TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$";
 
-/// Trims `value` and checks it is not blank, has at most `max_chars` characters and no control
-/// characters (which only ever arrive by mistake or malice).
+/// Checks `value` has at most `max_chars` characters as sent (the limit the API document
+/// states), is not blank and has no control characters (which only ever arrive by mistake or
+/// malice); the trimmed value.
 pub fn required_text(
     field: &'static str,
     value: &str,
     max_chars: usize,
 ) -> Result<String, ValidationError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
+    let text = bounded_text(field, value, max_chars)?;
+    if text.is_empty() {
         return Err(ValidationError::new(field, "must not be blank"));
     }
-    bounded_text(field, trimmed, max_chars)
+    Ok(text)
 }
 
 /// Like [`required_text`], but an empty value is allowed.
@@ -50,14 +51,15 @@ pub fn bounded_text(
     value: &str,
     max_chars: usize,
 ) -> Result<String, ValidationError> {
-    let trimmed = value.trim();
-    let chars = trimmed.chars().count();
+    // Counted as sent: the schema's maxLength counts surrounding spaces too.
+    let chars = value.chars().count();
     if chars > max_chars {
         return Err(ValidationError::new(
             field,
             format!("must be at most {max_chars} characters, got {chars}"),
         ));
     }
+    let trimmed = value.trim();
     if trimmed
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
@@ -75,8 +77,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_is_trimmed_and_bounded_by_characters_not_bytes() {
-        assert_eq!(required_text("name", "  é  ", 1).unwrap(), "é");
+    fn text_is_bounded_as_sent_by_characters_not_bytes_then_trimmed() {
+        assert_eq!(required_text("name", "  é  ", 5).unwrap(), "é");
+        // The API document's maxLength counts what is sent, surrounding spaces included.
+        assert!(required_text("name", " é ", 2).is_err());
         let err = required_text("name", &"x".repeat(201), 200).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -77,6 +77,12 @@ pub enum Event {
     /// Stock held for an order was given back.
     #[serde(rename = "stock.released")]
     StockReleased(StockReleased),
+    /// An account was created (by registration, or as the bootstrap admin).
+    #[serde(rename = "user.registered")]
+    UserRegistered(UserRegistered),
+    /// An account's e-mail address, name or role changed.
+    #[serde(rename = "user.updated")]
+    UserUpdated(UserUpdated),
 }
 
 impl Event {
@@ -88,6 +94,8 @@ impl Event {
             Self::StockRejected(_) => "stock.rejected",
             Self::OrderCancelled(_) => "order.cancelled",
             Self::StockReleased(_) => "stock.released",
+            Self::UserRegistered(_) => "user.registered",
+            Self::UserUpdated(_) => "user.updated",
         }
     }
 }
@@ -172,6 +180,36 @@ pub struct StockReleased {
     pub remaining: i64,
 }
 
+/// `user.registered`: a new account, as it was created. Never carries the password or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRegistered {
+    /// The account.
+    pub user_id: i64,
+    /// Its lower-cased e-mail address.
+    pub email: String,
+    /// Its display name.
+    pub name: String,
+    /// `customer` or `admin`.
+    pub role: String,
+}
+
+/// `user.updated`: an account as it is after a change of its e-mail address, name or role (the
+/// whole state, not the difference, so a consumer that missed one keeps up with the next).
+/// Never carries the password or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdated {
+    /// The account.
+    pub user_id: i64,
+    /// Its lower-cased e-mail address now.
+    pub email: String,
+    /// Its display name now.
+    pub name: String,
+    /// `customer` or `admin` now.
+    pub role: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +234,42 @@ mod tests {
         assert_eq!(json["id"], envelope.id.to_string());
         assert!(json["occurred_at"].is_string());
         assert_eq!(Envelope::from_json(&envelope.to_json()).unwrap(), envelope);
+    }
+
+    #[test]
+    fn user_events_carry_the_account_and_nothing_secret() {
+        let registered = Envelope::new(Event::UserRegistered(UserRegistered {
+            user_id: 7,
+            email: "ann@example.com".to_owned(),
+            name: "Ann".to_owned(),
+            role: "customer".to_owned(),
+        }));
+        let json: serde_json::Value = serde_json::from_slice(&registered.to_json()).unwrap();
+        assert_eq!(json["type"], "user.registered");
+        assert_eq!(
+            json["data"],
+            serde_json::json!({"user_id": 7, "email": "ann@example.com", "name": "Ann", "role": "customer"})
+        );
+        assert_eq!(
+            Envelope::from_json(&registered.to_json()).unwrap(),
+            registered
+        );
+
+        let updated = Envelope::new(Event::UserUpdated(UserUpdated {
+            user_id: 7,
+            email: "ann@example.com".to_owned(),
+            name: "Ann".to_owned(),
+            role: "admin".to_owned(),
+        }));
+        assert_eq!(updated.event.type_name(), "user.updated");
+        assert_eq!(Envelope::from_json(&updated.to_json()).unwrap(), updated);
+        let mut with_password: serde_json::Value =
+            serde_json::from_slice(&updated.to_json()).unwrap();
+        with_password["data"]["password"] = "secret".into();
+        assert!(
+            Envelope::from_json(with_password.to_string().as_bytes()).is_err(),
+            "a user event has no password field"
+        );
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod topology;
 
 pub use envelope::{
     Envelope, Event, OrderCancelled, OrderCreated, StockRejected, StockReleased, StockReserved,
+    UserRegistered, UserUpdated,
 };
 pub use topology::{Exchange, ExchangeKind, Queue, Topology};

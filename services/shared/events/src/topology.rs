@@ -3,7 +3,11 @@
 //! ```text
 //! order.events (fanout)   ──▶ product.order-events  ──(dead letters)──▶ microshop.dlx ──▶ product.order-events.dlq
 //! product.events (fanout) ──▶ order.product-events  ──(dead letters)──▶ microshop.dlx ──▶ order.product-events.dlq
+//! user.events (fanout)    ──▶ notification.user-events ─(dead letters)─▶ microshop.dlx ──▶ notification.user-events.dlq
 //! ```
+//!
+//! `notification.user-events` is declared before its consumer (the notification service) exists,
+//! so that the user service's `mandatory` publishes are routable and its events wait there.
 //!
 //! Every name can carry a prefix, so that tests (and shops sharing one broker vhost) never see
 //! each other's messages. Production uses no prefix.
@@ -47,7 +51,7 @@ pub struct Queue {
 }
 
 /// How long an unused temporary queue lives before the broker deletes it.
-const TEMPORARY_QUEUE_EXPIRY_MS: i64 = 5 * 60 * 1000;
+const TEMPORARY_QUEUE_EXPIRY_MS: i64 = 2 * 60 * 1000;
 
 /// The whole topology under one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,10 +74,10 @@ impl Topology {
         }
     }
 
-    /// A prefixed topology that cleans itself up: its queues expire after five unused minutes
+    /// A prefixed topology that cleans itself up: its queues expire after two unused minutes
     /// and its exchanges go with their last binding. For tests, which may die before cleanup
-    /// (each quorum queue holds broker file descriptors, so leftovers must not pile up). Five
-    /// minutes outlasts the longest pause a test makes on purpose (65 s without consumers).
+    /// (each quorum queue holds broker file descriptors, so leftovers must not pile up). Two
+    /// minutes outlast the longest pause a test makes on purpose (65 s without consumers).
     pub fn temporary(prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),
@@ -105,6 +109,11 @@ impl Topology {
         self.name("product.events")
     }
 
+    /// Where the user service publishes (`user.events`).
+    pub fn user_events(&self) -> String {
+        self.name("user.events")
+    }
+
     /// The dead-letter exchange (`microshop.dlx`).
     pub fn dead_letters(&self) -> String {
         self.name("microshop.dlx")
@@ -118,6 +127,11 @@ impl Topology {
     /// The order service consumes product events here (`order.product-events`).
     pub fn order_product_events(&self) -> String {
         self.name("order.product-events")
+    }
+
+    /// The notification service consumes user events here (`notification.user-events`).
+    pub fn notification_user_events(&self) -> String {
+        self.name("notification.user-events")
     }
 
     /// The DLQ of `queue`.
@@ -137,6 +151,10 @@ impl Topology {
                 kind: ExchangeKind::Fanout,
             },
             Exchange {
+                name: self.user_events(),
+                kind: ExchangeKind::Fanout,
+            },
+            Exchange {
                 name: self.dead_letters(),
                 kind: ExchangeKind::Direct,
             },
@@ -148,6 +166,7 @@ impl Topology {
         let work = [
             (self.product_order_events(), self.order_events()),
             (self.order_product_events(), self.product_events()),
+            (self.notification_user_events(), self.user_events()),
         ];
         let expires_ms = self.temporary.then_some(TEMPORARY_QUEUE_EXPIRY_MS);
         work.into_iter()
@@ -194,10 +213,41 @@ mod tests {
                 "product.order-events",
                 "product.order-events.dlq",
                 "order.product-events",
-                "order.product-events.dlq"
+                "order.product-events.dlq",
+                "notification.user-events",
+                "notification.user-events.dlq"
             ]
         );
-        assert_eq!(topology.exchanges()[0].name, "order.events");
+        let exchanges: Vec<_> = topology
+            .exchanges()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        assert_eq!(
+            exchanges,
+            [
+                ("order.events".to_owned(), ExchangeKind::Fanout),
+                ("product.events".to_owned(), ExchangeKind::Fanout),
+                ("user.events".to_owned(), ExchangeKind::Fanout),
+                ("microshop.dlx".to_owned(), ExchangeKind::Direct)
+            ]
+        );
+    }
+
+    #[test]
+    fn user_events_wait_for_the_notification_service() {
+        let topology = Topology::with_prefix("t1.");
+        let queue = topology
+            .queues()
+            .into_iter()
+            .find(|q| q.name == "t1.notification.user-events")
+            .expect("the notification service's queue of user events is declared");
+        assert_eq!(queue.bound_to, topology.user_events());
+        assert_eq!(queue.bound_to, "t1.user.events");
+        assert_eq!(
+            queue.dead_letter_exchange.as_deref(),
+            Some("t1.microshop.dlx")
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl Upstream {
             // Below the services' keep-alive idle limit (HTTP_HEADER_READ_TIMEOUT_MS, 10 s by
             // default), so a pooled connection is dropped here before the server closes it.
             .pool_idle_timeout(Duration::from_secs(5))
+            .default_headers(config.headers.clone())
             .build()
             .expect("a client with only time-outs set builds");
         // `TpsBudget::new` panics outside these bounds (NaN included), so clamp instead.

@@ -22,6 +22,8 @@ pub struct UpstreamConfig {
     /// Retries per second allowed whatever the ratio (averaged over the ten-second window), so a
     /// caller with little traffic can still retry a blip.
     pub retry_budget_min_per_sec: u32,
+    /// Sent with every call (the caller's `X-Service-Key`; mark secrets sensitive).
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Default for UpstreamConfig {
@@ -33,6 +35,7 @@ impl Default for UpstreamConfig {
             breaker_cool_down: Duration::from_secs(3),
             retry_budget_ratio: 0.2,
             retry_budget_min_per_sec: 5,
+            headers: reqwest::header::HeaderMap::new(),
         }
     }
 }

@@ -237,14 +237,14 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         loop {
-            let wait = match self.publish_batch().await {
+            let wait = match self.pass().await {
                 Ok(published) if published == usize::from(BATCH_SIZE) => Duration::ZERO,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     POLL_INTERVAL
                 }
                 Err(error) => {
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "outbox relay pass failed; events wait in the outbox");
+                    tracing::warn!(%error, retry_in_ms = backoff.as_millis(), "outbox relay pass failed; any pending events wait in the outbox");
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     wait
@@ -268,6 +268,18 @@ impl Relay {
                 tracing::warn!(%error, "outbox relay stopped; unpublished events wait for the next start");
             }
         }
+    }
+
+    /// One pass: a batch of pending rows, or with none pending, making sure the channel is open.
+    /// A service that only publishes has no consumer to open the connection: without this its
+    /// broker check would say "not connected" until its first event, its topology would be
+    /// declared only then, and a broker that went away would be noticed only at the next event.
+    async fn pass(&self) -> Result<usize, RelayError> {
+        let published = self.publish_batch().await?;
+        if published == 0 {
+            self.publisher.connect().await?;
+        }
+        Ok(published)
     }
 
     /// Publishes one batch of pending rows and deletes those the broker took; returns how many.

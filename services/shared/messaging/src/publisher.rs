@@ -111,20 +111,7 @@ impl Publisher {
         messages: &[OutgoingMessage],
     ) -> Result<Vec<Outcome>, MessagingError> {
         let mut guard = self.channel.lock().await;
-        let channel = match guard.as_ref() {
-            Some(channel) if channel.status().connected() => channel.clone(),
-            _ => {
-                let channel = self.broker.channel().await?;
-                if let Some(topology) = &self.topology {
-                    crate::declare(&channel, topology).await?;
-                }
-                channel
-                    .confirm_select(ConfirmSelectOptions::default())
-                    .await?;
-                *guard = Some(channel.clone());
-                channel
-            }
-        };
+        let channel = self.open(&mut guard).await?;
         let result = self.publish_on(&channel, messages).await;
         let failed = result.as_ref().map_or(true, |outcomes| {
             outcomes.iter().any(|o| *o != Outcome::Delivered)
@@ -136,6 +123,30 @@ impl Publisher {
             *guard = None;
         }
         result
+    }
+
+    /// Opens the confirm-mode channel (declaring the topology) unless it is open already: the
+    /// connection is then up even before the first publish, and is opened again after it
+    /// dropped while there was nothing to publish.
+    pub async fn connect(&self) -> Result<(), MessagingError> {
+        let mut guard = self.channel.lock().await;
+        self.open(&mut guard).await.map(drop)
+    }
+
+    /// The open channel of `slot`, opening (and declaring) a new one if there is none.
+    async fn open(&self, slot: &mut Option<Channel>) -> Result<Channel, MessagingError> {
+        if let Some(channel) = slot.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let channel = self.broker.channel().await?;
+        if let Some(topology) = &self.topology {
+            crate::declare(&channel, topology).await?;
+        }
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        *slot = Some(channel.clone());
+        Ok(channel)
     }
 
     /// The error for a message that was not delivered.

@@ -1,6 +1,6 @@
 //! The messaging side of a service, wired once: the broker connection, its readiness check, and
 //! the background tasks every publishing and consuming service runs (one queue consumer, the
-//! dead-letter depth watcher, the outbox relay).
+//! dead-letter depth watcher, the outbox relay), or a publish-only service runs (the relay).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -74,29 +74,22 @@ impl ServiceMessaging {
     }
 
     /// The tasks to run until `shutdown`, by name: the consumer (unless `AMQP_CONSUME=false`),
-    /// the DLQ depth and outbox backlog watchers, and the relay of `outbox`.
+    /// the DLQ depth watcher, and the [`publish_tasks`](Self::publish_tasks) of `outbox`.
     pub fn tasks<H: Handler + Clone>(
         self,
         outbox: &Outbox,
         flows: Flows<H>,
         shutdown: &CancellationToken,
     ) -> Vec<(&'static str, TaskFactory)> {
-        let Self {
-            broker,
-            config,
-            topology,
-            dlq_metrics,
-            metrics,
-        } = self;
         let mut tasks: Vec<(&'static str, TaskFactory)> = Vec::with_capacity(4);
         let dlq = Topology::dlq_of(&flows.consumes);
-        if config.consume {
+        if self.config.consume {
             let consumer = Consumer {
-                broker: broker.clone(),
-                topology: topology.clone(),
-                counters: metrics.consumed(&flows.consumes),
+                broker: self.broker.clone(),
+                topology: self.topology.clone(),
+                counters: self.metrics.consumed(&flows.consumes),
                 queue: flows.consumes,
-                prefetch: config.prefetch,
+                prefetch: self.config.prefetch,
                 outbox: outbox.clone(),
                 handler: flows.handler,
             };
@@ -106,7 +99,11 @@ impl ServiceMessaging {
                 Box::new(move || Box::pin(consumer.clone().run(stop.clone()))),
             ));
         }
-        let (stop, depth_broker) = (shutdown.clone(), broker.clone());
+        let (stop, depth_broker, dlq_metrics) = (
+            shutdown.clone(),
+            self.broker.clone(),
+            self.dlq_metrics.clone(),
+        );
         tasks.push((
             "dlq_watch",
             Box::new(move || {
@@ -117,12 +114,33 @@ impl ServiceMessaging {
                 ))
             }),
         ));
+        tasks.extend(self.publish_tasks(outbox, flows.publishes_to, shutdown));
+        tasks
+    }
+
+    /// The tasks of a service that publishes but consumes nothing, to run until `shutdown`: the
+    /// outbox backlog watcher and the relay of `outbox` to the exchange `publishes_to`. The relay
+    /// keeps the connection open (and the topology declared) even while there is nothing to
+    /// publish, so the broker check reports the broker now, not at the last publish.
+    pub fn publish_tasks(
+        self,
+        outbox: &Outbox,
+        publishes_to: String,
+        shutdown: &CancellationToken,
+    ) -> Vec<(&'static str, TaskFactory)> {
+        let Self {
+            broker,
+            topology,
+            metrics,
+            ..
+        } = self;
+        let mut tasks: Vec<(&'static str, TaskFactory)> = Vec::with_capacity(2);
         let (stop, backlog, watched) = (shutdown.clone(), metrics.clone(), outbox.clone());
         tasks.push((
             "outbox_watch",
             Box::new(move || Box::pin(backlog.clone().watch_outbox(watched.clone(), stop.clone()))),
         ));
-        let publisher = Publisher::new(broker, flows.publishes_to).declaring(topology);
+        let publisher = Publisher::new(broker, publishes_to).declaring(topology);
         let relay = outbox.relay(publisher, &metrics);
         let stop = shutdown.clone();
         tasks.push((

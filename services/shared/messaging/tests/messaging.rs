@@ -297,6 +297,53 @@ async fn outbox_rows_wait_while_the_broker_is_down_and_go_out_when_it_returns(po
 }
 
 #[sqlx::test(migrations = "tests/migrations")]
+async fn an_idle_relay_connects_declares_and_reconnects_without_an_event(pool: PgPool) {
+    // A publish-only service has no consumer: its relay alone keeps the connection that its
+    // readiness reports, also when there is nothing to publish.
+    let test = TestBroker::new().await;
+    let prefix = format!("test-{}.", uuid::Uuid::now_v7().simple());
+    let topology = Topology::temporary(prefix);
+    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    let proxied_url = amqp_url().replace("127.0.0.1:5672", &proxy.addr().to_string());
+    let broker = microshop_messaging::Broker::new(proxied_url.into(), "idle-relay-under-test");
+    let outbox = Outbox::new(microshop_testkit::db(&pool));
+    let relay = outbox.relay(
+        Publisher::new(broker.clone(), topology.user_events()).declaring(topology.clone()),
+        &MessagingMetrics::unexported(),
+    );
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+
+    let queue = topology.notification_user_events();
+    eventually(
+        "the idle relay connects and declares its topology",
+        async || {
+            let channel = test.broker.channel().await.unwrap();
+            let declared = microshop_messaging::queue_depth(&channel, &queue).await;
+            broker.check().is_ok() && declared.is_ok_and(|depth| depth == 0)
+        },
+    )
+    .await;
+
+    proxy.cut().await;
+    eventually("the cut connection is noticed", async || {
+        broker.check().is_err()
+    })
+    .await;
+    proxy.restore().await;
+    eventually("the idle relay reconnects by itself", async || {
+        broker.check().is_ok()
+    })
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    let channel = test.broker.channel().await.unwrap();
+    microshop_messaging::delete(&channel, &topology).await;
+}
+
+#[sqlx::test(migrations = "tests/migrations")]
 async fn the_inbox_recognises_a_redelivered_event(pool: PgPool) {
     let (seen, new) = (order_created(1).id, order_created(2).id);
     let mut tx = pool.begin().await.unwrap();

@@ -25,6 +25,8 @@ pub struct TestApp {
     /// Client bound to the server's address.
     pub client: Client,
     shutdown: CancellationToken,
+    /// Dropped after the server is told to stop (a topology to delete once nothing uses it).
+    held: Vec<Box<dyn Send>>,
 }
 
 impl TestApp {
@@ -37,7 +39,19 @@ impl TestApp {
                 panic!("test server failed: {error}");
             }
         });
-        Self { client, shutdown }
+        Self {
+            client,
+            shutdown,
+            held: Vec::new(),
+        }
+    }
+
+    /// Keeps `guard` until the server has been told to stop: a [`crate::TestBroker`] deletes
+    /// its topology only then, so the service's consumer cannot declare it again.
+    #[must_use]
+    pub fn holding(mut self, guard: impl Send + 'static) -> Self {
+        self.held.push(Box::new(guard));
+        self
     }
 }
 
@@ -75,5 +89,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        // What it holds goes after the cancellation (a topology is deleted last).
+        self.held.clear();
     }
 }

@@ -112,15 +112,46 @@ pub fn issuer_args() -> Vec<String> {
     vec![format!("--jwt-signing-key={}", signing_key_pem())]
 }
 
-/// Command-line arguments that give a service the tests' public key.
+/// Command-line arguments that give a service the tests' public key, and make its internal
+/// routes accept the order service's key.
 pub fn verifier_args() -> Vec<String> {
-    vec![format!("--jwt-public-keys={}", public_keys_pem())]
+    vec![
+        format!("--jwt-public-keys={}", public_keys_pem()),
+        format!("--service-keys={}", service_keys()),
+    ]
 }
 
-/// Environment variables that give a service binary both (each reads the one it needs).
-pub fn env() -> [(&'static str, String); 2] {
+/// The key of the calling service `caller` in this test process (its name and 64 random hex
+/// digits, new in every test process).
+pub fn service_key(caller: &str) -> String {
+    static SEED: OnceLock<String> = OnceLock::new();
+    let seed = SEED.get_or_init(|| {
+        format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        )
+    });
+    format!("{caller}-{seed}")
+}
+
+/// `SERVICE_KEYS` accepting the shop's calling services.
+pub fn service_keys() -> String {
+    format!("order-service={}", service_key("order-service"))
+}
+
+/// Command-line arguments that give `caller` its service key.
+pub fn caller_args(caller: &str) -> Vec<String> {
+    vec![format!("--service-key={}", service_key(caller))]
+}
+
+/// Environment variables that give a service binary the keys (each reads the ones it needs;
+/// `SERVICE_KEY` is the order service's, the only caller so far).
+pub fn env() -> [(&'static str, String); 4] {
     [
         ("JWT_SIGNING_KEY", signing_key_pem()),
         ("JWT_PUBLIC_KEYS", public_keys_pem()),
+        ("SERVICE_KEYS", service_keys()),
+        ("SERVICE_KEY", service_key("order-service")),
     ]
 }

@@ -99,19 +99,23 @@ impl Drop for TestBroker {
     /// Deletes the test's queues and exchanges at once: quorum queues hold broker file
     /// descriptors, and hundreds of tests' leftovers waiting for `x-expires` exhaust them.
     fn drop(&mut self) {
-        let url = self.url.clone();
-        let topology = self.topology.clone();
-        // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for cleanup");
-            runtime.block_on(delete(&url, &topology));
-        })
-        .join()
-        .ok();
+        delete_now(&self.url, &self.topology);
     }
+}
+
+/// Deletes `topology` before returning, from synchronous code (a `Drop`): drop runs inside the
+/// test's runtime, so a helper thread with its own runtime does the work.
+pub(crate) fn delete_now(url: &str, topology: &Topology) {
+    let (url, topology) = (url.to_owned(), topology.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for cleanup");
+        runtime.block_on(delete(&url, &topology));
+    })
+    .join()
+    .ok();
 }
 
 async fn delete(url: &str, topology: &Topology) {

@@ -66,3 +66,49 @@ pub async fn assert_unknown_routes_rejected(client: &Client, item_path: &str) {
     let body = assert_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "wrong method").await;
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
+
+/// `method path` (with `body` as JSON, if any) without a token and with every kind of bad
+/// token — expired, another audience or issuer, another key, `alg: none`, a tampered payload,
+/// not a JWT — each made for an admin so that only the token can be the reason: each is 401
+/// with its code and a `WWW-Authenticate` challenge. The caller checks that nothing changed.
+pub async fn assert_needs_a_valid_token(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) {
+    let mut cases = vec![("token_missing", None)];
+    cases.extend(
+        crate::auth::bad_tokens(1, microshop_auth::Role::Admin)
+            .into_iter()
+            .map(|(code, token)| (code, Some(token))),
+    );
+    for (code, token) in cases {
+        let case = format!("{method} {path} with {code}");
+        let response = client
+            .send_as(method.clone(), path, token.as_deref(), body)
+            .await;
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "{case}: no WWW-Authenticate challenge"
+        );
+        let error = assert_error(response, StatusCode::UNAUTHORIZED, &case).await;
+        assert_eq!(error["error"]["code"], code, "{case}");
+    }
+}
+
+/// `method path` as a customer: 403 `admin_only`.
+pub async fn assert_admin_only(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) {
+    let customer = crate::auth::token(2, microshop_auth::Role::Customer);
+    let response = client
+        .send_as(method.clone(), path, Some(&customer), body)
+        .await;
+    let case = format!("{method} {path} as a customer");
+    let error = assert_error(response, StatusCode::FORBIDDEN, &case).await;
+    assert_eq!(error["error"]["code"], "admin_only", "{case}");
+}

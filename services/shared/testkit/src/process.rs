@@ -6,6 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use microshop_events::Topology;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -14,11 +15,14 @@ use tokio::sync::oneshot;
 /// How long a service may take to start or to stop in a test.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A running service process; killed when dropped.
+/// A running service process; killed when dropped, and then the private topology it declared
+/// is deleted (quorum queues hold broker file descriptors until they expire).
 pub struct ServiceProcess {
     child: Child,
     addr: SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
+    /// Its own topology, unless the test gave it one (the test's, deleted by the test).
+    own_topology: Option<Topology>,
 }
 
 impl ServiceProcess {
@@ -31,6 +35,7 @@ impl ServiceProcess {
     /// Like [`spawn`](Self::spawn), running `program` with `args` (a wrapper such as `unshare`
     /// that ends by executing the service).
     pub async fn spawn_command(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let prefix = format!("test-{}.", uuid::Uuid::now_v7().simple());
         let mut child = Command::new(program)
             .args(args)
             .env("HTTP_HOST", "127.0.0.1")
@@ -41,11 +46,10 @@ impl ServiceProcess {
             .env("SHUTDOWN_DRAIN_DELAY_MS", "0")
             // Never touch the shared broker's real queues: a private, self-deleting topology
             // (unless `envs` names one).
-            .env(
-                "AMQP_TOPOLOGY_PREFIX",
-                format!("test-{}.", uuid::Uuid::now_v7().simple()),
-            )
+            .env("AMQP_TOPOLOGY_PREFIX", &prefix)
             .env("AMQP_TEMPORARY_TOPOLOGY", "true")
+            // Its own Redis keys (log-in throttling) too.
+            .env("REDIS_KEY_PREFIX", &prefix)
             // The tests' token keys (each service reads the one it needs).
             .envs(crate::auth::env())
             .envs(envs.iter().copied())
@@ -66,7 +70,13 @@ impl ServiceProcess {
                 logs.lock().expect("log lock").join("\n")
             )
         };
-        Self { child, addr, logs }
+        let named = envs.iter().any(|(name, _)| *name == "AMQP_TOPOLOGY_PREFIX");
+        Self {
+            child,
+            addr,
+            logs,
+            own_topology: (!named).then(|| Topology::temporary(prefix)),
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -131,4 +141,15 @@ fn listening_addr(line: &str) -> Option<SocketAddr> {
         return None;
     }
     value.get("addr")?.as_str()?.parse().ok()
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let Some(topology) = self.own_topology.take() else {
+            return;
+        };
+        // Stopped first, so that it cannot declare the topology again once it is deleted.
+        let _ = self.child.start_kill();
+        crate::broker::delete_now(&crate::amqp_url(), &topology);
+    }
 }

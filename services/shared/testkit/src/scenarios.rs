@@ -35,27 +35,39 @@ pub async fn proxied_db(pool: &PgPool) -> (TcpProxy, Db) {
 /// reused; and `probe_path`, a route that reads the database, answers 503 rather than 500), and
 /// is 200 again once it returns.
 pub async fn assert_readiness_follows_database(app: &TestApp, proxy: &TcpProxy, probe_path: &str) {
-    let ready = app.client.get("/health/ready").await;
+    assert_readiness_follows_database_via(&app.client, proxy, probe_path).await;
+}
+
+/// [`assert_readiness_follows_database`] through `client` (e.g. one [`authorized`] for a probe
+/// route that needs a token).
+///
+/// [`authorized`]: crate::Client::authorized
+pub async fn assert_readiness_follows_database_via(
+    client: &crate::Client,
+    proxy: &TcpProxy,
+    probe_path: &str,
+) {
+    let ready = client.get("/health/ready").await;
     assert_eq!(ready.status(), StatusCode::OK, "{:?}", json(ready).await);
 
     proxy.cut().await;
     let body = eventually_some("readiness turns 503", async || {
-        let response = app.client.get("/health/ready").await;
+        let response = client.get("/health/ready").await;
         (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
     })
     .await;
     let body = json(body).await;
     assert_eq!(body["error"]["code"], "not_ready", "{body}");
     assert!(body["checks"]["database"] != "ok", "{body}");
-    let seed_health = app.client.get("/health").await;
+    let seed_health = client.get("/health").await;
     assert_eq!(seed_health.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let live = app.client.get("/health/live").await;
+    let live = client.get("/health/live").await;
     assert_eq!(
         live.status(),
         StatusCode::OK,
         "liveness must not depend on the database"
     );
-    let read = app.client.get(probe_path).await;
+    let read = client.get(probe_path).await;
     assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(read.headers().contains_key("retry-after"));
     assert_eq!(json(read).await["error"]["code"], "database_unavailable");
@@ -63,18 +75,19 @@ pub async fn assert_readiness_follows_database(app: &TestApp, proxy: &TcpProxy, 
     proxy.restore().await;
     eventually(
         "readiness recovers after the database returned",
-        async || app.client.get("/health/ready").await.status() == StatusCode::OK,
+        async || client.get("/health/ready").await.status() == StatusCode::OK,
     )
     .await;
 }
 
-/// Starts `program` against `pool`'s database, opens a request to `path` whose body is only half
-/// sent, sends SIGTERM, then sends the rest: the request must still get `expected` and the
-/// process must exit cleanly. Returns the response body.
+/// Starts `program` against `pool`'s database, opens a request to `path` (as the holder of
+/// `token`, if any) whose body is only half sent, sends SIGTERM, then sends the rest: the request
+/// must still get `expected` and the process must exit cleanly. Returns the response body.
 pub async fn assert_sigterm_lets_in_flight_request_finish(
     program: &str,
     pool: &PgPool,
     path: &str,
+    token: Option<&str>,
     body: &str,
     expected: StatusCode,
 ) -> String {
@@ -88,9 +101,12 @@ pub async fn assert_sigterm_lets_in_flight_request_finish(
 
     let mut stream = TcpStream::connect(addr).await.expect("service accepts");
     let (head, tail) = body.split_at(body.len() / 2);
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let request_head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{head}",
+         {authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{head}",
         body.len()
     );
     stream

@@ -52,6 +52,11 @@ impl ApiError {
         }
     }
 
+    /// 403: the caller is known but may not do this.
+    pub fn forbidden(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     /// 400: the request could not be read at all (malformed JSON, bad path or query).
     pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -79,6 +84,17 @@ impl ApiError {
         retry_after_secs: u32,
     ) -> Self {
         let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        error.retry_after_secs = Some(retry_after_secs);
+        error
+    }
+
+    /// 429 with `Retry-After`: the caller is over a limit until then.
+    pub fn too_many_requests(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+        retry_after_secs: u32,
+    ) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
         error.retry_after_secs = Some(retry_after_secs);
         error
     }

@@ -9,6 +9,7 @@
 //! - [`pagination`] and [`validation`]: the HTTP side of `microshop-domain`'s `Page` and
 //!   `ValidationError`.
 
+pub mod client_address;
 mod deadline;
 pub mod error;
 pub mod extract;
@@ -23,6 +24,7 @@ pub mod shutdown;
 mod supervise;
 pub mod validation;
 
+pub use client_address::{ClientAddress, ClientAddressHeader};
 pub use error::ApiError;
 pub use extract::{Json, Path, Query};
 pub use health::Health;

@@ -10,7 +10,7 @@
 
 use microshop_domain::{Id, Money};
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -45,6 +45,16 @@ pub fn complete(doc: &mut OpenApi) {
                     ))
                     .build(),
             )
+        });
+    // Internal routes take another service's key in `X-Service-Key`.
+    components
+        .security_schemes
+        .entry("serviceKey".to_owned())
+        .or_insert_with(|| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Service-Key",
+                "The calling service's key (SERVICE_KEY), one of this service's SERVICE_KEYS",
+            )))
         });
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
@@ -93,7 +103,7 @@ fn declare_shared_errors(operation: &mut Operation) {
     if secured {
         shared.push((
             "401",
-            "No access token, or one that is expired, malformed or not signed by the shop",
+            "No valid credentials: an access token that is missing, expired, malformed or not signed by the shop (or, on internal routes, no valid service key)",
         ));
     }
     for (status, description) in shared {

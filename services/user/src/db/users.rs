@@ -49,6 +49,91 @@ pub async fn insert(
     })
 }
 
+/// Inserts the admin account `email` with `password_hash` unless the address is registered
+/// already (then `None`): start-up's bootstrap, which several replicas may run at once.
+pub async fn insert_admin_if_absent(
+    db: impl PgExecutor<'_>,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "insert into users (email, name, password_hash, role) values ($1, $2, $3, 'admin')
+         on conflict (email) do nothing
+         returning id, email, name, password_hash, role, created_at",
+        email,
+        name,
+        password_hash,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Makes the account `email` an admin; `None` when there is no such account or it is an admin
+/// already.
+pub async fn promote_to_admin(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "update users set role = 'admin', updated_at = now() where email = $1 and role <> 'admin'
+         returning id, email, name, password_hash, role, created_at",
+        email,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The user with `id`, locked until the transaction ends (for a change that depends on what
+/// the row holds now).
+pub async fn lock(db: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, name, password_hash, role, created_at from users where id = $1
+         for update",
+        id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Takes a lock on user `id` that writes of what belongs to the user (addresses) take too, so
+/// that they happen one at a time; it does not block reads of the user, nor other rows' keys
+/// referring to it. Whether the user exists.
+pub async fn lock_owner(db: impl PgExecutor<'_>, id: i64) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query_scalar!("select id from users where id = $1 for no key update", id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The ids of every admin, locked in id order until the transaction ends: two demotions that
+/// race each wait for the other, so they cannot together leave the shop without an admin.
+pub async fn lock_admins(db: impl PgExecutor<'_>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!("select id from users where role = 'admin' order by id for update")
+        .fetch_all(db)
+        .await
+}
+
+/// Sets the role of `id`.
+pub async fn set_role(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    role: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "update users set role = $2, updated_at = now() where id = $1
+         returning id, email, name, password_hash, role, created_at",
+        id,
+        role,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The user with `id`, if any.
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as!(

@@ -73,7 +73,7 @@ pub async fn update_profile(
 ) -> Result<Json<UserResponse>, Error> {
     let email = Email::parse(&request.email)?;
     let name = required_text("name", &request.name, MAX_NAME_CHARS)?;
-    let row = profile::update(&state.db, &principal, &email, &name).await?;
+    let row = profile::update(&state.outbox, &principal, &email, &name).await?;
     Ok(Json(row.into()))
 }
 

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use microshop_auth::{JwkSet, Principal};
+use microshop_web::ClientAddress;
 use microshop_web::Json;
 use microshop_web::error::ErrorBody;
 use secrecy::{ExposeSecret, SecretString};
@@ -84,17 +85,24 @@ impl SessionResponse {
         (status = 200, description = "Signed in", body = SessionResponse),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
         (status = 422, description = "A field breaks a rule", body = ErrorBody),
+        (status = 429, description = "Too many failed log-ins for the account or from the address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(from): ClientAddress,
     Json(request): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, Error> {
+    let attempt = session::Attempt {
+        email: &request.email,
+        password: SecretString::from(request.password),
+        from,
+    };
     let (user, tokens) = session::log_in(
         &state.db,
         &state.hasher,
         &state.sessions,
-        &request.email,
-        SecretString::from(request.password),
+        &state.login_limits,
+        attempt,
     )
     .await?;
     Ok(no_store(Json(SessionResponse::new(user, tokens))))

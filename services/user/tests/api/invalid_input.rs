@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{spawn_app, user_count};
+use crate::helpers::{admin_token, spawn_app, user_count};
 
 const JSON: &str = "application/json";
 
@@ -121,13 +121,13 @@ async fn field_errors_name_the_field(pool: PgPool) {
 #[sqlx::test]
 async fn ids_that_are_not_positive_64_bit_integers_are_400(pool: PgPool) {
     let app = spawn_app(pool).await;
-    checks::assert_bad_ids_rejected(&app.client, "/api/users").await;
+    checks::assert_bad_ids_rejected(&app.client.authorized(&admin_token()), "/api/users").await;
 }
 
 #[sqlx::test]
 async fn out_of_range_paging_is_rejected(pool: PgPool) {
     let app = spawn_app(pool).await;
-    checks::assert_bad_paging_rejected(&app.client, "/api/users").await;
+    checks::assert_bad_paging_rejected(&app.client.authorized(&admin_token()), "/api/users").await;
 }
 
 #[sqlx::test]

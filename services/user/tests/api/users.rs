@@ -1,12 +1,13 @@
 //! Registering, reading, listing and logging in.
 
 use futures::future::join_all;
-use microshop_testkit::json;
+use microshop_auth::Role;
+use microshop_testkit::{auth, json};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{ann, spawn_app, user_count};
+use crate::helpers::{admin_token, ann, spawn_app, user_count};
 
 #[sqlx::test]
 async fn a_registered_user_can_be_read_back_without_any_password(pool: PgPool) {
@@ -17,7 +18,15 @@ async fn a_registered_user_can_be_read_back_without_any_password(pool: PgPool) {
     let created = json(created).await;
     let id = created["id"].as_i64().expect("id is a number");
 
-    let fetched = json(app.client.get(&format!("/api/users/{id}")).await).await;
+    let fetched = json(
+        app.client
+            .get_as(
+                &format!("/api/users/{id}"),
+                &auth::token(id, Role::Customer),
+            )
+            .await,
+    )
+    .await;
     assert_eq!(fetched, created);
     assert_eq!(fetched["email"], "ann@example.com");
     assert_eq!(fetched["name"], "Ann Example");
@@ -48,7 +57,7 @@ async fn the_trailing_slash_collection_route_works_too(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let created = app.client.post_json("/api/users/", &ann()).await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let listed = json(app.client.get("/api/users/").await).await;
+    let listed = json(app.client.get_as("/api/users/", &admin_token()).await).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }
 
@@ -63,7 +72,8 @@ async fn users_are_listed_in_pages(pool: PgPool) {
         );
     }
 
-    let all = json(app.client.get("/api/users").await).await;
+    let admin = admin_token();
+    let all = json(app.client.get_as("/api/users", &admin).await).await;
     let emails: Vec<_> = all
         .as_array()
         .unwrap()
@@ -75,7 +85,12 @@ async fn users_are_listed_in_pages(pool: PgPool) {
         ["u0@example.com", "u1@example.com", "u2@example.com"]
     );
 
-    let page = json(app.client.get("/api/users?limit=1&offset=1").await).await;
+    let page = json(
+        app.client
+            .get_as("/api/users?limit=1&offset=1", &admin)
+            .await,
+    )
+    .await;
     assert_eq!(page.as_array().unwrap().len(), 1);
     assert_eq!(page[0]["email"], "u1@example.com");
 }
@@ -83,7 +98,7 @@ async fn users_are_listed_in_pages(pool: PgPool) {
 #[sqlx::test]
 async fn an_unknown_user_is_404(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let response = app.client.get("/api/users/4242").await;
+    let response = app.client.get_as("/api/users/4242", &admin_token()).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(response).await["error"]["code"], "user_not_found");
 }
@@ -155,18 +170,81 @@ async fn twenty_concurrent_registrations_of_one_email_create_exactly_one_user(po
 async fn openapi_describes_every_route(pool: PgPool) {
     let app = spawn_app(pool).await;
     let doc = json(app.client.get("/openapi.json").await).await;
-    for path in ["/api/users", "/api/users/{id}", "/api/users/login"] {
+    for path in [
+        "/api/users",
+        "/api/users/register",
+        "/api/users/{id}",
+        "/api/users/{id}/role",
+        "/api/users/login",
+        "/api/users/addresses",
+        "/api/users/addresses/{id}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from {doc}");
     }
     assert!(doc["components"]["schemas"]["CreateUserRequest"].is_object());
+    // Who may call what: registration is public, everything else names the bearer scheme, and
+    // the admin routes say they answer 403.
+    let operation = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, method) in [("/api/users", "post"), ("/api/users/register", "post")] {
+        assert!(
+            operation(path, method)["security"].is_null(),
+            "{method} {path}"
+        );
+        assert!(operation(path, method)["responses"]["201"].is_object());
+    }
+    for (path, method, statuses) in [
+        ("/api/users", "get", &["200", "401", "403"][..]),
+        ("/api/users/{id}", "get", &["200", "401", "404"]),
+        (
+            "/api/users/{id}/role",
+            "put",
+            &["200", "401", "403", "404", "409", "422"],
+        ),
+        ("/api/users/addresses", "get", &["200", "401"]),
+        (
+            "/api/users/addresses",
+            "post",
+            &["201", "401", "409", "422"],
+        ),
+        (
+            "/api/users/addresses/{id}",
+            "put",
+            &["200", "401", "404", "409", "422"],
+        ),
+        (
+            "/api/users/addresses/{id}",
+            "delete",
+            &["204", "401", "404"],
+        ),
+    ] {
+        let operation = operation(path, method);
+        assert_eq!(
+            operation["security"],
+            json!([{"bearer": []}]),
+            "{method} {path}"
+        );
+        for status in statuses {
+            assert!(
+                operation["responses"][status].is_object(),
+                "{method} {path} does not declare {status}"
+            );
+        }
+    }
+    let country = &doc["components"]["schemas"]["AddressRequest"]["properties"]["country"];
+    assert_eq!(
+        country["enum"].as_array().map(Vec::len),
+        Some(249),
+        "{country}"
+    );
 }
 
 #[sqlx::test]
 async fn metrics_count_requests_by_route_template(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.client.post_json("/api/users", &ann()).await;
-    app.client.get("/api/users/1").await;
-    app.client.get("/api/users/2").await;
+    let token = auth::token(1, Role::Customer);
+    app.client.get_as("/api/users/1", &token).await;
+    app.client.get_as("/api/users/2", &token).await;
 
     let metrics = app.client.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains(
