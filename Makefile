@@ -85,7 +85,7 @@ crd: ## regenerate the Microshop CRD YAML (k8s/crd/, charts/microshop-operator/c
 operator: ## run the operator against the current kubectl context (install the CRD first: kubectl apply -f k8s/crd/)
 	cargo run -p microshop-operator --bin microshop-operator
 
-sqlx-prepare: $(SQLX) ## regenerate .sqlx/ after changing a query or a migration
+sqlx-prepare: $(SQLX) ## regenerate .sqlx/ after changing a query or a migration (SERVICES=user: only those)
 	SQLX=$(SQLX) scripts/sqlx-prepare.sh $(SERVICES)
 
 sqlx-check: $(SQLX) ## fail when .sqlx/ is out of date with the queries and migrations

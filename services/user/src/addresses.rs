@@ -28,11 +28,7 @@ pub async fn add(
     address: &Address,
     make_default: Option<bool>,
 ) -> Result<AddressRow, Error> {
-    let owner = principal.user_id;
-    let mut tx = db.begin().await?;
-    if !users::lock_owner(&mut *tx, owner).await? {
-        return Err(Error::AccountGone);
-    }
+    let (owner, mut tx) = owners_transaction(db, principal).await?;
     let existing = addresses::count(&mut *tx, owner).await?;
     if existing >= MAX_ADDRESSES {
         return Err(Error::AddressLimitReached);
@@ -56,11 +52,7 @@ pub async fn replace(
     address: &Address,
     make_default: Option<bool>,
 ) -> Result<AddressRow, Error> {
-    let owner = principal.user_id;
-    let mut tx = db.begin().await?;
-    if !users::lock_owner(&mut *tx, owner).await? {
-        return Err(Error::AccountGone);
-    }
+    let (owner, mut tx) = owners_transaction(db, principal).await?;
     let current = addresses::find(&mut *tx, owner, id.get())
         .await?
         .ok_or(Error::AddressNotFound(id))?;
@@ -82,11 +74,7 @@ pub async fn replace(
 /// Deletes the caller's address `id`; if it was the default, the most recently added one left
 /// becomes the default.
 pub async fn delete(db: &Db, principal: &Principal, id: Id) -> Result<(), Error> {
-    let owner = principal.user_id;
-    let mut tx = db.begin().await?;
-    if !users::lock_owner(&mut *tx, owner).await? {
-        return Err(Error::AccountGone);
-    }
+    let (owner, mut tx) = owners_transaction(db, principal).await?;
     let was_default = addresses::delete(&mut *tx, owner, id.get())
         .await?
         .ok_or(Error::AddressNotFound(id))?;
@@ -95,4 +83,17 @@ pub async fn delete(db: &Db, principal: &Principal, id: Id) -> Result<(), Error>
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A transaction holding the caller's row lock: their address writes happen one at a time.
+async fn owners_transaction(
+    db: &Db,
+    principal: &Principal,
+) -> Result<(i64, microshop_db::Transaction), Error> {
+    let owner = principal.user_id;
+    let mut tx = db.begin().await?;
+    if !users::lock_owner(&mut *tx, owner).await? {
+        return Err(Error::AccountGone);
+    }
+    Ok((owner, tx))
 }
