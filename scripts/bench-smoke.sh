@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export SHOP_PORT_BASE=18100 SHOP_DB_SUFFIX=_bench_smoke SHOP_RUN_DIR=.run/bench-smoke SHOP_PROFILE=debug \
   SHOP_TOPOLOGY_PREFIX="bench-smoke-$$."
-export BENCH_SECONDS=1 BENCH_EVENTS=300
+export BENCH_SECONDS=1 BENCH_EVENTS=300 BENCH_BUYERS=8
 source scripts/services.sh
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 work=$(mktemp -d)

@@ -19,6 +19,8 @@ admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 orders_db=${SERVICES[2]##*:}
 hello_port=$((port_base + 80))
 products=1000
+# Buyers the orders are spread over: one buyer's orders are placed one at a time.
+buyers=${BENCH_BUYERS:-64}
 if [ -n "${BENCH_RESULTS:-}" ]; then results=$BENCH_RESULTS; mkdir -p "$results"
 else results=$(mktemp -d); trap 'rm -rf "$results"' EXIT; fi
 hello_pid=""
@@ -34,9 +36,7 @@ record() { commands+=("$1"); }
 # wrk MODE CONNECTIONS URL [env...] -> one JSON line (bench/wrk/shop.lua prints it last)
 wrk_run() {
   local mode=$1 connections=$2 url=$3; shift 3
-  local shown=() arg
-  for arg in "$@"; do [[ $arg == TOKEN=* ]] && arg="TOKEN=<access token>"; shown+=("$arg"); done
-  record "env MODE=$mode ${shown[*]} wrk -t2 -c$connections -d${seconds}s -s bench/wrk/shop.lua $url"
+  record "env MODE=$mode $* wrk -t2 -c$connections -d${seconds}s -s bench/wrk/shop.lua $url"
   env MODE="$mode" "$@" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/wrk/shop.lua "$url" | tail -n 1
 }
 sql() { psql "$admin_url/$orders_db" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
@@ -60,8 +60,8 @@ wait_for_saga() {
 
 step "restarting the shop from fresh release builds"
 scripts/down.sh >/dev/null
-# The benchmark's one customer orders far beyond the per-buyer limit of open orders (a guard
-# against floods, not a cost), and its token must outlive the whole run.
+# The benchmark's buyers order far beyond the per-buyer limit of open orders (a guard against
+# floods, not a cost), and their tokens must outlive the whole run.
 MAX_OPEN_ORDERS_PER_USER=1000000000 ACCESS_TOKEN_TTL=2h scripts/up.sh >/dev/null
 sleep 2
 rss_json >"$results/rss_idle.json"
@@ -85,14 +85,15 @@ sleep 0.5
 wrk_run plain 64 "http://127.0.0.1:$hello_port/" >"$results/hello.json"
 kill "$hello_pid"; wait "$hello_pid" 2>/dev/null || true; hello_pid=""
 
-step "seeding a user and $products products"
+step "seeding $buyers buyers (signed in) and $products products"
+# The buyers' tokens go to a private file, never to the recorded commands.
+buyers_file=$RUN_DIR/bench-buyers.txt
 # shellcheck disable=SC1091 # written by scripts/up.sh
 seed=$(source "$RUN_DIR/admin.env" && ADMIN_EMAIL=$ADMIN_EMAIL ADMIN_PASSWORD=$ADMIN_PASSWORD \
-  "$bench" seed --users "$USERS_URL" --products "$PRODUCTS_URL" --count "$products")
-user=$(sed -E 's/.*"user":([0-9]+).*/\1/' <<<"$seed")
+  "$bench" seed --users "$USERS_URL" --products "$PRODUCTS_URL" --count "$products" \
+  --buyers "$buyers" --buyers-file "$buyers_file")
 first=$(sed -E 's/.*"first_product":([0-9]+).*/\1/' <<<"$seed")
-token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$seed")
-ids=(FIRST="$first" COUNT="$products" USER_ID="$user" TOKEN="$token")
+ids=(FIRST="$first" COUNT="$products" BUYERS="$buyers_file")
 
 step "GET /api/products/{id}, 64 connections"
 wrk_run get-product 64 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product.json"
@@ -106,10 +107,10 @@ done
 for rate in 250 500 1000; do
   step "POST /api/orders, open loop, $rate/s"
   since=$(sql "select now()")
-  open=("$bench" open --scenario order --url "$ORDERS_URL" --user "$user" --first-product "$first"
+  open=("$bench" open --scenario order --url "$ORDERS_URL" --buyers "$buyers_file" --first-product "$first"
     --products "$products" --rate "$rate" --seconds "$seconds")
   record "${open[*]}"
-  BENCH_TOKEN=$token "${open[@]}" >"$results/post_open_$rate.json"
+  "${open[@]}" >"$results/post_open_$rate.json"
   wait_for_saga
   # accepted -> CONFIRMED from the order's own timestamps: created_at is set when the order is
   # written, updated_at when its status changes.

@@ -72,6 +72,13 @@ enum Command {
         /// Stock of each product.
         #[arg(long, default_value_t = 1_000_000)]
         stock: u64,
+        /// Buyers to register and sign in.
+        #[arg(long, default_value_t = 64)]
+        buyers: u32,
+        /// Where to write the buyers (`<user id> <access token>` lines; secrets: keep it
+        /// private).
+        #[arg(long)]
+        buyers_file: String,
     },
 }
 
@@ -92,6 +99,8 @@ async fn main() -> anyhow::Result<()> {
             products,
             count,
             stock,
+            buyers,
+            buyers_file,
         } => print(
             &target::seed(&target::Seed {
                 users: &users,
@@ -99,6 +108,8 @@ async fn main() -> anyhow::Result<()> {
                 admin: (&admin_email, &admin_password),
                 count,
                 stock,
+                buyers,
+                buyers_file: &buyers_file,
             })
             .await?,
         ),

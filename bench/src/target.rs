@@ -1,5 +1,7 @@
 //! What the load generator requests, the reference hello-world server, and seeding.
 
+use std::fmt::Write as _;
+
 use axum::Router;
 use axum::routing::get;
 use rand::Rng;
@@ -30,24 +32,57 @@ pub struct Target {
     /// How many consecutive product ids to pick from.
     #[arg(long, default_value_t = 1000)]
     pub products: i64,
-    /// The ordering user.
-    #[arg(long, default_value_t = 1)]
-    pub user: i64,
-    /// The ordering user's access token (`seed` prints one).
-    #[arg(long, env = "BENCH_TOKEN", hide_env_values = true, default_value = "")]
+    /// The buyers, one `<user id> <access token>` per line (`seed --buyers-file` writes it);
+    /// each order is placed by one of them at random. Many buyers, as in a shop: one buyer's
+    /// orders are placed one at a time (the per-buyer limit of open orders counts them).
+    #[arg(long, default_value = "")]
+    pub buyers: String,
+}
+
+/// A buyer: user id and access token.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    /// The user id.
+    pub id: i64,
+    /// Their access token.
     pub token: String,
 }
 
+/// The buyers of a `--buyers` file.
+pub fn read_buyers(path: &str) -> anyhow::Result<Vec<Buyer>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the buyers file {path:?}: {e}"))?;
+    let buyers: Vec<Buyer> = text
+        .lines()
+        .filter_map(|line| {
+            let (id, token) = line.split_once(' ')?;
+            Some(Buyer {
+                id: id.parse().ok()?,
+                token: token.trim().to_owned(),
+            })
+        })
+        .collect();
+    anyhow::ensure!(
+        !buyers.is_empty(),
+        "the buyers file {path:?} names no buyer"
+    );
+    Ok(buyers)
+}
+
 impl Target {
-    /// The next request.
-    pub fn request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
-        let product = self.first_product + rand::rng().random_range(0..self.products.max(1));
+    /// The next request; `buyers` place orders.
+    pub fn request(&self, client: &reqwest::Client, buyers: &[Buyer]) -> reqwest::RequestBuilder {
+        let mut rng = rand::rng();
+        let product = self.first_product + rng.random_range(0..self.products.max(1));
         match self.scenario {
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
-            Scenario::Order => client
-                .post(format!("{}/api/orders", self.url))
-                .bearer_auth(&self.token)
-                .json(&json!({"user_id": self.user, "product_id": product, "quantity": 1})),
+            Scenario::Order => {
+                let buyer = &buyers[rng.random_range(0..buyers.len())];
+                client
+                    .post(format!("{}/api/orders", self.url))
+                    .bearer_auth(&buyer.token)
+                    .json(&json!({"user_id": buyer.id, "product_id": product, "quantity": 1}))
+            }
         }
     }
 }
@@ -72,10 +107,14 @@ pub struct Seed<'a> {
     pub count: u32,
     /// Stock of each.
     pub stock: u64,
+    /// How many buyers to register and sign in.
+    pub buyers: u32,
+    /// Where to write them (`<user id> <access token>` lines).
+    pub buyers_file: &'a str,
 }
 
-/// Creates one customer (signed in) and, as the admin, `count` products; returns
-/// `{"user": id, "token": access token, "first_product": id, "products": n}`.
+/// Registers and signs in `buyers` customers (written to `buyers_file`) and, as the admin,
+/// creates `count` products; returns `{"buyers": n, "first_product": id, "products": n}`.
 pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
     let Seed {
         users,
@@ -83,20 +122,27 @@ pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
         admin: (admin_email, admin_password),
         count,
         stock,
+        buyers,
+        buyers_file,
     } = *seed;
     let client = reqwest::Client::new();
     let nonce: u64 = rand::rng().random();
-    let email = format!("bench-{nonce}@example.com");
     let password = "benchmark password";
-    let user: Value = client
-        .post(format!("{users}/api/users"))
-        .json(&json!({"email": email, "name": "Bench", "password": password}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = log_in(&client, users, &email, password).await?;
+    let mut lines = String::new();
+    for i in 0..buyers.max(1) {
+        let email = format!("bench-{nonce}-{i}@example.com");
+        let user: Value = client
+            .post(format!("{users}/api/users"))
+            .json(&json!({"email": email, "name": "Bench", "password": password}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = log_in(&client, users, &email, password).await?;
+        writeln!(lines, "{} {token}", user["id"])?;
+    }
+    std::fs::write(buyers_file, lines)?;
     let admin_token = log_in(&client, users, admin_email, admin_password).await?;
     let mut first = None;
     for i in 0..count {
@@ -111,7 +157,7 @@ pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
             .await?;
         first.get_or_insert(product["id"].clone());
     }
-    Ok(json!({"user": user["id"], "token": token, "first_product": first, "products": count}))
+    Ok(json!({"buyers": buyers.max(1), "first_product": first, "products": count}))
 }
 
 /// An access token for `email`.

@@ -2,14 +2,18 @@
 -- one JSON line with the exact numbers is printed (wrk's own summary rounds them).
 --   MODE=plain         wrk's URL as given (the hello-world reference)
 --   MODE=get-product   GET /api/products/{id}, id uniform in [FIRST, FIRST + COUNT)
---   MODE=post-order    POST /api/orders for user USER_ID (access token TOKEN), one unit of a
---                      random product
+--   MODE=post-order    POST /api/orders, one unit of a random product, by a random buyer of
+--                      the BUYERS file (`<user id> <access token>` lines, from `seed`)
 local mode = os.getenv("MODE") or "plain"
 local first = tonumber(os.getenv("FIRST") or "1")
 local count = tonumber(os.getenv("COUNT") or "1")
-local user = tonumber(os.getenv("USER_ID") or "1")
-local json = { ["Content-Type"] = "application/json",
-               ["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "") }
+local buyers = {}
+if mode == "post-order" then
+  for line in io.lines(os.getenv("BUYERS")) do
+    local id, token = line:match("^(%d+) (%S+)$")
+    if id then buyers[#buyers + 1] = { id = tonumber(id), token = token } end
+  end
+end
 
 local threads = 0
 function setup(thread)
@@ -26,8 +30,11 @@ function request()
   if mode == "get-product" then
     return wrk.format("GET", "/api/products/" .. product)
   elseif mode == "post-order" then
-    local body = string.format('{"user_id":%d,"product_id":%d,"quantity":1}', user, product)
-    return wrk.format("POST", "/api/orders", json, body)
+    local buyer = buyers[math.random(1, #buyers)]
+    local body = string.format('{"user_id":%d,"product_id":%d,"quantity":1}', buyer.id, product)
+    local headers = { ["Content-Type"] = "application/json",
+                      ["Authorization"] = "Bearer " .. buyer.token }
+    return wrk.format("POST", "/api/orders", headers, body)
   end
   return wrk.format()
 end
