@@ -1,4 +1,7 @@
 //! Queries against `products_db`, one module per table.
 
+pub mod categories;
+pub mod inventory;
 pub mod products;
+pub mod reviews;
 pub mod stock;

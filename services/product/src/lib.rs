@@ -1,13 +1,17 @@
-//! The product service: the catalogue, exact prices and never-negative stock.
+//! The product service: the catalogue (categories, search, reviews), exact prices and
+//! never-negative stock with its inventory API.
 
 pub mod catalog;
 pub mod config;
 pub mod consumers;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod inventory;
 pub mod release;
 pub mod reserve;
+pub mod reviews;
 pub mod routes;
 pub mod startup;
 

@@ -1,7 +1,10 @@
 //! The product service's HTTP API and its OpenAPI document.
 
+mod categories;
 mod internal;
+mod inventory;
 mod products;
+mod reviews;
 
 use axum::routing::post;
 use microshop_db::{Db, Lookup};
@@ -25,6 +28,9 @@ pub struct AppState {
     info(title = "Microshop product service", description = "The catalogue and its stock."),
     tags(
         (name = "products", description = "Catalogue entries"),
+        (name = "categories", description = "The category tree"),
+        (name = "reviews", description = "Customers' reviews of products"),
+        (name = "inventory", description = "Stock, thresholds and manual stock moves (admins and services)"),
         (name = "internal", description = "For other services of the shop, with their X-Service-Key"),
     )
 )]
@@ -36,6 +42,9 @@ pub fn router(state: AppState) -> OpenApiRouter {
         .routes(routes!(products::create_product, products::list_products))
         .routes(routes!(products::get_product))
         .routes(routes!(internal::availability))
+        .merge(categories::routes())
+        .merge(reviews::routes())
+        .merge(inventory::routes())
         // The seed's clients post to the collection with a trailing slash.
         .route(
             "/api/products/",

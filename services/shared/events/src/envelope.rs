@@ -83,6 +83,21 @@ pub enum Event {
     /// An account's e-mail address, name or role changed.
     #[serde(rename = "user.updated")]
     UserUpdated(UserUpdated),
+    /// An order left the warehouse: the stock held for it is fulfilled.
+    #[serde(rename = "order.shipped")]
+    OrderShipped(OrderShipped),
+    /// An order reached its buyer: its products' reviews become verified purchases.
+    #[serde(rename = "order.delivered")]
+    OrderDelivered(OrderDelivered),
+    /// An admin changed a product's name, description, price or category, or archived it.
+    #[serde(rename = "product.updated")]
+    ProductUpdated(ProductUpdated),
+    /// A product's stock changed, whatever changed it.
+    #[serde(rename = "product.stock.updated")]
+    ProductStockUpdated(ProductStockUpdated),
+    /// A product's stock fell to or below its low-stock threshold (once per crossing).
+    #[serde(rename = "inventory.low_stock")]
+    InventoryLowStock(InventoryLowStock),
 }
 
 impl Event {
@@ -96,6 +111,11 @@ impl Event {
             Self::StockReleased(_) => "stock.released",
             Self::UserRegistered(_) => "user.registered",
             Self::UserUpdated(_) => "user.updated",
+            Self::OrderShipped(_) => "order.shipped",
+            Self::OrderDelivered(_) => "order.delivered",
+            Self::ProductUpdated(_) => "product.updated",
+            Self::ProductStockUpdated(_) => "product.stock.updated",
+            Self::InventoryLowStock(_) => "inventory.low_stock",
         }
     }
 }
@@ -208,6 +228,87 @@ pub struct UserUpdated {
     pub name: String,
     /// `customer` or `admin` now.
     pub role: String,
+}
+
+/// One product line of a shipped or delivered order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: i64,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// `order.shipped`: the order's units left the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderShipped {
+    /// The order.
+    pub order_id: i64,
+    /// Its buyer.
+    pub user_id: i64,
+    /// What was shipped.
+    pub items: Vec<OrderLine>,
+    /// The carrier's tracking number.
+    pub tracking_number: String,
+}
+
+/// `order.delivered`: the buyer received the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderDelivered {
+    /// The order.
+    pub order_id: i64,
+    /// Its buyer.
+    pub user_id: i64,
+    /// What was delivered.
+    pub items: Vec<OrderLine>,
+}
+
+/// `product.updated`: a product as it is after an admin's change (the whole editable state, so a
+/// consumer that missed one keeps up with the next).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductUpdated {
+    /// The product.
+    pub product_id: i64,
+    /// Its version now (the `ETag` of the API).
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// Price of one unit in cents (orders already taken keep the price they were taken at).
+    pub price_cents: i64,
+    /// Its category, if any.
+    pub category_id: Option<i64>,
+    /// Whether it left the catalogue.
+    pub archived: bool,
+}
+
+/// `product.stock.updated`: units on hand after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductStockUpdated {
+    /// The product.
+    pub product_id: i64,
+    /// Units available to sell now.
+    pub stock: i64,
+    /// The change, e.g. `-2` for an order of two.
+    pub delta: i64,
+    /// What changed it: `order`, `release`, `deduct`, `restore` or `set`.
+    pub cause: String,
+}
+
+/// `inventory.low_stock`: stock fell to or below the product's threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryLowStock {
+    /// The product.
+    pub product_id: i64,
+    /// Units available now.
+    pub stock: i64,
+    /// The threshold it reached.
+    pub threshold: i64,
 }
 
 #[cfg(test)]

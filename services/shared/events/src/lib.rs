@@ -7,7 +7,8 @@ mod envelope;
 mod topology;
 
 pub use envelope::{
-    Envelope, Event, OrderCancelled, OrderCreated, StockRejected, StockReleased, StockReserved,
+    Envelope, Event, InventoryLowStock, OrderCancelled, OrderCreated, OrderDelivered, OrderLine,
+    OrderShipped, ProductStockUpdated, ProductUpdated, StockRejected, StockReleased, StockReserved,
     UserRegistered, UserUpdated,
 };
 pub use topology::{Exchange, ExchangeKind, Queue, Topology};

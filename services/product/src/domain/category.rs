@@ -1,0 +1,1 @@
+//! Categories: a tree of named, slugged groups of products.

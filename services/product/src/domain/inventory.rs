@@ -1,0 +1,1 @@
+//! Stock moves of the inventory API: quantities, references, thresholds.

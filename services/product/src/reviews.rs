@@ -1,0 +1,1 @@
+//! Posting, editing and deleting reviews, with exact rating totals on the product.
