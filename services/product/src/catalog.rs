@@ -1,15 +1,162 @@
-//! Adding a product to the catalogue, the write protocol of `POST /api/products`.
+//! The catalogue as customers read it (a product by id, the category tree, listings and search)
+//! and the one place writers report what they changed, after their commit, so that what is read
+//! next is never older than what was written.
 
-use microshop_db::Db;
+use std::collections::HashMap;
+
+use microshop_db::{Db, Lookup};
+use microshop_messaging::outbox::Outbox;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::Error;
+use crate::db::categories::{self, CategoryCount};
 use crate::db::products::{self, ProductRow};
-use crate::domain::NewProduct;
+use crate::db::search;
+use crate::domain::search::Search;
 
-/// Adds `product`.
-pub async fn add(db: &Db, product: &NewProduct) -> Result<ProductRow, Error> {
-    let row = products::insert(db, product).await?;
-    // DEBUG: at INFO each request logs one line, the access line.
-    tracing::debug!(product.id = row.id, "product added");
-    Ok(row)
+/// Reads of the catalogue, and the database and outbox its writers use. Cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    db: Db,
+    outbox: Outbox,
+    products: Lookup<ProductRow>,
+}
+
+impl Catalog {
+    /// The catalogue in `db`, whose events leave through `outbox`.
+    pub fn new(db: Db, outbox: Outbox) -> Self {
+        let products = Lookup::new(
+            db.clone(),
+            |row: &ProductRow| row.id,
+            |db, id| async move { products::find(&db, id).await },
+            |db, ids| async move { products::find_many(&db, &ids).await },
+        );
+        Self {
+            db,
+            outbox,
+            products,
+        }
+    }
+
+    /// `products_db`.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where writers begin transactions that publish events.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The product with `id`, archived or not.
+    pub async fn product(&self, id: i64) -> Result<Option<ProductRow>, Error> {
+        Ok(self.products.get(id).await?)
+    }
+
+    /// The category tree with product counts.
+    pub async fn category_tree(&self) -> Result<Vec<CategoryNode>, Error> {
+        Ok(tree(categories::with_counts(&self.db).await?))
+    }
+
+    /// The page of live products `search` asks for; 404 when its category does not exist.
+    pub async fn search(&self, search: &Search) -> Result<Vec<ProductRow>, Error> {
+        let subtree = match &search.category {
+            Some(category) => Some(
+                categories::subtree(&self.db, category)
+                    .await?
+                    .ok_or_else(|| Error::CategoryNotFound(category.clone()))?,
+            ),
+            None => None,
+        };
+        Ok(search::products(&self.db, search, subtree.as_deref()).await?)
+    }
+
+    /// Called by writers after their commit: `ids` changed (fields, stock or ratings).
+    #[allow(clippy::unused_async)] // the read cache will wait for Redis here
+    pub async fn products_changed(&self, ids: &[i64]) {
+        let _ = ids;
+    }
+
+    /// Called by writers after their commit: the category tree changed.
+    #[allow(clippy::unused_async)] // the read cache will wait for Redis here
+    pub async fn categories_changed(&self) {}
+}
+
+/// A category in the tree, with what lies below it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryNode {
+    /// Primary key.
+    pub id: i64,
+    /// URL name (`?category=` takes it, or the id).
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// The category it sits in.
+    pub parent_id: Option<i64>,
+    /// Live products in this category and every category below it.
+    pub product_count: i64,
+    /// Categories directly below, by name.
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryNode>,
+}
+
+/// Arranges `rows` (sorted by name) into trees whose counts include their sub-categories.
+fn tree(rows: Vec<CategoryCount>) -> Vec<CategoryNode> {
+    let mut children: HashMap<Option<i64>, Vec<CategoryCount>> = HashMap::new();
+    for row in rows {
+        children.entry(row.parent_id).or_default().push(row);
+    }
+    below(None, &mut children)
+}
+
+fn below(
+    parent: Option<i64>,
+    children: &mut HashMap<Option<i64>, Vec<CategoryCount>>,
+) -> Vec<CategoryNode> {
+    let rows = children.remove(&parent).unwrap_or_default();
+    rows.into_iter()
+        .map(|row| {
+            let nodes = below(Some(row.id), children);
+            let product_count = row.products + nodes.iter().map(|c| c.product_count).sum::<i64>();
+            CategoryNode {
+                id: row.id,
+                slug: row.slug,
+                name: row.name,
+                parent_id: row.parent_id,
+                product_count,
+                children: nodes,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, parent_id: Option<i64>, products: i64) -> CategoryCount {
+        CategoryCount {
+            id,
+            parent_id,
+            slug: format!("c{id}"),
+            name: format!("C{id}"),
+            products,
+        }
+    }
+
+    #[test]
+    fn counts_include_every_category_below() {
+        let nodes = tree(vec![
+            row(1, None, 1),
+            row(2, Some(1), 2),
+            row(3, Some(2), 4),
+            row(4, None, 0),
+        ]);
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[0].product_count, 7);
+        assert_eq!(nodes[0].children[0].product_count, 6);
+        assert_eq!(nodes[0].children[0].children[0].product_count, 4);
+        assert_eq!(nodes[1].product_count, 0);
+    }
 }

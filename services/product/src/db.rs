@@ -4,4 +4,5 @@ pub mod categories;
 pub mod inventory;
 pub mod products;
 pub mod reviews;
+pub mod search;
 pub mod stock;

@@ -1,5 +1,6 @@
 //! The product service's errors and their one mapping to HTTP statuses.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use microshop_domain::{Id, ValidationError};
 use microshop_web::ApiError;
@@ -16,6 +17,52 @@ pub enum Error {
     /// No such product.
     #[error("product {0} does not exist")]
     ProductNotFound(Id),
+    /// No such category (in the path or the `category` filter).
+    #[error("category {0} does not exist")]
+    CategoryNotFound(String),
+    /// A body names a category that does not exist.
+    #[error("{field} {id} is not a category; GET /api/products/categories lists them")]
+    UnknownCategory {
+        /// `category_id` or `parent_id`.
+        field: &'static str,
+        /// The id sent.
+        id: i64,
+    },
+    /// Another category has this slug.
+    #[error("the slug {0:?} is taken by another category")]
+    SlugTaken(String),
+    /// Products or sub-categories still refer to the category.
+    #[error(
+        "category {id} still holds {products} product(s) (archived ones included) and \
+         {children} sub-categories; move or delete them first"
+    )]
+    CategoryNotEmpty {
+        /// The category.
+        id: i64,
+        /// Products in it.
+        products: i64,
+        /// Categories below it.
+        children: i64,
+    },
+    /// A category cannot sit below itself.
+    #[error("category {id} cannot be moved under {parent_id}, which is itself or lies below it")]
+    CategoryCycle {
+        /// The category moved.
+        id: i64,
+        /// Where it was to go.
+        parent_id: i64,
+    },
+    /// `If-Match` named another version than the current one.
+    #[error(
+        "product {id} changed since you read it: it is at version \"{current}\"; read it again \
+         and retry with If-Match: \"{current}\""
+    )]
+    VersionMismatch {
+        /// The product.
+        id: i64,
+        /// Its current version.
+        current: i64,
+    },
     /// PostgreSQL failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -27,6 +74,24 @@ impl IntoResponse for Error {
             Self::Validation(e) => e.into(),
             Self::Request(e) => e,
             Self::ProductNotFound(_) => ApiError::not_found("product_not_found", self.to_string()),
+            Self::CategoryNotFound(_) => {
+                ApiError::not_found("category_not_found", self.to_string())
+            }
+            Self::UnknownCategory { .. } => {
+                ApiError::unprocessable("category_not_found", self.to_string())
+            }
+            Self::SlugTaken(_) => ApiError::conflict("slug_taken", self.to_string()),
+            Self::CategoryNotEmpty { .. } => {
+                ApiError::conflict("category_not_empty", self.to_string())
+            }
+            Self::CategoryCycle { .. } => {
+                ApiError::unprocessable("category_cycle", self.to_string())
+            }
+            Self::VersionMismatch { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                self.to_string(),
+            ),
             Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::database_unavailable("product")

@@ -2,6 +2,7 @@
 //! never-negative stock with its inventory API.
 
 pub mod catalog;
+pub mod categories;
 pub mod config;
 pub mod consumers;
 pub mod db;
@@ -9,6 +10,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod inventory;
+pub mod manage;
 pub mod release;
 pub mod reserve;
 pub mod reviews;

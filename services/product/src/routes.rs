@@ -3,24 +3,22 @@
 mod categories;
 mod internal;
 mod inventory;
+mod listing;
 mod products;
 mod reviews;
 
 use axum::routing::post;
-use microshop_db::{Db, Lookup};
-
-use crate::db::products::ProductRow;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::catalog::Catalog;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// `products_db`.
-    pub db: Db,
-    /// Reads of single products, coalesced.
-    pub products: Lookup<ProductRow>,
+    /// The catalogue: reads, and the database and outbox of writes.
+    pub catalog: Catalog,
 }
 
 #[derive(OpenApi)]
@@ -39,8 +37,14 @@ struct ApiDoc;
 /// `/api/products...`, documented.
 pub fn router(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(products::create_product, products::list_products))
-        .routes(routes!(products::get_product))
+        .routes(routes!(products::create_product, listing::list_products))
+        .routes(routes!(listing::search_products))
+        .routes(routes!(
+            products::get_product,
+            products::replace_product,
+            products::patch_product,
+            products::delete_product
+        ))
         .routes(routes!(internal::availability))
         .merge(categories::routes())
         .merge(reviews::routes())
@@ -48,7 +52,7 @@ pub fn router(state: AppState) -> OpenApiRouter {
         // The seed's clients post to the collection with a trailing slash.
         .route(
             "/api/products/",
-            post(products::create_product).get(products::list_products),
+            post(products::create_product).get(listing::list_products),
         )
         .with_state(state)
 }

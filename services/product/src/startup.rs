@@ -3,14 +3,14 @@
 
 use axum::Extension;
 use microshop_auth::Auth;
-use microshop_db::{Db, Lookup};
+use microshop_db::Db;
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Catalog;
 use crate::consumers::order_events::OrderEventsHandler;
-use crate::db::products::{self, ProductRow};
 use crate::routes::{self, AppState};
 use crate::{Config, SERVICE};
 
@@ -41,13 +41,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         &config.server,
         config.http_port,
         routes::router(AppState {
-            db: db.clone(),
-            products: Lookup::new(
-                db.clone(),
-                |row: &ProductRow| row.id,
-                |db, id| async move { products::find(&db, id).await },
-                |db, ids| async move { products::find_many(&db, &ids).await },
-            ),
+            catalog: Catalog::new(db.clone(), outbox.clone()),
         })
         .layer(Extension(auth)),
         health,

@@ -21,6 +21,8 @@ pub struct NewProduct {
     pub price: Money,
     /// Units on hand, `0..=MAX_STOCK`.
     pub stock: i64,
+    /// Its category, if any.
+    pub category_id: Option<i64>,
 }
 
 impl NewProduct {
@@ -31,17 +33,68 @@ impl NewProduct {
         price: f64,
         stock: i64,
     ) -> Result<Self, ValidationError> {
-        if !(0..=MAX_STOCK).contains(&stock) {
-            return Err(ValidationError::new(
-                "stock",
-                format!("must be between 0 and {MAX_STOCK}, got {stock}"),
-            ));
+        let edit = ProductEdit::parse(name, description, price, None)?;
+        Ok(Self {
+            name: edit.name,
+            description: edit.description,
+            price: edit.price,
+            stock: check_stock(stock)?,
+            category_id: None,
+        })
+    }
+
+    /// The same product in category `category_id`.
+    #[must_use]
+    pub fn in_category(self, category_id: Option<i64>) -> Self {
+        Self {
+            category_id,
+            ..self
+        }
+    }
+}
+
+/// Checks a stock level: `0..=MAX_STOCK`.
+pub fn check_stock(stock: i64) -> Result<i64, ValidationError> {
+    if (0..=MAX_STOCK).contains(&stock) {
+        Ok(stock)
+    } else {
+        Err(ValidationError::new(
+            "stock",
+            format!("must be between 0 and {MAX_STOCK}, got {stock}"),
+        ))
+    }
+}
+
+/// What an admin's edit of a product sets: everything but stock, which moves through the
+/// inventory (and orders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductEdit {
+    /// Trimmed name.
+    pub name: String,
+    /// Trimmed description, possibly empty.
+    pub description: String,
+    /// Exact price; orders already taken keep the price they were taken at.
+    pub price: Money,
+    /// Its category, if any.
+    pub category_id: Option<i64>,
+}
+
+impl ProductEdit {
+    /// Checks the editable fields.
+    pub fn parse(
+        name: &str,
+        description: &str,
+        price: f64,
+        category_id: Option<i64>,
+    ) -> Result<Self, ValidationError> {
+        if category_id.is_some_and(|id| id < 1) {
+            return Err(ValidationError::new("category_id", "must be a category id"));
         }
         Ok(Self {
             name: required_text("name", name, MAX_NAME_CHARS)?,
             description: bounded_text("description", description, MAX_DESCRIPTION_CHARS)?,
             price: Money::price("price", price)?,
-            stock,
+            category_id,
         })
     }
 }

@@ -38,8 +38,8 @@ pub async fn availability(
     Path(id): Path<Id>,
 ) -> Result<Json<Availability>, Error> {
     let row = state
-        .products
-        .get(id.get())
+        .catalog
+        .product(id.get())
         .await?
         .ok_or(Error::ProductNotFound(id))?;
     Ok(Json(Availability {

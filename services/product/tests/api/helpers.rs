@@ -3,6 +3,7 @@
 use clap::Parser;
 use microshop_auth::Role;
 use microshop_db::Db;
+use microshop_events::Envelope;
 use microshop_testkit::{Client, TestApp, TestBroker, amqp_url, auth, local_args};
 use product_service::{Config, startup};
 use serde_json::{Value, json};
@@ -60,4 +61,32 @@ pub async fn product_count(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count products")
+}
+
+/// The events of type `wanted` the service published to `product.events` (read from the order
+/// service's queue of the test's topology), waiting until `count` arrived; other types are
+/// skipped. Fails if more than `count` arrive.
+pub async fn published(broker: &TestBroker, wanted: &str, count: usize) -> Vec<Envelope> {
+    let mut events = Vec::new();
+    microshop_testkit::eventually(&format!("{count} {wanted} events"), async || {
+        drain(broker, wanted, &mut events).await;
+        events.len() >= count
+    })
+    .await;
+    // Anything more would be published by now too: the relay sends in commit order.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drain(broker, wanted, &mut events).await;
+    assert_eq!(events.len(), count, "{wanted}: {events:?}");
+    events
+}
+
+async fn drain(broker: &TestBroker, wanted: &str, events: &mut Vec<Envelope>) {
+    let queue = broker.topology.order_product_events();
+    while let Some(message) = broker.take(&queue).await {
+        let envelope =
+            Envelope::from_json(&message.delivery.data).expect("the service publishes events");
+        if envelope.event.type_name() == wanted {
+            events.push(envelope);
+        }
+    }
 }

@@ -183,5 +183,5 @@ async fn out_of_range_product_paging_is_rejected(pool: PgPool) {
 #[sqlx::test]
 async fn unknown_product_routes_and_methods_get_the_standard_error_body(pool: PgPool) {
     let app = spawn_app(pool).await;
-    checks::assert_unknown_routes_rejected(&app.client, "/api/products/1").await;
+    checks::assert_unknown_routes_rejected(&app.client, "/api/products/search").await;
 }

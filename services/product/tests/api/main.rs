@@ -6,9 +6,12 @@
 //! same name running at once would collide on one database.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod categories;
 mod crash;
 mod faults;
 mod helpers;
 mod invalid_input;
+mod manage;
 mod products;
 mod saga;
+mod search;

@@ -218,6 +218,16 @@ pub fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool {
     )
 }
 
+/// True when `error` is a foreign-key violation of `constraint` (a row refers to one that does
+/// not exist, or a deleted row is still referred to).
+pub fn is_foreign_key_violation(error: &sqlx::Error, constraint: &str) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(db)
+            if db.is_foreign_key_violation() && db.constraint() == Some(constraint)
+    )
+}
+
 /// The one classification of database errors, for HTTP answers and consumers alike: true when
 /// trying the same operation again later may succeed, so an HTTP request is answered `503` with
 /// `Retry-After` and a consumer retries the event. That is:

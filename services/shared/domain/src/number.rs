@@ -21,6 +21,33 @@ pub fn whole_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
     whole(deserializer).map(Some)
 }
 
+/// Like [`whole_option`], where `null` is allowed too and means none.
+pub fn whole_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    deserializer.deserialize_option(NullableWhole)
+}
+
+struct NullableWhole;
+
+impl<'de> Visitor<'de> for NullableWhole {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<i64>, D::Error> {
+        whole(deserializer).map(Some)
+    }
+}
+
 /// Like [`whole_option`], for query strings, where every value is text: `20` and `20.0` are the
 /// same whole number there too.
 pub fn whole_text_option<'de, D: Deserializer<'de>>(

@@ -3,7 +3,7 @@
 use crate::ValidationError;
 
 /// A validated page request: at most [`Page::MAX_LIMIT`] items from `offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {
     /// Items to return, `1..=100`.
     pub limit: i64,
