@@ -11,4 +11,5 @@ mod faults;
 mod helpers;
 mod invalid_input;
 mod products;
+mod reviews;
 mod saga;
