@@ -63,6 +63,18 @@ pub enum Error {
         /// Its current version.
         current: i64,
     },
+    /// The product is archived: it takes no new reviews (nor edits of them).
+    #[error("product {0} is archived and takes no reviews")]
+    ProductArchived(Id),
+    /// The caller reviewed this product already: one review per customer and product.
+    #[error("you have reviewed product {0} already; edit or delete that review instead")]
+    ReviewExists(Id),
+    /// No such review, or not one the caller may change.
+    #[error("review {0} does not exist")]
+    ReviewNotFound(Id),
+    /// The caller has not reviewed this product.
+    #[error("you have no review of product {0}")]
+    NoReviewOfYours(Id),
     /// PostgreSQL failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -92,6 +104,11 @@ impl IntoResponse for Error {
                 "precondition_failed",
                 self.to_string(),
             ),
+            Self::ProductArchived(_) => ApiError::conflict("product_archived", self.to_string()),
+            Self::ReviewExists(_) => ApiError::conflict("review_exists", self.to_string()),
+            Self::ReviewNotFound(_) | Self::NoReviewOfYours(_) => {
+                ApiError::not_found("review_not_found", self.to_string())
+            }
             Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::database_unavailable("product")

@@ -90,3 +90,43 @@ async fn drain(broker: &TestBroker, wanted: &str, events: &mut Vec<Envelope>) {
         }
     }
 }
+
+/// `app`'s client as customer `user_id`.
+pub fn customer(app: &TestApp, user_id: i64) -> Client {
+    app.client.authorized(&auth::token(user_id, Role::Customer))
+}
+
+/// How many reviews are stored.
+pub async fn review_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from reviews")
+        .fetch_one(pool)
+        .await
+        .expect("count reviews")
+}
+
+/// Product `id`'s rating totals: `(rating_sum, rating_count, rating_average as text)`.
+pub async fn rating_totals(pool: &PgPool, id: i64) -> (i64, i64, Option<String>) {
+    sqlx::query_as(
+        "select rating_sum, rating_count, rating_average::text from products where id = $1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .expect("read rating totals")
+}
+
+/// The value of the counter sample of `/metrics` whose line starts with `name` and holds every
+/// one of `labels` (e.g. `outcome="fulfilled"`); 0 when there is none.
+pub async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> u64 {
+    let text = app
+        .client
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics arrive");
+    text.lines()
+        .filter(|line| line.starts_with(name) && labels.iter().all(|l| line.contains(l)))
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -13,5 +13,6 @@ mod helpers;
 mod invalid_input;
 mod manage;
 mod products;
+mod reviews;
 mod saga;
 mod search;

@@ -1,4 +1,4 @@
-//! An admin's management of products: versions as ETags, If-Match against lost updates,
+//! An admin's management of products: versions as `ETag`s, `If-Match` against lost updates,
 //! partial edits, archiving, and `product.updated` for each change.
 
 use microshop_testkit::{Client, TestApp, TestBroker, checks, json};

@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
@@ -264,6 +265,11 @@ pub fn app(
         ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::map_response(error::json_errors))
+        // Every body is data of the type it says (JSON, text): never sniffed into HTML.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         // Inside the metrics: refused requests count as the 503s they are.
         .layer(axum::middleware::from_fn_with_state(
             InFlight::new(config.max_in_flight),
