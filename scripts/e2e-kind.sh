@@ -186,11 +186,12 @@ kind load docker-image "microshop:$tag" "microshop-operator:$tag" --name "$clust
 ok "images microshop:$tag and microshop-operator:$tag built and loaded"
 
 # --- c. dev dependencies ---------------------------------------------------------------------
-step "c. dev PostgreSQL and RabbitMQ (k8s/dev/)"
-k apply -n "$namespace" -f k8s/dev/postgres.yaml -f k8s/dev/rabbitmq.yaml
+step "c. dev PostgreSQL, RabbitMQ and Redis (k8s/dev/)"
+k apply -n "$namespace" -f k8s/dev/postgres.yaml -f k8s/dev/rabbitmq.yaml -f k8s/dev/redis.yaml
 k rollout status -n "$namespace" deployment/postgres --timeout="${limit}s"
 k rollout status -n "$namespace" deployment/rabbitmq --timeout="${limit}s"
-ok "PostgreSQL and RabbitMQ are ready"
+k rollout status -n "$namespace" deployment/redis --timeout="${limit}s"
+ok "PostgreSQL, RabbitMQ and Redis are ready"
 
 # --- d. the operator -------------------------------------------------------------------------
 step "d. operator chart"

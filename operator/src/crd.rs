@@ -49,8 +49,9 @@ pub struct MicroshopSpec {
     pub postgres: PostgresSpec,
     /// The RabbitMQ broker carrying the shop's events.
     pub rabbitmq: RabbitMqSpec,
-    /// The Redis the user service counts failed log-ins in. Unset: each user-service pod counts
-    /// on its own (the limits then hold per pod).
+    /// The Redis the user service counts failed log-ins in and the product service keeps its
+    /// read cache in. Unset: each user-service pod counts on its own (the limits then hold per
+    /// pod) and every catalogue read goes to PostgreSQL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisSpec>,
     /// Per-service settings.
@@ -197,9 +198,9 @@ fn default_vhost() -> String {
     "/".into()
 }
 
-/// Where the user service counts failed log-ins (log-in throttling). Its pods read the URL
-/// straight from the Secret; their keys are prefixed with the shop's topology prefix, so shops
-/// sharing one Redis never share counters.
+/// Where the user service counts failed log-ins (log-in throttling) and the product service keeps
+/// its read cache. Their pods read the URL straight from the Secret; their keys are prefixed with
+/// the shop's topology prefix, so shops sharing one Redis never share counters or cache entries.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisSpec {

@@ -256,9 +256,11 @@ impl<'a> Shop<'a> {
             ));
             env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
         }
-        if let (Service::User, Some(redis)) = (service, &self.resource.spec.redis) {
-            // Log-in throttling; without it each pod counts on its own. The topology prefix
-            // keeps the counters of shops sharing one Redis apart.
+        if let (Service::User | Service::Product, Some(redis)) = (service, &self.resource.spec.redis)
+        {
+            // Log-in throttling (user) and the read cache (product); without it each pod counts
+            // on its own and reads go to PostgreSQL. The topology prefix keeps the keys of shops
+            // sharing one Redis apart.
             env.extend([
                 from_secret(
                     "REDIS_URL",

@@ -343,7 +343,7 @@ fn has_env(cluster: &Cluster, service: Service, name: &str) -> bool {
 }
 
 #[tokio::test]
-async fn redis_reaches_only_the_user_pods_and_only_when_spec_redis_is_set() {
+async fn redis_reaches_the_user_and_product_pods_only_when_spec_redis_is_set() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
     cluster.create().await;
     for service in Service::ALL {
@@ -364,33 +364,31 @@ async fn redis_reaches_only_the_user_pods_and_only_when_spec_redis_is_set() {
         .edit(json!({"redis": {"secretRef": {"name": "redis", "key": "REDIS_URL"}}}))
         .await;
     cluster.reconcile().await.expect("pass");
-    let user = cluster.env(Service::User);
-    assert_eq!(
-        secret_ref(&user, "REDIS_URL"),
-        Some(("redis".to_owned(), "REDIS_URL".to_owned()))
-    );
     let prefix = format!("{}.{SHOP}.", cluster.namespace);
-    assert_eq!(
-        plain_value(&user, "REDIS_KEY_PREFIX").as_deref(),
-        Some(prefix.as_str()),
-        "the topology prefix: shops sharing a Redis never share counters"
-    );
-    assert_eq!(
-        plain_value(&user, "AMQP_TOPOLOGY_PREFIX"),
-        plain_value(&user, "REDIS_KEY_PREFIX")
-    );
-    for service in [Service::Product, Service::Order] {
-        for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
-            assert!(!has_env(&cluster, service, name), "{service}: {name}");
-        }
+    for service in [Service::User, Service::Product] {
+        let env = cluster.env(service);
+        assert_eq!(
+            secret_ref(&env, "REDIS_URL"),
+            Some(("redis".to_owned(), "REDIS_URL".to_owned())),
+            "{service}"
+        );
+        assert_eq!(
+            plain_value(&env, "REDIS_KEY_PREFIX").as_deref(),
+            Some(prefix.as_str()),
+            "the topology prefix: shops sharing a Redis never share keys"
+        );
+        assert_eq!(
+            plain_value(&env, "AMQP_TOPOLOGY_PREFIX"),
+            plain_value(&env, "REDIS_KEY_PREFIX")
+        );
+    }
+    for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
+        assert!(!has_env(&cluster, Service::Order, name), "order: {name}");
     }
     let with_redis = checksums(&cluster);
     assert_ne!(with_redis[0], before[0], "user rolls");
-    assert_eq!(
-        with_redis[1..],
-        before[1..],
-        "product and order read no Redis"
-    );
+    assert_ne!(with_redis[1], before[1], "product rolls");
+    assert_eq!(with_redis[2..], before[2..], "order reads no Redis");
 
     // A new URL rolls the user pods.
     cluster.fake.insert(shop::secret(
@@ -402,13 +400,16 @@ async fn redis_reaches_only_the_user_pods_and_only_when_spec_redis_is_set() {
     cluster.reconcile().await.expect("pass");
     let moved = checksums(&cluster);
     assert_ne!(moved[0], with_redis[0], "user rolls to the new URL");
-    assert_eq!(moved[1..], before[1..]);
+    assert_ne!(moved[1], with_redis[1], "product rolls to the new URL");
+    assert_eq!(moved[2..], before[2..]);
 
     // Redis goes from the spec: so do the variables, and the checksum is what it was.
     cluster.edit(json!({"redis": null})).await;
     cluster.reconcile().await.expect("pass");
-    for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
-        assert!(!has_env(&cluster, Service::User, name), "{name} removed");
+    for service in [Service::User, Service::Product] {
+        for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
+            assert!(!has_env(&cluster, service, name), "{service}: {name} removed");
+        }
     }
     assert_eq!(checksums(&cluster), before);
 

@@ -142,7 +142,7 @@ def test_each_service_gets_only_the_secrets_it_needs():
     assert all("AMQP_URL" in env[name] for name in env)
 
 
-def test_redis_is_the_user_services_when_configured_and_the_policy_lets_it_reach_it():
+def test_redis_is_the_user_and_product_services_when_configured_and_the_policy_lets_them_reach_it():
     default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
     ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
     def env(docs, service):
@@ -152,9 +152,13 @@ def test_redis_is_the_user_services_when_configured_and_the_policy_lets_it_reach
     user = env(ha, "user")
     assert user["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
     assert user["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
-    assert all("REDIS_URL" not in env(ha, name) for name in ("product", "order"))
-    policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-user")
-    assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
+    product = env(ha, "product")
+    assert product["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
+    assert product["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
+    assert "REDIS_URL" not in env(ha, "order")
+    for name in ("shop-user", "shop-product"):
+        policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == name)
+        assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
     # Nobody calls the user service any more: only the listed sources reach it.
     order = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-order")
     called = [peer for rule in order["spec"]["egress"] for peer in rule.get("to", []) if "podSelector" in peer
