@@ -14,6 +14,9 @@ use crate::reserve::{self, Tally};
 pub struct Applied {
     tally: Tally,
     released: u64,
+    /// The products whose stock the batch changed (a product may be named by several runs),
+    /// for read caches to forget once the batch is committed.
+    pub changed_products: Vec<i64>,
 }
 
 /// Applies order events to stock.
@@ -61,11 +64,14 @@ impl Handler for OrderEventsHandler {
             |envelope: &Envelope| matches!(envelope.event, Event::OrderCancelled(_));
         for run in events.chunk_by(|a, b| is_cancellation(a) == is_cancellation(b)) {
             if is_cancellation(&run[0]) {
-                applied.released += release::for_orders(tx, run).await?;
+                let released = release::for_orders(tx, run).await?;
+                applied.released += released.orders;
+                applied.changed_products.extend(released.changed_products);
             } else {
                 let tally = reserve::for_orders(tx, run).await?;
                 applied.tally.reserved += tally.reserved;
                 applied.tally.rejected += tally.rejected;
+                applied.changed_products.extend(tally.changed_products);
             }
         }
         Ok(Outcome::applied(applied))

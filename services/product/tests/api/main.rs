@@ -10,5 +10,6 @@ mod crash;
 mod faults;
 mod helpers;
 mod invalid_input;
+mod inventory;
 mod products;
 mod saga;
