@@ -256,7 +256,8 @@ impl<'a> Shop<'a> {
             ));
             env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
         }
-        if let (Service::User | Service::Product, Some(redis)) = (service, &self.resource.spec.redis)
+        if let (Service::User | Service::Product, Some(redis)) =
+            (service, &self.resource.spec.redis)
         {
             // Log-in throttling (user) and the read cache (product); without it each pod counts
             // on its own and reads go to PostgreSQL. The topology prefix keeps the keys of shops

@@ -408,7 +408,10 @@ async fn redis_reaches_the_user_and_product_pods_only_when_spec_redis_is_set() {
     cluster.reconcile().await.expect("pass");
     for service in [Service::User, Service::Product] {
         for name in ["REDIS_URL", "REDIS_KEY_PREFIX"] {
-            assert!(!has_env(&cluster, service, name), "{service}: {name} removed");
+            assert!(
+                !has_env(&cluster, service, name),
+                "{service}: {name} removed"
+            );
         }
     }
     assert_eq!(checksums(&cluster), before);

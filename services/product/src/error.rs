@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use microshop_domain::{Id, ValidationError};
 use microshop_web::ApiError;
 
+use crate::domain::MAX_STOCK;
+
 /// Everything a product-service request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -75,6 +77,33 @@ pub enum Error {
     /// The caller has not reviewed this product.
     #[error("you have no review of product {0}")]
     NoReviewOfYours(Id),
+    /// A deduct asked for more units than are available; nothing was written.
+    #[error("only {available} left of product {product}, {requested} requested")]
+    InsufficientStock {
+        /// The product.
+        product: Id,
+        /// Units asked for.
+        requested: i64,
+        /// Units available.
+        available: i64,
+    },
+    /// A restore would take the stock past its limit; nothing was written.
+    #[error(
+        "restoring {requested} units of product {product} would take its stock of {available} past {MAX_STOCK}"
+    )]
+    StockLimit {
+        /// The product.
+        product: Id,
+        /// Units to restore.
+        requested: i64,
+        /// Units available.
+        available: i64,
+    },
+    /// A manual move's reference was used by another move (other kind, product or quantity).
+    #[error(
+        "reference {0:?} was already used for another move (another kind, product or quantity)"
+    )]
+    ReferenceConflict(String),
     /// PostgreSQL failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -108,6 +137,13 @@ impl IntoResponse for Error {
             Self::ReviewExists(_) => ApiError::conflict("review_exists", self.to_string()),
             Self::ReviewNotFound(_) | Self::NoReviewOfYours(_) => {
                 ApiError::not_found("review_not_found", self.to_string())
+            }
+            Self::InsufficientStock { .. } => {
+                ApiError::conflict("insufficient_stock", self.to_string())
+            }
+            Self::StockLimit { .. } => ApiError::conflict("stock_limit", self.to_string()),
+            Self::ReferenceConflict(_) => {
+                ApiError::conflict("reference_conflict", self.to_string())
             }
             Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");

@@ -14,7 +14,9 @@ use crate::catalog::Catalog;
 use crate::categories;
 use crate::db::products::{self, ProductRow};
 use crate::domain::NewProduct;
-use crate::domain::product::ProductEdit;
+use crate::domain::inventory::StockSetting;
+use crate::domain::product::{ProductEdit, check_stock};
+use crate::inventory;
 
 /// Which versions of a product a write applies to: `If-Match` of the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,10 +58,18 @@ pub async fn edit(
     change: impl FnOnce(&ProductRow) -> Result<ProductEdit, ValidationError>,
     stock: Option<i64>,
 ) -> Result<ProductRow, Error> {
+    let stock = stock.map(check_stock).transpose()?;
     let mut tx = catalog.outbox().begin().await?;
-    let edit = change(&current(&mut tx, id, expected).await?)?;
+    let before = current(&mut tx, id, expected).await?;
+    let edit = change(&before)?;
     categories::must_exist(&mut tx, "category_id", edit.category_id).await?;
-    let _ = stock;
+    if let Some(stock) = stock {
+        let setting = StockSetting {
+            stock: Some(stock),
+            threshold: None,
+        };
+        inventory::set_locked(&mut tx, id.get(), before.stock, setting, Vec::new()).await?;
+    }
     let row = products::update(&mut tx, id.get(), &edit).await?;
     tx.enqueue(&[updated(&row)]).await?;
     tx.commit().await?;

@@ -1,22 +1,27 @@
 //! Reserving stock for new orders, the product side of the order saga: for each
 //! `order.created` the units are taken if there are enough (never more than there are), the
 //! reservation is recorded, and the answer (`stock.reserved` or `stock.rejected`) goes into the
-//! outbox, all in the consumer's transaction. [`refuse`] answers an order that cannot be
-//! applied at all (it fails the same way every time) with `stock.rejected`.
+//! outbox, all in the consumer's transaction, with the stock bookkeeping of
+//! [`inventory::stock_changed`]. Archived products are no longer sold. [`refuse`] answers an
+//! order that cannot be applied at all (it fails the same way every time) with `stock.rejected`.
 
 use microshop_events::{Envelope, Event, OrderCreated, StockRejected, StockReserved};
 use microshop_messaging::consumer::event_span;
 use microshop_messaging::outbox::OutboxTransaction;
 
 use crate::db::stock::{self, Reservation, ReservationState};
+use crate::inventory::{self, Cause, StockChange};
 
-/// How many reservations succeeded and failed, for `stock_reservations_total`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// How many reservations succeeded and failed, for `stock_reservations_total`, and whose stock
+/// they changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
     /// Orders whose stock was taken.
     pub reserved: u64,
     /// Orders that could not be served.
     pub rejected: u64,
+    /// The products whose stock changed, each once (read caches forget them after the commit).
+    pub changed_products: Vec<i64>,
 }
 
 /// Reserves stock for every `order.created` of `events` and enqueues the answers. An order
@@ -41,6 +46,7 @@ pub async fn for_orders(
     let mut known = stock::reservations(tx, &ids).await?;
     let mut answers = Vec::with_capacity(orders.len());
     let mut reserved = Vec::with_capacity(orders.len());
+    let mut changes = Vec::with_capacity(orders.len());
     for (envelope, order) in orders {
         let answer = match known.get(&order.order_id) {
             Some((_, state)) => answer_again(tx, order, *state).await?,
@@ -55,16 +61,25 @@ pub async fn for_orders(
             };
             known.insert(r.order_id, (reservation.clone(), ReservationState::Held));
             reserved.push(reservation);
+            // Orders of one product arrive in stock order: its last change has its stock now.
+            changes.push(StockChange {
+                product_id: r.product_id,
+                stock_after: r.remaining,
+                delta: -r.quantity,
+                cause: Cause::Order,
+            });
         }
         // The answer continues the order's trace.
         answers.push(Envelope::new(answer).caused_by(envelope));
     }
     stock::record_reservations(tx, &reserved).await?;
-    tx.enqueue(&answers).await?;
     let reserved = reserved.len() as u64;
+    let rejected = answers.len() as u64 - reserved;
+    let changed_products = inventory::stock_changed(tx, &changes, answers).await?;
     Ok(Tally {
         reserved,
-        rejected: answers.len() as u64 - reserved,
+        rejected,
+        changed_products,
     })
 }
 
@@ -76,12 +91,14 @@ async fn answer_again(
 ) -> Result<Event, sqlx::Error> {
     let available = stock::on_hand(tx, order.product_id).await?.unwrap_or(0);
     Ok(match state {
-        ReservationState::Held => Event::StockReserved(StockReserved {
-            order_id: order.order_id,
-            product_id: order.product_id,
-            quantity: order.quantity,
-            remaining: available,
-        }),
+        ReservationState::Held | ReservationState::Fulfilled => {
+            Event::StockReserved(StockReserved {
+                order_id: order.order_id,
+                product_id: order.product_id,
+                quantity: order.quantity,
+                remaining: available,
+            })
+        }
         ReservationState::Released | ReservationState::Cancelled => {
             Event::StockRejected(StockRejected {
                 order_id: order.order_id,
@@ -114,15 +131,18 @@ async fn reserve(tx: &mut OutboxTransaction, order: &OrderCreated) -> Result<Eve
             remaining,
         }));
     }
-    let available = stock::on_hand(tx, order.product_id).await?;
-    let reason = match available {
-        Some(available) => format!(
-            "only {available} left of product {}, {} requested",
-            order.product_id, order.quantity
+    let (available, reason) = match stock::standing(tx, order.product_id).await? {
+        Some((_, true)) => (0, format!("product {} is no longer sold", order.product_id)),
+        Some((available, false)) => (
+            available,
+            format!(
+                "only {available} left of product {}, {} requested",
+                order.product_id, order.quantity
+            ),
         ),
-        None => format!("product {} does not exist", order.product_id),
+        None => (0, format!("product {} does not exist", order.product_id)),
     };
-    Ok(rejected(order, available.unwrap_or(0), reason))
+    Ok(rejected(order, available, reason))
 }
 
 /// `stock.rejected` for `order`.

@@ -17,6 +17,9 @@ pub struct Applied {
     tally: Tally,
     released: u64,
     delivered: Delivered,
+    /// The products whose stock the batch changed (a product may be named by several runs),
+    /// for read caches to forget once the batch is committed.
+    pub changed_products: Vec<i64>,
 }
 
 /// Applies order events to stock and purchases.
@@ -99,8 +102,13 @@ impl Handler for OrderEventsHandler {
                     let tally = reserve::for_orders(tx, run).await?;
                     applied.tally.reserved += tally.reserved;
                     applied.tally.rejected += tally.rejected;
+                    applied.changed_products.extend(tally.changed_products);
                 }
-                Kind::Cancellation => applied.released += release::for_orders(tx, run).await?,
+                Kind::Cancellation => {
+                    let released = release::for_orders(tx, run).await?;
+                    applied.released += released.orders;
+                    applied.changed_products.extend(released.changed_products);
+                }
                 Kind::Delivery => {
                     let delivered = delivery::for_orders(tx, run).await?;
                     applied.delivered.fulfilled += delivered.fulfilled;

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-/// Takes `quantity` units of `product_id` if that many are on hand; returns the units left, or
-/// `None` when there are too few or no such product.
+/// Takes `quantity` units of `product_id` if that many are on hand and the product is still
+/// sold (not archived); returns the units left, or `None` when there are too few, the product
+/// is archived or there is no such product.
 ///
 /// `stock >= $q` in the `UPDATE` is the whole concurrency story: PostgreSQL's row lock makes
 /// concurrent reservations queue on the row, and each re-checks the condition against the latest
@@ -18,7 +19,7 @@ pub async fn take(
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         "update products set stock = stock - $2, updated_at = now()
-         where id = $1 and stock >= $2 returning stock",
+         where id = $1 and stock >= $2 and archived_at is null returning stock",
         product_id,
         quantity,
     )
@@ -31,6 +32,59 @@ pub async fn on_hand(conn: &mut PgConnection, product_id: i64) -> Result<Option<
     sqlx::query_scalar!("select stock from products where id = $1", product_id)
         .fetch_optional(conn)
         .await
+}
+
+/// Units of `product_id` on hand and whether it is archived (no longer sold), or `None` when
+/// there is no such product: why [`take`] refused.
+pub async fn standing(
+    conn: &mut PgConnection,
+    product_id: i64,
+) -> Result<Option<(i64, bool)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select stock, archived_at is not null as "archived!" from products where id = $1"#,
+        product_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.stock, row.archived)))
+}
+
+/// A product whose low-stock flag was just raised: its stock reached its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowStock {
+    /// The product.
+    pub product_id: i64,
+    /// Units available now.
+    pub stock: i64,
+    /// Its threshold.
+    pub threshold: i64,
+}
+
+/// Brings the low-stock flag of `products` in line with their stock now, in one statement:
+/// raised where the stock is at or below the threshold, lowered where it is above. Returns the
+/// products whose flag was raised by this call (each crossing is reported once). Rows whose flag
+/// is right already are not written.
+pub async fn settle_low_stock(
+    conn: &mut PgConnection,
+    products: &[i64],
+) -> Result<Vec<LowStock>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "update products set low_stock_alerted = stock <= low_stock_threshold
+         where id = any($1) and low_stock_alerted <> (stock <= low_stock_threshold)
+         returning id, stock, low_stock_threshold, low_stock_alerted",
+        products,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.low_stock_alerted)
+        .map(|row| LowStock {
+            product_id: row.id,
+            stock: row.stock,
+            threshold: row.low_stock_threshold,
+        })
+        .collect())
 }
 
 /// Stock held for one order.
@@ -77,6 +131,8 @@ pub enum ReservationState {
     Released,
     /// The order was cancelled before any stock was taken: none ever will be.
     Cancelled,
+    /// The order shipped: its units left the warehouse for good.
+    Fulfilled,
 }
 
 impl ReservationState {
@@ -85,6 +141,7 @@ impl ReservationState {
             "held" => Some(Self::Held),
             "released" => Some(Self::Released),
             "cancelled" => Some(Self::Cancelled),
+            "fulfilled" => Some(Self::Fulfilled),
             _ => None,
         }
     }

@@ -130,3 +130,45 @@ pub async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> u64 {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// `method path` (with `body` as JSON, if any) as the order service, with its service key.
+pub async fn as_service(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .http()
+        .request(method, format!("{}{path}", app.client.base_url()))
+        .header(
+            "X-Service-Key",
+            microshop_testkit::auth::service_key("order-service"),
+        );
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.expect("service under test answers")
+}
+
+/// A product with `stock` available units and a low-stock `threshold`.
+pub async fn product_with_threshold(pool: &PgPool, stock: i64, threshold: i64) -> i64 {
+    sqlx::query_scalar(
+        "insert into products (name, price_cents, stock, low_stock_threshold)
+         values ('Gadget', 1000, $1, $2) returning id",
+    )
+    .bind(stock)
+    .bind(threshold)
+    .fetch_one(pool)
+    .await
+    .expect("insert a product")
+}
+
+/// How many manual stock moves are stored.
+pub async fn move_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from inventory_moves")
+        .fetch_one(pool)
+        .await
+        .expect("count moves")
+}

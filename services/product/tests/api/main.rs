@@ -11,6 +11,7 @@ mod crash;
 mod faults;
 mod helpers;
 mod invalid_input;
+mod inventory;
 mod manage;
 mod products;
 mod reviews;
