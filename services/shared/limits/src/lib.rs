@@ -35,6 +35,7 @@ pub struct RedisConfig {
 /// A shared connection to Redis, made in the background and remade when lost.
 #[derive(Clone)]
 pub struct Redis {
+    client: redis::Client,
     connection: Arc<Mutex<Option<ConnectionManager>>>,
     prefix: String,
 }
@@ -45,6 +46,7 @@ impl Redis {
     pub fn connect(config: &RedisConfig) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(config.redis_url.expose_secret())?;
         let redis = Self {
+            client: client.clone(),
             connection: Arc::new(Mutex::new(None)),
             prefix: config.redis_key_prefix.clone(),
         };
@@ -80,14 +82,22 @@ impl Redis {
         self.connection().is_some()
     }
 
-    fn connection(&self) -> Option<ConnectionManager> {
+    /// The shared multiplexed connection, once made (`None` until then); clone it per call.
+    /// Its own response timeout is 250 ms: bound calls tighter with `tokio::time::timeout`.
+    pub fn connection(&self) -> Option<ConnectionManager> {
         self.connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    fn key(&self, key: &str) -> String {
+    /// The client, for what the shared connection cannot do (a pub/sub subscription).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// `key` under this service's prefix ([`RedisConfig::redis_key_prefix`]).
+    pub fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 }
