@@ -3,7 +3,9 @@
 //! next is never older than what was written.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use microshop_cache::{Cache, Scope, Space};
 use microshop_db::{Db, Lookup};
 use microshop_messaging::outbox::Outbox;
 use serde::{Deserialize, Serialize};
@@ -16,16 +18,26 @@ use crate::db::search;
 use crate::domain::search::Search;
 
 /// Reads of the catalogue, and the database and outbox its writers use. Cheap to clone.
+///
+/// Reads go through the read cache ([`microshop_cache`]: in-process, then Redis, then
+/// PostgreSQL): products by id, the category tree, and the first page of listings without
+/// search words (the pages every visitor opens). Writers call [`Catalog::products_changed`],
+/// [`Catalog::catalog_changed`] or [`Catalog::categories_changed`] after their commit and
+/// before they answer, so what the same client reads next is never older than its write.
 #[derive(Clone)]
 pub struct Catalog {
     db: Db,
     outbox: Outbox,
     products: Lookup<ProductRow>,
+    cache: Cache,
+    cached_products: Space<ProductRow>,
+    cached_listings: Space<Vec<ProductRow>>,
+    cached_tree: Space<Vec<CategoryNode>>,
 }
 
 impl Catalog {
-    /// The catalogue in `db`, whose events leave through `outbox`.
-    pub fn new(db: Db, outbox: Outbox) -> Self {
+    /// The catalogue in `db`, whose events leave through `outbox`, read through `cache`.
+    pub fn new(db: Db, outbox: Outbox, cache: &Cache) -> Self {
         let products = Lookup::new(
             db.clone(),
             |row: &ProductRow| row.id,
@@ -36,6 +48,10 @@ impl Catalog {
             db,
             outbox,
             products,
+            cache: cache.clone(),
+            cached_products: cache.space("product", Scope::PerKey),
+            cached_listings: cache.space("listing", Scope::Whole),
+            cached_tree: cache.space("category-tree", Scope::Whole),
         }
     }
 
@@ -50,17 +66,44 @@ impl Catalog {
     }
 
     /// The product with `id`, archived or not.
-    pub async fn product(&self, id: i64) -> Result<Option<ProductRow>, Error> {
+    pub async fn product(&self, id: i64) -> Result<Option<Arc<ProductRow>>, Error> {
+        self.cached_products
+            .get_or_load(&id.to_string(), || self.product_now(id))
+            .await
+    }
+
+    /// The product with `id` as PostgreSQL has it now, never from the cache (what another
+    /// service decides on).
+    pub async fn product_now(&self, id: i64) -> Result<Option<ProductRow>, Error> {
         Ok(self.products.get(id).await?)
     }
 
     /// The category tree with product counts.
-    pub async fn category_tree(&self) -> Result<Vec<CategoryNode>, Error> {
-        Ok(tree(categories::with_counts(&self.db).await?))
+    pub async fn category_tree(&self) -> Result<Arc<Vec<CategoryNode>>, Error> {
+        let tree = self
+            .cached_tree
+            .get_or_load("tree", || async {
+                Ok::<_, Error>(Some(tree(categories::with_counts(&self.db).await?)))
+            })
+            .await?;
+        Ok(tree.unwrap_or_default())
     }
 
-    /// The page of live products `search` asks for; 404 when its category does not exist.
-    pub async fn search(&self, search: &Search) -> Result<Vec<ProductRow>, Error> {
+    /// The page of live products `search` asks for; 404 when its category does not exist. The
+    /// first page of a listing without words is cached: its key is the whole query.
+    pub async fn search(&self, search: &Search) -> Result<Arc<Vec<ProductRow>>, Error> {
+        if search.words.is_some() || search.page.offset > 0 {
+            return Ok(Arc::new(self.search_now(search).await?));
+        }
+        let key = format!("{search:?}");
+        let rows = self
+            .cached_listings
+            .get_or_load(&key, || async { self.search_now(search).await.map(Some) })
+            .await?;
+        Ok(rows.unwrap_or_default())
+    }
+
+    async fn search_now(&self, search: &Search) -> Result<Vec<ProductRow>, Error> {
         let subtree = match &search.category {
             Some(category) => Some(
                 categories::subtree(&self.db, category)
@@ -72,15 +115,37 @@ impl Catalog {
         Ok(search::products(&self.db, search, subtree.as_deref()).await?)
     }
 
-    /// Called by writers after their commit: `ids` changed (fields, stock or ratings).
-    #[allow(clippy::unused_async)] // the read cache will wait for Redis here
+    /// Called by writers after their commit: the stock or ratings of `ids` changed, which
+    /// products and listings show.
     pub async fn products_changed(&self, ids: &[i64]) {
-        let _ = ids;
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.cache
+            .invalidate_many(&[self.cached_products.keys(&keys), self.cached_listings.all()])
+            .await;
     }
 
-    /// Called by writers after their commit: the category tree changed.
-    #[allow(clippy::unused_async)] // the read cache will wait for Redis here
-    pub async fn categories_changed(&self) {}
+    /// Called by writers after their commit: `ids` were added, edited or archived, which also
+    /// changes the category tree's counts.
+    pub async fn catalog_changed(&self, ids: &[i64]) {
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.cache
+            .invalidate_many(&[
+                self.cached_products.keys(&keys),
+                self.cached_listings.all(),
+                self.cached_tree.all(),
+            ])
+            .await;
+    }
+
+    /// Called by writers after their commit: the category tree changed (which also changes
+    /// what a listing's category filter covers).
+    pub async fn categories_changed(&self) {
+        self.cache
+            .invalidate_many(&[self.cached_tree.all(), self.cached_listings.all()])
+            .await;
+    }
 }
 
 /// A category in the tree, with what lies below it.

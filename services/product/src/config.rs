@@ -1,7 +1,9 @@
 //! Settings of the product service, read once from the environment at start-up.
 
 use microshop_auth::VerifyConfig;
+use microshop_cache::CacheConfig;
 use microshop_db::DbConfig;
+use microshop_limits::RedisConfig;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
@@ -28,6 +30,12 @@ pub struct Config {
     /// Access-token verification (product writes are for admins).
     #[command(flatten)]
     pub auth: VerifyConfig,
+    /// The Redis of the read cache (reads go to PostgreSQL while it is away).
+    #[command(flatten)]
+    pub redis: RedisConfig,
+    /// Read cache settings.
+    #[command(flatten)]
+    pub cache: CacheConfig,
     /// HTTP server settings.
     #[command(flatten)]
     pub server: ServerConfig,

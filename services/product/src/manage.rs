@@ -42,7 +42,7 @@ pub async fn add(catalog: &Catalog, product: &NewProduct) -> Result<ProductRow, 
                 }
                 _ => e.into(),
             })?;
-    catalog.products_changed(&[row.id]).await;
+    catalog.catalog_changed(&[row.id]).await;
     // DEBUG: at INFO each request logs one line, the access line.
     tracing::debug!(product.id = row.id, "product added");
     Ok(row)
@@ -73,7 +73,7 @@ pub async fn edit(
     let row = products::update(&mut tx, id.get(), &edit).await?;
     tx.enqueue(&[updated(&row)]).await?;
     tx.commit().await?;
-    catalog.products_changed(&[id.get()]).await;
+    catalog.catalog_changed(&[id.get()]).await;
     tracing::info!(
         product.id = id.get(),
         product.version = row.version,
@@ -93,7 +93,7 @@ pub async fn archive(catalog: &Catalog, id: Id, expected: Expected) -> Result<Pr
     let row = products::archive(&mut tx, id.get()).await?;
     tx.enqueue(&[updated(&row)]).await?;
     tx.commit().await?;
-    catalog.products_changed(&[id.get()]).await;
+    catalog.catalog_changed(&[id.get()]).await;
     tracing::info!(product.id = id.get(), "product archived");
     Ok(row)
 }

@@ -3,7 +3,9 @@
 
 use axum::Extension;
 use microshop_auth::Auth;
+use microshop_cache::Cache;
 use microshop_db::Db;
+use microshop_limits::Redis;
 use microshop_messaging::outbox::Outbox;
 use microshop_messaging::service::{Flows, ServiceMessaging};
 use microshop_web::{Health, HttpServer, Metrics};
@@ -32,7 +34,10 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
     let messaging = ServiceMessaging::new(SERVICE, &config.amqp, metrics.registry())?;
     let auth = Auth::from_config(&config.auth, metrics.registry()).await?;
     let outbox = Outbox::new(db.clone());
-    let handler = OrderEventsHandler::new(metrics.registry())?;
+    let redis = Redis::connect(&config.redis)?;
+    let cache = Cache::new(&redis, &config.cache, SERVICE, metrics.registry())?;
+    let catalog = Catalog::new(db.clone(), outbox.clone(), &cache);
+    let handler = OrderEventsHandler::new(metrics.registry(), catalog.clone())?;
     let health = Health::new(CancellationToken::new())
         .with_check("database", microshop_db::readiness_check(db.clone()))
         .with_reported_check("broker", messaging.readiness_check());
@@ -40,10 +45,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         SERVICE,
         &config.server,
         config.http_port,
-        routes::router(AppState {
-            catalog: Catalog::new(db.clone(), outbox.clone()),
-        })
-        .layer(Extension(auth)),
+        routes::router(AppState { catalog }).layer(Extension(auth)),
         health,
         metrics,
     )

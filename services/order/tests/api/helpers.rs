@@ -49,6 +49,8 @@ pub async fn start_products(
     let mut args = local_args("product-service", port);
     args.extend(broker.service_args(&amqp_url()));
     args.extend(auth::verifier_args());
+    // Its read cache's keys are the test's own, as its topology is.
+    args.push(format!("--redis-key-prefix={}", broker.topology.prefix()));
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     let config = product_service::Config::try_parse_from(args).unwrap();
     TestApp::start_when_bound(|| product_service::startup::build_with_db(config.clone(), db.db()))

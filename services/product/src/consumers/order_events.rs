@@ -7,6 +7,7 @@ use microshop_messaging::consumer::{Handler, HandlerError, Outcome};
 use microshop_messaging::outbox::OutboxTransaction;
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
+use crate::catalog::Catalog;
 use crate::delivery::{self, Delivered};
 use crate::release;
 use crate::reserve::{self, Tally};
@@ -27,6 +28,7 @@ pub struct Applied {
 pub struct OrderEventsHandler {
     reservations: IntCounterVec,
     purchases: IntCounter,
+    catalog: Catalog,
 }
 
 /// The kinds of events applied together, one run at a time.
@@ -50,8 +52,8 @@ impl Kind {
 
 impl OrderEventsHandler {
     /// A handler counting `stock_reservations_total` and `purchases_recorded_total` on
-    /// `registry`.
-    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+    /// `registry`, telling `catalog` which products' stock it changed.
+    pub fn new(registry: &Registry, catalog: Catalog) -> Result<Self, prometheus::Error> {
         let reservations = IntCounterVec::new(
             Opts::new(
                 "stock_reservations_total",
@@ -74,6 +76,7 @@ impl OrderEventsHandler {
         Ok(Self {
             reservations,
             purchases,
+            catalog,
         })
     }
 }
@@ -131,6 +134,12 @@ impl Handler for OrderEventsHandler {
                 .inc_by(count);
         }
         self.purchases.inc_by(applied.delivered.purchases);
+        if !applied.changed_products.is_empty() {
+            // Readers of the catalogue see the new stock once Redis is told (the consumer does
+            // not wait for it: nobody waits on this write's answer).
+            let catalog = self.catalog.clone();
+            tokio::spawn(async move { catalog.products_changed(&applied.changed_products).await });
+        }
     }
 
     async fn give_up(

@@ -1,6 +1,8 @@
 //! `/api/products/categories`: the category tree with product counts (public) and its changes
 //! (admins).
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -99,7 +101,9 @@ impl From<CategoryRow> for CategoryResponse {
 pub async fn list_categories(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<CategoryNode>>, Error> {
-    Ok(Json(state.catalog.category_tree().await?))
+    Ok(Json(Arc::unwrap_or_clone(
+        state.catalog.category_tree().await?,
+    )))
 }
 
 /// Adds a category (admins only).

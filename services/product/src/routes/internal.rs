@@ -39,7 +39,7 @@ pub async fn availability(
 ) -> Result<Json<Availability>, Error> {
     let row = state
         .catalog
-        .product(id.get())
+        .product_now(id.get())
         .await?
         .ok_or(Error::ProductNotFound(id))?;
     Ok(Json(Availability {

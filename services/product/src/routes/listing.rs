@@ -81,7 +81,9 @@ pub async fn list_products(
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<ProductResponse>>, Error> {
     let rows = state.catalog.search(&query.parse(false)?).await?;
-    Ok(Json(rows.into_iter().map(ProductResponse::from).collect()))
+    Ok(Json(
+        rows.iter().cloned().map(ProductResponse::from).collect(),
+    ))
 }
 
 /// Searches the catalogue for `q`, best match first unless `sort` says otherwise.
@@ -97,5 +99,7 @@ pub async fn search_products(
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<ProductResponse>>, Error> {
     let rows = state.catalog.search(&query.parse(true)?).await?;
-    Ok(Json(rows.into_iter().map(ProductResponse::from).collect()))
+    Ok(Json(
+        rows.iter().cloned().map(ProductResponse::from).collect(),
+    ))
 }

@@ -1,6 +1,8 @@
 //! `/api/products` and `/api/products/{id}`: read and manage single products. Listings and search
 //! are in [`super::listing`].
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -222,7 +224,7 @@ pub async fn get_product(
         .product(id.get())
         .await?
         .ok_or(Error::ProductNotFound(id))?;
-    Ok(Tagged(StatusCode::OK, row))
+    Ok(Tagged(StatusCode::OK, Arc::unwrap_or_clone(row)))
 }
 
 /// Replaces a product's fields (admins only); `If-Match` guards against lost updates.

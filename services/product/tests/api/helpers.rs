@@ -9,12 +9,31 @@ use product_service::{Config, startup};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-/// The service's configuration for tests: loopback, free port, the test's own topology.
-pub fn test_config(broker: &TestBroker) -> Config {
+/// The service's configuration for tests: loopback, free port, the test's own topology and
+/// Redis keys, then `extra` arguments.
+pub fn test_config_with(broker: &TestBroker, extra: &[String]) -> Config {
     let mut args = local_args("product-service", 0);
     args.extend(broker.service_args(&amqp_url()));
     args.extend(auth::verifier_args());
+    // The test's own Redis keys (its topology prefix is unique), expiring within minutes.
+    args.push(format!("--redis-key-prefix={}", broker.topology.prefix()));
+    args.push("--cache-ttl-s=120".to_owned());
+    args.extend(extra.iter().cloned());
     Config::try_parse_from(args).expect("test configuration parses")
+}
+
+/// The service's configuration for tests: loopback, free port, the test's own topology.
+pub fn test_config(broker: &TestBroker) -> Config {
+    test_config_with(broker, &[])
+}
+
+/// One more product service (a replica) on `db` and `broker`'s topology, with `extra`
+/// arguments (e.g. another `--redis-url`); the caller keeps `broker` alive longer.
+pub async fn spawn_replica(db: Db, broker: &TestBroker, extra: &[String]) -> TestApp {
+    let server = startup::build_with_db(test_config_with(broker, extra), db)
+        .await
+        .expect("product service starts");
+    TestApp::start(server)
 }
 
 /// The product service on a free port, using `pool` (already migrated by `#[sqlx::test]`); its

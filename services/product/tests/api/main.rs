@@ -6,6 +6,7 @@
 //! same name running at once would collide on one database.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod cache;
 mod categories;
 mod crash;
 mod faults;
