@@ -277,3 +277,33 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
         "a dead-lettered event must apply when replayed"
     );
 }
+
+#[sqlx::test]
+async fn a_price_change_leaves_orders_already_taken_as_they_were(pool: PgPool) {
+    let shop = Shop::start(pool).await;
+    let user = shop.user("ann");
+    let product = shop.product(50).await;
+    let placed = json(shop.order(user, product, 2).await).await;
+    let id = placed["id"].as_i64().unwrap();
+    assert_eq!(shop.settled(id).await["status"], "CONFIRMED");
+
+    let changed = shop
+        .products()
+        .client
+        .send_as(
+            reqwest::Method::PATCH,
+            &format!("/api/products/{product}"),
+            Some(&crate::helpers::admin()),
+            Some(&json!({"price": 5.0})),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+
+    let order = json(shop.get(&format!("/api/orders/{id}")).await).await;
+    assert_eq!(order["unit_price"], 12999.0);
+    assert_eq!(order["total_price"], 25998.0);
+    // The next order is taken at the new price.
+    let next = json(shop.order(user, product, 2).await).await;
+    assert_eq!(next["unit_price"], 5.0);
+    assert_eq!(next["total_price"], 10.0);
+}

@@ -234,3 +234,24 @@ async fn stock_taken_by_an_order_shows_in_cached_reads(pool: PgPool) {
     eventually("the reservation shows", async || stock().await == 46).await;
     drop(app);
 }
+
+#[sqlx::test]
+async fn with_the_cache_turned_off_every_read_goes_to_postgresql(pool: PgPool) {
+    let broker = TestBroker::new().await;
+    let off = vec!["--cache-enabled=false".to_owned()];
+    let app = spawn_replica(microshop_testkit::db(&pool.clone()), &broker, &off).await;
+    let id = added(&app).await;
+    for _ in 0..3 {
+        assert_eq!(price(&app, id).await, json!(12999.0));
+    }
+    // A change behind the service's back shows at once: nothing was kept.
+    sqlx::query("update products set price_cents = 100 where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(price(&app, id).await, json!(1.0));
+    let counted = metric(&app, "cache_requests_total", &["cache=\"product\""]).await;
+    assert_eq!(counted, 0);
+    drop(app);
+}

@@ -3,6 +3,10 @@
 /// How the cache talks to Redis and how much it keeps in process.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CacheConfig {
+    /// `false` turns the cache off: every read goes to the database (to measure what the cache
+    /// buys, or to rule it out).
+    #[arg(long, env = "CACHE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cache_enabled: bool,
     /// Bound on each Redis round trip of a read or an invalidation, in milliseconds; past it
     /// the read goes to the database.
     #[arg(long, env = "CACHE_TIMEOUT_MS", default_value_t = 50,

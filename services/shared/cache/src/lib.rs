@@ -111,6 +111,8 @@ struct Shared {
     metrics: Metrics,
     local_entries: u64,
     local_ttl: Duration,
+    /// `CACHE_ENABLED`: when false, reads go to their loader and invalidations do nothing.
+    enabled: bool,
 }
 
 impl Cache {
@@ -133,16 +135,19 @@ impl Cache {
             metrics: Metrics::new(registry)?,
             local_entries: config.cache_local_entries,
             local_ttl: ttl,
+            enabled: config.cache_enabled,
         });
         let stop = CancellationToken::new();
-        if config.cache_local_entries > 0 {
+        if config.cache_enabled && config.cache_local_entries > 0 {
             tokio::spawn(subscriber::run(
                 Arc::clone(&shared),
                 redis.client().clone(),
                 stop.clone(),
             ));
         }
-        tokio::spawn(repair::run(Arc::clone(&shared), stop.clone()));
+        if config.cache_enabled {
+            tokio::spawn(repair::run(Arc::clone(&shared), stop.clone()));
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 shared,
@@ -165,6 +170,9 @@ impl Cache {
     /// cannot be told, this process bypasses the cache until the epoch is replaced.
     pub async fn invalidate_many(&self, targets: &[Invalidation]) {
         let shared = &self.inner.shared;
+        if !shared.enabled {
+            return;
+        }
         let mut generations = Vec::new();
         for target in targets {
             generations.extend(target.generation_keys(&shared.keys));

@@ -106,6 +106,9 @@ where
         Fut: Future<Output = Result<Option<V>, E>>,
     {
         let shared = self.cache.shared();
+        if !shared.enabled {
+            return Ok(load().await?.map(Arc::new));
+        }
         // Noted before anything is read, and before the dirty check: an invalidation that
         // lands after this note keeps this read's value out of the local layer.
         let seen = self.layer.seen(shared.session.load(Ordering::SeqCst));

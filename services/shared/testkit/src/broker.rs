@@ -85,6 +85,13 @@ impl TestBroker {
         queue_depth(&channel, queue).await.expect("queue exists")
     }
 
+    /// Messages ready in `queue`, or `None` while it does not exist (a test that deleted it
+    /// waits for a service to declare it again).
+    pub async fn depth_if_declared(&self, queue: &str) -> Option<u32> {
+        let channel = self.broker.channel().await.expect("channel opens");
+        queue_depth(&channel, queue).await.ok()
+    }
+
     /// Takes one message from `queue` (acknowledged), if any.
     pub async fn take(&self, queue: &str) -> Option<lapin::message::BasicGetMessage> {
         let channel = self.broker.channel().await.expect("channel opens");
