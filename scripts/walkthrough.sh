@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The seed scenario against the running shop (`make up`), signed in: register a customer and log
 # in; log in as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and
-# create a product with stock 50; order 3 as the customer; then wait until the order is CONFIRMED
-# and the stock is 47. Prints every response (never a token); exits non-zero if a step fails.
+# create a product with stock 50, put it in a new category and find it by a misspelt search; the
+# customer reviews it; order 3 as the customer; then wait until the order is CONFIRMED and the
+# stock is 47. Prints every response (never a token); exits non-zero if a step fails.
 set -euo pipefail
 users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
 products=${PRODUCT_SERVICE_URL:-http://127.0.0.1:8002}
@@ -37,12 +38,24 @@ product=$(post "$products/api/products/" '{"name": "Laptop", "description": "14-
 echo "   $product"
 product_id=$(field id <<<"$product")
 
-echo "3. order 3 of them as the customer"
+echo "3. put it in a new category, find it by a misspelt word, and review it as the customer"
+slug="walkthrough-$(date +%s)-$RANDOM"
+category=$(post "$products/api/products/categories" "{\"name\": \"Walkthrough\", \"slug\": \"$slug\"}" "$admin_token")
+echo "   $category"
+category_id=$(field id <<<"$category")
+curl -sS --fail-with-body -o /dev/null -X PATCH "$products/api/products/$product_id" \
+  -H 'Content-Type: application/json' -H "Authorization: Bearer $admin_token" -d "{\"category_id\": $category_id}"
+found=$(curl -sS --fail-with-body "$products/api/products/search?q=labtop&category=$slug")
+echo "   search q=labtop category=$slug: $found"
+grep -q "\"id\":$product_id," <<<"$found" || { echo "walkthrough FAILED: the search did not find product $product_id" >&2; exit 1; }
+echo "   $(post "$products/api/products/$product_id/reviews" '{"rating": 5, "text": "Fast and quiet."}' "$token")"
+
+echo "4. order 3 of them as the customer"
 order=$(post "$orders/api/orders" "{\"user_id\": $user_id, \"product_id\": $product_id, \"quantity\": 3}" "$token")
 echo "   $order"
 order_id=$(field id <<<"$order")
 
-echo "4. wait for the saga: order CONFIRMED, stock 47"
+echo "5. wait for the saga: order CONFIRMED, stock 47"
 for _ in $(seq 100); do
   status=$(get "$orders/api/orders/$order_id" "$token" | field status)
   stock=$(curl -sS "$products/api/products/$product_id" | field stock)

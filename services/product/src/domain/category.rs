@@ -60,6 +60,16 @@ impl Slug {
         (!slug.is_empty()).then_some(Self(slug))
     }
 
+    /// A slug for a name without ASCII letters or digits (`☕`): `c-` and a digest of the name,
+    /// the same every time for the same name.
+    pub fn digest_of(name: &str) -> Self {
+        // FNV-1a: stable across processes and versions, unlike the standard library's hasher.
+        let digest = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Self(format!("c-{digest:016x}"))
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -87,12 +97,7 @@ impl CategoryDraft {
         let name = required_text("name", name, MAX_CATEGORY_NAME_CHARS)?;
         let slug = match slug {
             Some(slug) => Slug::parse(slug)?,
-            None => Slug::from_name(&name).ok_or_else(|| {
-                ValidationError::new(
-                    "slug",
-                    "is needed: the name has no letters or digits to make one from",
-                )
-            })?,
+            None => Slug::from_name(&name).unwrap_or_else(|| Slug::digest_of(&name)),
         };
         if parent_id.is_some_and(|id| id < 1) {
             return Err(ValidationError::new("parent_id", "must be a category id"));
@@ -136,8 +141,14 @@ mod tests {
     }
 
     #[test]
-    fn a_nameless_slug_must_be_chosen() {
-        assert!(CategoryDraft::parse("☕", None, None).is_err());
+    fn a_name_without_letters_gets_a_stable_slug_unless_one_is_chosen() {
+        let made = CategoryDraft::parse("☕", None, None).unwrap();
+        assert!(made.slug.as_str().starts_with("c-"));
+        assert!(Slug::parse(made.slug.as_str()).is_ok());
+        assert_eq!(
+            made.slug,
+            CategoryDraft::parse("☕", None, None).unwrap().slug
+        );
         let draft = CategoryDraft::parse("☕", Some("coffee"), Some(3)).unwrap();
         assert_eq!(draft.slug.as_str(), "coffee");
         assert!(CategoryDraft::parse("Tea", None, Some(0)).is_err());

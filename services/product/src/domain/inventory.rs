@@ -156,14 +156,8 @@ pub struct StockSetting {
 }
 
 impl StockSetting {
-    /// Checks that something is set and every value is in range.
+    /// Checks that every value given is in range (none given: a setting that changes nothing).
     pub fn parse(stock: Option<i64>, threshold: Option<i64>) -> Result<Self, ValidationError> {
-        if stock.is_none() && threshold.is_none() {
-            return Err(ValidationError::new(
-                "stock",
-                "or low_stock_threshold must be given",
-            ));
-        }
         for (field, value) in [("stock", stock), ("low_stock_threshold", threshold)] {
             if let Some(value) = value.filter(|v| !(0..=MAX_STOCK).contains(v)) {
                 return Err(ValidationError::new(
@@ -254,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_setting_changes_something_within_limits() {
-        assert!(StockSetting::parse(None, None).is_err());
+        assert!(StockSetting::parse(None, None).is_ok());
         assert!(StockSetting::parse(Some(0), None).is_ok());
         assert!(StockSetting::parse(None, Some(MAX_STOCK)).is_ok());
         assert!(StockSetting::parse(Some(-1), Some(3)).is_err());

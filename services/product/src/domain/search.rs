@@ -1,5 +1,6 @@
 //! A catalogue query: words, a category, a price range, availability, an order and a page.
 
+use microshop_domain::validation::bounded_text;
 use microshop_domain::{Money, Page, ValidationError};
 
 /// Longest search text.
@@ -94,65 +95,31 @@ pub struct RawSearch<'a> {
 }
 
 impl Search {
-    /// Checks a query; `words_required` for the search endpoint, which needs `q`.
-    pub fn parse(
-        raw: &RawSearch<'_>,
-        page: Page,
-        words_required: bool,
-    ) -> Result<Self, ValidationError> {
-        let words = match raw.q.map(str::trim) {
-            Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
-                return Err(ValidationError::new(
-                    "q",
-                    format!("must be at most {MAX_QUERY_CHARS} characters"),
-                ));
-            }
-            Some(q) if q.chars().any(char::is_control) => {
-                return Err(ValidationError::new(
-                    "q",
-                    "must not contain control characters",
-                ));
-            }
-            Some("") | None => None,
-            Some(q) => Some(q.to_owned()),
+    /// Checks a query. Without words (none sent, or blank) it is a plain listing, and
+    /// `relevance` falls back to the listing's order.
+    pub fn parse(raw: &RawSearch<'_>, page: Page) -> Result<Self, ValidationError> {
+        let words = match raw.q {
+            Some(q) => Some(bounded_text("q", q, MAX_QUERY_CHARS)?).filter(|q| !q.is_empty()),
+            None => None,
         };
-        if words_required && words.is_none() {
-            return Err(ValidationError::new(
-                "q",
-                "must name something to search for",
-            ));
-        }
-        let category = match raw.category.map(str::trim) {
-            Some("") | None => None,
+        let category = match raw.category {
             Some(c) if c.chars().count() > MAX_CATEGORY_FILTER_CHARS => {
                 return Err(ValidationError::new(
                     "category",
                     format!("must be at most {MAX_CATEGORY_FILTER_CHARS} characters"),
                 ));
             }
-            Some(c) => Some(c.to_owned()),
+            Some(c) => Some(c.trim().to_owned()).filter(|c| !c.is_empty()),
+            None => None,
         };
+        // A minimum above the maximum is a range with nothing in it, not an error.
         let min_price = bound("min_price", raw.min_price)?;
         let max_price = bound("max_price", raw.max_price)?;
-        if let (Some(min), Some(max)) = (min_price, max_price)
-            && min > max
-        {
-            return Err(ValidationError::new(
-                "min_price",
-                "must not be above max_price",
-            ));
-        }
-        let sort = match raw.sort {
-            Some(sort) => Sort::parse(sort)?,
-            None if words.is_some() => Sort::Relevance,
-            None => Sort::Oldest,
+        let sort = match (raw.sort.map(Sort::parse).transpose()?, &words) {
+            (Some(Sort::Relevance) | None, Some(_)) => Sort::Relevance,
+            (Some(Sort::Relevance) | None, None) => Sort::Oldest,
+            (Some(sort), _) => sort,
         };
-        if sort == Sort::Relevance && words.is_none() {
-            return Err(ValidationError::new(
-                "sort",
-                "relevance needs words to match (q)",
-            ));
-        }
         Ok(Self {
             words,
             category,
@@ -187,17 +154,23 @@ mod tests {
             q: Some("  laptop "),
             ..RawSearch::default()
         };
-        let search = Search::parse(&raw, page(), true).unwrap();
+        let search = Search::parse(&raw, page()).unwrap();
         assert_eq!(search.words.as_deref(), Some("laptop"));
         assert_eq!(search.sort, Sort::Relevance);
-        let plain = Search::parse(&RawSearch::default(), page(), false).unwrap();
+        let plain = Search::parse(&RawSearch::default(), page()).unwrap();
         assert_eq!(plain.sort, Sort::Oldest);
-        assert!(Search::parse(&RawSearch::default(), page(), true).is_err());
+        let blank = RawSearch {
+            q: Some("  "),
+            sort: Some("relevance"),
+            ..RawSearch::default()
+        };
+        let blank = Search::parse(&blank, page()).unwrap();
+        assert_eq!((blank.words, blank.sort), (None, Sort::Oldest));
     }
 
     #[test]
     fn bad_filters_are_named() {
-        let err = |raw: RawSearch<'_>| Search::parse(&raw, page(), false).unwrap_err().field;
+        let err = |raw: RawSearch<'_>| Search::parse(&raw, page()).unwrap_err().field;
         assert_eq!(
             err(RawSearch {
                 sort: Some("cheap"),
@@ -207,18 +180,10 @@ mod tests {
         );
         assert_eq!(
             err(RawSearch {
-                sort: Some("relevance"),
+                q: Some("a\u{1}b"),
                 ..RawSearch::default()
             }),
-            "sort"
-        );
-        assert_eq!(
-            err(RawSearch {
-                min_price: Some(10.0),
-                max_price: Some(5.0),
-                ..RawSearch::default()
-            }),
-            "min_price"
+            "q"
         );
         assert_eq!(
             err(RawSearch {

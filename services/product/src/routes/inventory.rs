@@ -10,7 +10,7 @@ use microshop_auth::{Admin, AuthError, Internal};
 use microshop_domain::Id;
 use microshop_web::error::ErrorBody;
 use microshop_web::{Json, PageQuery, Path, Query};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::Object;
 use utoipa_axum::router::OpenApiRouter;
@@ -85,25 +85,18 @@ impl From<Level> for InventoryResponse {
     }
 }
 
-/// Body of `PUT /api/inventory/{product_id}`: at least one of the two.
+/// Body of `PUT /api/inventory/{product_id}`: what is left out stays as it is.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetInventoryRequest {
     /// Units available to sell from now on (held reservations come on top), 0 to 1,000,000,000.
-    #[serde(default, deserialize_with = "whole_or_null")]
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 120)]
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_option")]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 120, nullable = false)]
     stock: Option<i64>,
     /// The low-stock threshold, 0 to 1,000,000,000.
-    #[serde(default, deserialize_with = "whole_or_null")]
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 10)]
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_option")]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 10, nullable = false)]
     low_stock_threshold: Option<i64>,
-}
-
-/// An optional whole number (`microshop_domain::number::whole`); `null` is the same as absent.
-fn whole_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    struct Whole(#[serde(deserialize_with = "microshop_domain::number::whole")] i64);
-    Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(value)| value))
 }
 
 /// Body of `POST /api/inventory/deduct` and `/restore`.

@@ -18,8 +18,12 @@ use crate::domain::search::{RawSearch, Search};
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Words to find in names and descriptions (stemmed; typos in names are forgiven), up to
-    /// 200 characters. Required by `/api/products/search`.
-    #[param(max_length = 200, example = "laptop")]
+    /// 200 characters without control characters (tab and newline aside); blank: none.
+    #[param(
+        max_length = 200,
+        example = "laptop",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     q: Option<String>,
     /// A category id or slug; products of its sub-categories match too.
     #[param(max_length = 100, example = "computers")]
@@ -32,8 +36,8 @@ pub struct SearchQuery {
     max_price: Option<f64>,
     /// `true`: only products in stock; `false`: only sold-out ones.
     in_stock: Option<bool>,
-    /// `relevance` (default with `q`), `price`, `-price`, `name`, `newest`, `rating`, `oldest`
-    /// (default without `q`).
+    /// `relevance` (the default with `q`; without `q` it is `oldest`), `price`, `-price`,
+    /// `name`, `newest`, `rating`, `oldest` (the default without `q`).
     #[param(pattern = "^(relevance|price|-price|name|newest|rating|oldest)$")]
     sort: Option<String>,
     /// Items to return, 1 to 100 (default 20).
@@ -53,7 +57,7 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    fn parse(&self, words_required: bool) -> Result<Search, Error> {
+    fn parse(&self) -> Result<Search, Error> {
         let page = microshop_web::pagination::page(self.limit, self.offset)?;
         let raw = RawSearch {
             q: self.q.as_deref(),
@@ -63,7 +67,7 @@ impl SearchQuery {
             in_stock: self.in_stock,
             sort: self.sort.as_deref(),
         };
-        Ok(Search::parse(&raw, page, words_required)?)
+        Ok(Search::parse(&raw, page)?)
     }
 }
 
@@ -80,26 +84,25 @@ pub async fn list_products(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<ProductResponse>>, Error> {
-    let rows = state.catalog.search(&query.parse(false)?).await?;
+    let rows = state.catalog.search(&query.parse()?).await?;
     Ok(Json(
         rows.iter().cloned().map(ProductResponse::from).collect(),
     ))
 }
 
-/// Searches the catalogue for `q`, best match first unless `sort` says otherwise.
+/// Searches the catalogue for `q`, best match first unless `sort` says otherwise (without `q`,
+/// the same as `GET /api/products`).
 #[utoipa::path(get, path = "/api/products/search", tag = "products", params(SearchQuery),
     responses(
         (status = 200, body = Vec<ProductResponse>),
         (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 404, description = "No such category", body = ErrorBody),
-        (status = 422, description = "q is missing, or a filter, the order or the page is out of range", body = ErrorBody),
+        (status = 422, description = "A filter, the order or the page is out of range", body = ErrorBody),
     ))]
 pub async fn search_products(
-    State(state): State<AppState>,
-    Query(query): Query<SearchQuery>,
+    state: State<AppState>,
+    query: Query<SearchQuery>,
 ) -> Result<Json<Vec<ProductResponse>>, Error> {
-    let rows = state.catalog.search(&query.parse(true)?).await?;
-    Ok(Json(
-        rows.iter().cloned().map(ProductResponse::from).collect(),
-    ))
+    // One catalogue query: the two paths differ only in how they are spelled.
+    list_products(state, query).await
 }

@@ -22,7 +22,36 @@ use crate::domain::product::ProductEdit;
 use crate::domain::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, NewProduct};
 use crate::manage::{self, Expected};
 
-/// Body of `POST /api/products` and `PUT /api/products/{id}`.
+/// Body of `POST /api/products`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductRequest {
+    /// 1 to 200 characters.
+    #[schema(example = "Laptop", schema_with = name_schema)]
+    name: String,
+    /// Up to 5,000 characters; empty when left out.
+    #[serde(default)]
+    #[schema(example = "14-inch, 16 GB", schema_with = description_schema)]
+    description: String,
+    /// 0.01 to 1,000,000 with at most two decimal places.
+    #[schema(
+        example = 12999.0,
+        minimum = 0.01,
+        maximum = 1_000_000,
+        multiple_of = 0.01
+    )]
+    price: f64,
+    /// Units available, 0 to 1,000,000,000.
+    #[serde(deserialize_with = "microshop_domain::number::whole")]
+    #[schema(example = 50, minimum = 0, maximum = 1_000_000_000)]
+    stock: i64,
+    /// Its category; none when left out or null.
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_or_null")]
+    #[schema(example = 3, minimum = 1)]
+    category_id: Option<i64>,
+}
+
+/// Body of `PUT /api/products/{id}`: every field but stock, which is left alone unless sent.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductRequest {
@@ -41,9 +70,9 @@ pub struct ProductRequest {
         multiple_of = 0.01
     )]
     price: f64,
-    /// Units available, 0 to 1,000,000,000. Required when adding; on `PUT` it sets the stock
-    /// as `PUT /api/inventory/{id}` does, and leaves it alone when left out.
-    #[serde(default, deserialize_with = "microshop_domain::number::whole_option")]
+    /// Units available, 0 to 1,000,000,000: sets the stock as `PUT /api/inventory/{id}` does;
+    /// left out or null, the stock stays as it is.
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_or_null")]
     #[schema(example = 50, minimum = 0, maximum = 1_000_000_000)]
     stock: Option<i64>,
     /// Its category; none when left out or null.
@@ -65,8 +94,8 @@ pub struct ProductPatch {
     /// 0.01 to 1,000,000 with at most two decimal places.
     #[schema(minimum = 0.01, maximum = 1_000_000, multiple_of = 0.01)]
     price: Option<f64>,
-    /// Units available, 0 to 1,000,000,000.
-    #[serde(default, deserialize_with = "microshop_domain::number::whole_option")]
+    /// Units available, 0 to 1,000,000,000 (left out or null: as it is).
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_or_null")]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     stock: Option<i64>,
     /// Its category; `null` takes it out of its category.
@@ -182,7 +211,7 @@ fn expected(headers: &HeaderMap) -> Expected {
 }
 
 /// Adds a product (admins only).
-#[utoipa::path(post, path = "/api/products", tag = "products", request_body = ProductRequest,
+#[utoipa::path(post, path = "/api/products", tag = "products", request_body = CreateProductRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Added", body = ProductResponse,
@@ -195,13 +224,15 @@ fn expected(headers: &HeaderMap) -> Expected {
 pub async fn create_product(
     State(state): State<AppState>,
     _admin: Admin,
-    Json(request): Json<ProductRequest>,
+    Json(request): Json<CreateProductRequest>,
 ) -> Result<impl IntoResponse, Error> {
-    let Some(stock) = request.stock else {
-        return Err(microshop_domain::ValidationError::new("stock", "is required").into());
-    };
-    let product = NewProduct::parse(&request.name, &request.description, request.price, stock)?
-        .in_category(request.category_id);
+    let product = NewProduct::parse(
+        &request.name,
+        &request.description,
+        request.price,
+        request.stock,
+    )?
+    .in_category(request.category_id);
     let row = manage::add(&state.catalog, &product).await?;
     Ok(Tagged(StatusCode::CREATED, row))
 }
@@ -293,7 +324,14 @@ pub async fn patch_product(
     headers: HeaderMap,
     Json(patch): Json<ProductPatch>,
 ) -> Result<impl IntoResponse, Error> {
-    // The fields left out keep their values, read under the edit's lock.
+    // The fields sent are checked before anything else (a bad price is 422 whatever the
+    // version); those left out keep their values, read under the edit's lock.
+    ProductEdit::parse(
+        patch.name.as_deref().unwrap_or("unchanged"),
+        patch.description.as_deref().unwrap_or_default(),
+        patch.price.unwrap_or(1.0),
+        patch.category_id.flatten(),
+    )?;
     let change = |current: &ProductRow| {
         ProductEdit::parse(
             patch.name.as_deref().unwrap_or(&current.name),

@@ -51,6 +51,10 @@ async fn words_match_names_and_descriptions_stemmed_and_with_typos(pool: PgPool)
     assert_eq!(found[2], "Standing desk");
     assert_eq!(names(&app, "?q=chair").await, ["Office Chair"]);
     assert!(names(&app, "/search?q=xylophone").await.is_empty());
+    // Without words a search is the listing, and relevance falls back to its order.
+    let all = names(&app, "").await;
+    assert_eq!(names(&app, "/search").await, all);
+    assert_eq!(names(&app, "/search?q=%20%20&sort=relevance").await, all);
 }
 
 #[sqlx::test]
@@ -74,6 +78,7 @@ async fn filters_combine_and_a_category_includes_its_sub_categories(pool: PgPool
         ["Standing desk"]
     );
     assert_eq!(names(&app, "?category=office&in_stock=true").await.len(), 2);
+    assert!(names(&app, "?min_price=10&max_price=5").await.is_empty());
 
     let unknown = app.client.get("/api/products?category=nothing").await;
     let body = checks::assert_error(unknown, StatusCode::NOT_FOUND, "unknown category").await;
@@ -150,20 +155,11 @@ async fn archived_products_leave_listings_and_search(pool: PgPool) {
 #[sqlx::test]
 async fn bad_queries_are_422_or_400_with_the_reason(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let long = "x".repeat(201);
+    let long = format!("/search?q={}", "x".repeat(201));
     for (query, status) in [
-        ("/search", StatusCode::UNPROCESSABLE_ENTITY),
-        ("/search?q=%20%20", StatusCode::UNPROCESSABLE_ENTITY),
-        (
-            &format!("/search?q={long}"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        (long.as_str(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("/search?q=a%01b", StatusCode::UNPROCESSABLE_ENTITY),
         ("?sort=cheapest", StatusCode::UNPROCESSABLE_ENTITY),
-        ("?sort=relevance", StatusCode::UNPROCESSABLE_ENTITY),
-        (
-            "?min_price=10&max_price=5",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
         ("?min_price=-1", StatusCode::UNPROCESSABLE_ENTITY),
         ("?max_price=0.001", StatusCode::UNPROCESSABLE_ENTITY),
         ("?min_price=abc", StatusCode::BAD_REQUEST),
