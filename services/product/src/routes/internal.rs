@@ -30,17 +30,19 @@ pub struct Availability {
     responses(
         (status = 200, body = Availability),
         (status = 400, description = "Not a valid id", body = ErrorBody),
-        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 404, description = "No such product, or it is archived (no longer sold)", body = ErrorBody),
     ))]
 pub async fn availability(
     State(state): State<AppState>,
     _caller: Internal,
     Path(id): Path<Id>,
 ) -> Result<Json<Availability>, Error> {
+    // An archived product is no longer sold: for a new order it is as good as gone.
     let row = state
         .catalog
         .product_now(id.get())
         .await?
+        .filter(|row| row.archived_at.is_none())
         .ok_or(Error::ProductNotFound(id))?;
     Ok(Json(Availability {
         id: row.id,

@@ -86,13 +86,21 @@ pub struct ProductRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
     /// 1 to 200 characters.
+    #[serde(default, deserialize_with = "given")]
     #[schema(schema_with = name_schema)]
     name: Option<String>,
     /// Up to 5,000 characters.
+    #[serde(default, deserialize_with = "given")]
     #[schema(schema_with = description_schema)]
     description: Option<String>,
     /// 0.01 to 1,000,000 with at most two decimal places.
-    #[schema(minimum = 0.01, maximum = 1_000_000, multiple_of = 0.01)]
+    #[serde(default, deserialize_with = "given")]
+    #[schema(
+        minimum = 0.01,
+        maximum = 1_000_000,
+        multiple_of = 0.01,
+        nullable = false
+    )]
     price: Option<f64>,
     /// Units available, 0 to 1,000,000,000 (left out or null: as it is).
     #[serde(default, deserialize_with = "microshop_domain::number::whole_or_null")]
@@ -103,6 +111,15 @@ pub struct ProductPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     category_id: Option<Option<i64>>,
+}
+
+/// A field that, when sent, must hold a value (`null` is refused, not read as "left out").
+fn given<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// A field that is present, possibly `null` (`Some(None)`), as opposed to left out (`None`).

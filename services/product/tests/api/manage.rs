@@ -128,6 +128,8 @@ async fn a_patch_changes_only_what_it_names(pool: PgPool) {
     for (bad, status) in [
         (json!({"price": 0}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"name": ""}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"name": null}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"price": null}), StatusCode::UNPROCESSABLE_ENTITY),
         (
             json!({"category_id": 999_999}),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -244,6 +244,30 @@ async fn the_internal_route_answers_only_the_shops_services(pool: PgPool) {
     let availability = json(answer).await;
     assert_eq!(availability["price"], 12999.0);
     assert_eq!(availability["stock"], 50);
+
+    // Archived, it is no longer sold: the order service hears "no such product".
+    let id = path.rsplit('/').next().unwrap();
+    let archived = admin(&app)
+        .send_as(
+            reqwest::Method::DELETE,
+            &format!("/api/products/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(archived.status(), StatusCode::NO_CONTENT);
+    let gone = app
+        .client
+        .http()
+        .get(format!("{}{path}", app.client.base_url()))
+        .header(
+            "X-Service-Key",
+            microshop_testkit::auth::service_key("order-service"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let metrics = app.client.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(
