@@ -40,7 +40,9 @@
 //! written before the outage is served after it. One warning per outage, one line when back.
 //!
 //! What remains: while THIS process cannot reach Redis but others can, the others may serve
-//! the values this process failed to invalidate, until its epoch replacement gets through.
+//! the values this process failed to invalidate, until its epoch replacement gets through. An
+//! invalidation that timed out counts as failed even if Redis applies it a moment later: the
+//! writer's own process is safe (it bypasses), others may read the old value in between.
 //! Under an `allkeys-*` eviction policy, a generation key evicted while a reader loads would
 //! let that reader store what it loaded (run Redis with `volatile-*` or `noeviction`). Absent
 //! values (`Ok(None)` from the loader) are not cached, so creating a row never has to

@@ -8,13 +8,13 @@ use microshop_cache::Scope;
 use microshop_testkit::eventually;
 use tokio::sync::oneshot;
 
-use crate::helpers::{REDIS, Row, cache, delete_keys, prefix, read, requests};
+use crate::helpers::{REDIS, Row, cache_with_timeout, delete_keys, prefix, read, requests};
 
 #[tokio::test]
 async fn a_reader_that_loaded_before_a_write_does_not_store_its_old_value() {
     let prefix = prefix();
-    let (cache, _) = cache(REDIS, &prefix, 100).await;
-    let (other, _) = crate::helpers::cache(REDIS, &prefix, 0).await;
+    let (cache, _) = cache_with_timeout(REDIS, &prefix, 100, 2_000).await;
+    let (other, _) = cache_with_timeout(REDIS, &prefix, 0, 2_000).await;
     let products = cache.space::<u64>("product", Scope::PerKey);
     let row = Row::default();
     let (loaded, has_loaded) = oneshot::channel();
@@ -59,9 +59,9 @@ async fn a_reader_that_loaded_before_a_write_does_not_store_its_old_value() {
 async fn no_read_that_starts_after_an_invalidation_returned_sees_an_older_value() {
     let prefix = prefix();
     // The writing process, another with an in-process layer, another reading Redis only.
-    let (a, a_metrics) = cache(REDIS, &prefix, 1_000).await;
-    let (b, _) = cache(REDIS, &prefix, 1_000).await;
-    let (c, c_metrics) = cache(REDIS, &prefix, 0).await;
+    let (a, a_metrics) = cache_with_timeout(REDIS, &prefix, 1_000, 2_000).await;
+    let (b, _) = cache_with_timeout(REDIS, &prefix, 1_000, 2_000).await;
+    let (c, c_metrics) = cache_with_timeout(REDIS, &prefix, 0, 2_000).await;
     let spaces = [&a, &b, &c].map(|cache| cache.space::<u64>("product", Scope::PerKey));
     let row = Row::default();
     // The newest value whose invalidation has returned.

@@ -30,11 +30,25 @@ pub fn prefix() -> String {
 /// A cache (one "process") on the Redis at `addr` under `prefix`, keeping `local` entries per
 /// space in process; waits until it is connected, and subscribed if it has a local layer.
 pub async fn cache(addr: &str, prefix: &str, local: u64) -> (Cache, Registry) {
+    cache_with_timeout(addr, prefix, local, 50).await
+}
+
+/// Like [`cache`], with `timeout_ms` as `CACHE_TIMEOUT_MS`. The freshness tests give Redis time:
+/// an invalidation that times out is a failure by design (its process bypasses the cache, and
+/// other processes may read the old value until the late command lands or the epoch is
+/// replaced), which on a loaded test machine would blur what they check.
+pub async fn cache_with_timeout(
+    addr: &str,
+    prefix: &str,
+    local: u64,
+    timeout_ms: u64,
+) -> (Cache, Registry) {
     let cli = Cli::try_parse_from([
         "test",
         &format!("--redis-url=redis://{addr}/0"),
         &format!("--redis-key-prefix={prefix}"),
         &format!("--cache-local-entries={local}"),
+        &format!("--cache-timeout-ms={timeout_ms}"),
     ])
     .unwrap();
     let registry = Registry::new();
