@@ -45,6 +45,7 @@ EXPORTED_METRICS = {
     "circuit_breaker_state",
     # product-service
     "stock_reservations_total",
+    "cache_requests_total",
     # order-service: retries of its upstream calls
     "upstream_retries_total",
     # every service: supervised background tasks
