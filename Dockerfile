@@ -10,6 +10,9 @@ ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
+# make: the services' allocator (jemalloc, microshop-alloc) is built from source.
+RUN apt-get update && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 ENV SQLX_OFFLINE=true CARGO_TERM_COLOR=never
 COPY . .

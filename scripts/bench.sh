@@ -3,11 +3,17 @@
 # same run, the machine's own ceilings (pgbench -S, a hello-world axum server), then writes
 # docs/benchmarks.md. Every run sends traffic only to 127.0.0.1 and stops by itself.
 #
-#   BENCH_SECONDS  length of each measurement (30; the smoke test uses 1)
-#   BENCH_EVENTS   events the consumer drains (20000)
-#   BENCH_OUT      the report to write (docs/benchmarks.md)
-#   BENCH_RESULTS  keep the raw JSON results in this folder (a temporary one by default)
-#   PG_ADMIN_URL   the PostgreSQL server (postgres://postgres:postgres@127.0.0.1:5432)
+#   BENCH_SECONDS         length of each measurement (30; the smoke test uses 1)
+#   BENCH_EVENTS          events the consumer drains (20000)
+#   BENCH_CATALOG         products of the search fixture (100000; the smoke test uses 2000)
+#   BENCH_SEARCH_RATE     searches per second of the search open loop (10)
+#   BENCH_LISTING_RATE    listings per second of the category-listing open loop (50)
+#   BENCH_MEMORY_SECONDS  length of the memory run (10)
+#   BENCH_MEMORY_CONNECTIONS  its connections (1024)
+#   BENCH_IDLE_SECONDS    idle time after it before the idle RSS is read (10)
+#   BENCH_OUT             the report to write (docs/benchmarks.md)
+#   BENCH_RESULTS         keep the raw JSON results in this folder (a temporary one by default)
+#   PG_ADMIN_URL          the PostgreSQL server (postgres://postgres:postgres@127.0.0.1:5432)
 # and the SHOP_* settings of scripts/services.sh (the smoke test runs a private shop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +23,30 @@ events=${BENCH_EVENTS:-20000}
 out=${BENCH_OUT:-docs/benchmarks.md}
 admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 orders_db=${SERVICES[2]##*:}
+products_db=${SERVICES[1]##*:}
 hello_port=$((port_base + 80))
 products=1000
+catalog=${BENCH_CATALOG:-100000}
+search_rate=${BENCH_SEARCH_RATE:-10}
+listing_rate=${BENCH_LISTING_RATE:-50}
+memory_seconds=${BENCH_MEMORY_SECONDS:-10}
+idle_seconds=${BENCH_IDLE_SECONDS:-10}
+memory_connections=${BENCH_MEMORY_CONNECTIONS:-1024}
 # Buyers the orders are spread over: one buyer's orders are placed one at a time.
 buyers=${BENCH_BUYERS:-64}
 if [ -n "${BENCH_RESULTS:-}" ]; then results=$BENCH_RESULTS; mkdir -p "$results"
 else results=$(mktemp -d); trap 'rm -rf "$results"' EXIT; fi
-hello_pid=""
-trap 'if [ -n "$hello_pid" ]; then kill "$hello_pid" 2>/dev/null || true; fi' ERR INT TERM
+hello_pid="" sampler_pid=""
+stop_helpers() {
+  local pid
+  for pid in $hello_pid $sampler_pid; do kill "$pid" 2>/dev/null || true; done
+}
+trap stop_helpers ERR INT TERM
+# The memory run's 1,024 connections need as many descriptors in wrk and in the product service
+# (which inherits this limit from `up.sh` below), beyond the usual soft limit of 1,024.
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+  ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
 
 scripts/deps.sh --bench-tools >/dev/null
 if [ "$PROFILE" = release ]; then cargo build --release --quiet -p microshop-bench
@@ -40,12 +62,15 @@ wrk_run() {
   env MODE="$mode" "$@" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/wrk/shop.lua "$url" | tail -n 1
 }
 sql() { psql "$admin_url/$orders_db" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+rss_of() { ps -o rss= -p "$1" | tr -d ' '; }
+# Resident and anonymous (the heap; the rest is the mapped binary) KiB of a process.
+memory_of() { awk '/^VmRSS/ {rss = $2} /^RssAnon/ {anon = $2} END {printf "{\"rss_kib\": %d, \"anon_kib\": %d}", rss, anon}' "/proc/$1/status"; }
 rss_json() {
   local svc first=1
   printf '{'
   for svc in user-service product-service order-service; do
     [ $first = 1 ] || printf ', '; first=0
-    printf '"%s": %s' "$svc" "$(ps -o rss= -p "$(cat "$RUN_DIR/$svc.pid")" | tr -d ' ')"
+    printf '"%s": %s' "$svc" "$(rss_of "$(cat "$RUN_DIR/$svc.pid")")"
   done
   printf '}\n'
 }
@@ -98,6 +123,37 @@ ids=(FIRST="$first" COUNT="$products" BUYERS="$buyers_file")
 step "GET /api/products/{id}, 64 connections"
 wrk_run get-product 64 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product.json"
 
+step "memory: GET /api/products/{id}, $memory_connections connections for $memory_seconds s, then $idle_seconds s idle"
+# The product service's resident memory, sampled every 0.1 s during the run (the largest sample
+# counts) and read again once it has been idle for a while.
+product_pid=$(cat "$RUN_DIR/product-service.pid")
+before=$(memory_of "$product_pid")
+(while kill -0 "$product_pid" 2>/dev/null; do memory_of "$product_pid"; echo; sleep 0.1; done) \
+  >"$results/memory_samples.txt" &
+sampler_pid=$!
+record "env MODE=get-product ${ids[*]} wrk -t2 -c$memory_connections -d${memory_seconds}s -s bench/wrk/shop.lua $PRODUCTS_URL"
+env MODE=get-product "${ids[@]}" wrk -t2 -c"$memory_connections" -d"${memory_seconds}s" -s bench/wrk/shop.lua \
+  "$PRODUCTS_URL" | tail -n 1 >"$results/memory_load.json"
+kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
+sleep 1
+after_1s=$(memory_of "$product_pid")
+sleep "$((idle_seconds > 1 ? idle_seconds - 1 : 0))"
+idle=$(memory_of "$product_pid")
+python3 - "$results" "$memory_connections" "$memory_seconds" "$idle_seconds" "$before" "$after_1s" "$idle" <<'PY'
+import json, sys
+results, connections, seconds, idle_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+before, after_1s, idle = (json.loads(a) for a in sys.argv[5:8])
+with open(f"{results}/memory_samples.txt") as f:
+    samples = [json.loads(line) for line in f if line.strip()]
+with open(f"{results}/memory_load.json") as f:
+    load = json.loads(f.read() or "{}")
+peak = max(samples, key=lambda s: s["rss_kib"], default={})
+with open(f"{results}/memory.json", "w") as f:
+    json.dump({"connections": connections, "seconds": seconds, "idle_seconds": idle_seconds,
+               "before": before, "load_max": peak, "samples": len(samples), "after_1s": after_1s,
+               "idle": idle, "load": load}, f)
+PY
+
 for connections in 16 64; do
   step "POST /api/orders, closed loop, $connections connections"
   wrk_run post-order "$connections" "$ORDERS_URL" "${ids[@]}" >"$results/post_closed_$connections.json"
@@ -129,6 +185,29 @@ drain=("$bench" drain --events "$events" --binary "target/$PROFILE/product-servi
   --jwt-public-keys "$RUN_DIR/keys/jwt-public.pem")
 record "${drain[*]}"
 "${drain[@]}" >"$results/drain.json"
+
+step "seeding the search catalogue: $catalog products in 50 categories (SQL fixture into $products_db)"
+# Straight into the running shop's database (bench/fixtures/catalog.sql says why), after every
+# measurement above, so that those stay the 1,000-product runs they always were. The fixture
+# tops up: a second run finds its products there and adds none.
+record "psql -v count=$catalog -f bench/fixtures/catalog.sql $products_db"
+psql "$admin_url/$products_db" -qX -v ON_ERROR_STOP=1 -v count="$catalog" -f bench/fixtures/catalog.sql >/dev/null
+psql "$admin_url/$products_db" -qtAX -c "select json_build_object('fixture', $catalog, 'products', count(*),
+    'live', count(*) filter (where archived_at is null),
+    'categories', (select count(*) from categories)) from products" >"$results/catalog.json"
+
+# At rates the machine sustains (a search ranks every match: tens of milliseconds of PostgreSQL
+# time each at 100,000 products, docs/search-plans.md), so the latencies are service times, not
+# queueing behind an overload.
+for scenario in search listing; do
+  case $scenario in
+    search) rate=$search_rate; step "GET /api/products/search?q=..., $catalog products, open loop, $rate/s" ;;
+    listing) rate=$listing_rate; step "GET /api/products?category=...&sort=price, $catalog products, open loop, $rate/s" ;;
+  esac
+  open=("$bench" open --scenario "$scenario" --url "$PRODUCTS_URL" --rate "$rate" --seconds "$seconds")
+  record "${open[*]}"
+  "${open[@]}" >"$results/${scenario}_open.json"
+done
 
 rss_json >"$results/rss_after.json"
 printf '%s\n' "${commands[@]}" >"$results/commands.txt"

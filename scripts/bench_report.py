@@ -48,6 +48,9 @@ closed = {c: load(f"post_closed_{c}") for c in (16, 64)}
 open_runs = {r: (load(f"post_open_{r}"), load(f"saga_{r}")) for r in RATES}
 drain = load("drain")
 idle, after = load("rss_idle"), load("rss_after")
+memory = load("memory")
+catalog = load("catalog")
+searches = {"search": load("search_open"), "listing": load("listing_open")}
 with open(os.path.join(results, "commands.txt")) as f:
     commands = [line.rstrip("\n") for line in f if line.strip()]
 
@@ -124,6 +127,47 @@ w("confirms. Timed from the first consumed event to the last published reply.\n"
 w("| events | seconds | events/s | reservations afterwards |\n|---|---|---|---|")
 w(f"| {drain.get('events')} | {num(drain.get('seconds'))} | {num(drain.get('events_per_s'), 0)} | {drain.get('reservations')} |\n")
 
+def mib(kib):
+    return "–" if kib is None else f"{kib / 1024:.1f}"
+
+
+w(f"## Memory under {memory.get('connections', 1024):,} connections\n")
+w(f"`GET /api/products/{{id}}` from {memory.get('connections', 1024):,} connections at once (wrk) for "
+  f"{memory.get('seconds', 10)} s; the product")
+w("service's memory was sampled every 0.1 s during the run (the largest sample is shown) and read")
+w(f"again 1 s and {memory.get('idle_seconds', 10)} s after it. Resident is what `ps` shows; anonymous is the part the")
+w("allocator holds (the rest is the mapped binary). What was tried to bring it down:")
+w("[performance.md](performance.md), \"Memory under 1,024 connections\".\n")
+mload = memory.get("load", {})
+w("| | resident MiB | anonymous MiB |\n|---|---|---|")
+for label, key in (("before", "before"), ("during the run, largest", "load_max"),
+                   ("1 s after", "after_1s"), (f"{memory.get('idle_seconds', 10)} s after (idle)", "idle")):
+    sample = memory.get(key, {})
+    w(f"| {label} | {mib(sample.get('rss_kib'))} | {mib(sample.get('anon_kib'))} |")
+w("")
+w(f"The run itself: {num(mload.get('rps'), 0)} rps, p50 {num(mload.get('p50_ms'))} ms, p99 "
+  f"{num(mload.get('p99_ms'))} ms, {mload.get('http_errors', '–')} HTTP errors, "
+  f"{mload.get('socket_errors', '–')} socket errors.\n")
+
+fixture = catalog.get("fixture", 0)
+w(f"## Search and listing at {fixture:,} products\n")
+w("After every run above, `bench/fixtures/catalog.sql` wrote the search catalogue straight into")
+w(f"the product service's database: {fixture:,} products ({catalog.get('live', 0):,} of the table's")
+w(f"{catalog.get('products', 0):,} live, the rest archived) in {catalog.get('categories', 0)} categories, named")
+w("from word lists so that full-text and trigram")
+w("matching have real work. Open loop (`microshop-bench open`), latency from each request's")
+w("scheduled start. Search words are drawn from `bench/src/catalog.rs` (nouns, materials, two")
+w("words, typos, words that match nothing); listings are `?category=<slug>&sort=price` over every")
+w("category of the tree. The plans of these queries: [search-plans.md](search-plans.md).\n")
+w("| request | rate | requests | rps | p50 ms | p95 ms | p99 ms | max ms | non-2xx + errors |")
+w("|---|---|---|---|---|---|---|---|---|")
+for label, r in (("GET /api/products/search?q=...", searches["search"]),
+                 ("GET /api/products?category=...&sort=price", searches["listing"])):
+    errors = (r.get("non_2xx") or 0) + (r.get("errors") or 0) if r else "–"
+    w(f"| {label} | {r.get('rate', '–')}/s | {r.get('requests', '–')} | {num(r.get('rps'), 0)} | "
+      f"{num(r.get('p50_ms'))} | {num(r.get('p95_ms'))} | {num(r.get('p99_ms'))} | {num(r.get('max_ms'))} | {errors} |")
+w("")
+
 w("## Resident memory\n")
 w("| service | idle, after start | after all the runs above |\n|---|---|---|")
 for svc in SERVICES:
@@ -147,7 +191,16 @@ w(f"| open loop 1,000/s: accepted → CONFIRMED p95 < 100 ms | {num(saga1000.get
 w(f"| open loops: 0 errors, 0 lost, 0 stuck | {errors_total} errors, {lost_total} lost, {stuck_total} stuck | {verdict(errors_total == 0 and lost_total == 0 and stuck_total == 0 and bool(saga1000))} |")
 w(f"| consumer ≥ 5,000 events/s, each applied once | {num(drain.get('events_per_s'), 0)}/s, {drain.get('reservations')} reservations | {verdict((drain.get('events_per_s') or 0) >= 5000 and drain.get('reservations') == drain.get('events'))} |")
 w(f"| RSS < 20 MiB idle per service | {idle_max:.1f} MiB at most | {verdict(0 < idle_max < 20)} |")
-w(f"| RSS < 64 MiB after load per service | {after_max:.1f} MiB at most | {verdict(0 < after_max < 64)} |\n")
+w(f"| RSS < 64 MiB after load per service | {after_max:.1f} MiB at most | {verdict(0 < after_max < 64)} |")
+load_max = memory.get("load_max", {}).get("rss_kib", 0) / 1024
+idle_after = memory.get("idle", {}).get("rss_kib", 0) / 1024
+memory_errors = mload.get("http_errors", 1) + mload.get("socket_errors", 1)
+w(f"| product service RSS < 32 MiB under {memory.get('connections', 1024):,} connections | {load_max:.1f} MiB | {verdict(0 < load_max < 32)} |")
+w(f"| product service RSS < 16 MiB once idle ({memory.get('idle_seconds', 10)} s after) | {idle_after:.1f} MiB | {verdict(0 < idle_after < 16)} |")
+w(f"| {memory.get('connections', 1024):,} connections served without errors | {memory_errors} errors | {verdict(memory_errors == 0 and bool(mload))} |")
+search_errors = sum((r.get("non_2xx") or 0) + (r.get("errors") or 0) if r else 1 for r in searches.values())
+w(f"| search and listing at {fixture:,} products: p95 (no target set), 0 errors | "
+  f"search {num(searches['search'].get('p95_ms'))} ms, listing {num(searches['listing'].get('p95_ms'))} ms, {search_errors} errors | {verdict(search_errors == 0)} |\n")
 
 # The absolute targets assume an instance as fast as the one of the reference run; say how this
 # one compares, so a missed target on a slow instance reads as what it is.
@@ -173,7 +226,8 @@ w(f"| memory per service | 80–122 MiB | {idle_max:.0f}–{after_max:.0f} MiB |
 
 w("## Exact commands\n")
 w("`make bench` runs all of these (`BENCH_SECONDS` changes the length), after restarting the")
-w("shop from fresh release builds and seeding a user and 1,000 products.\n")
+w("shop from fresh release builds and seeding the buyers and 1,000 products (through the API);")
+w("the search catalogue comes last, from the SQL fixture.\n")
 w("```sh")
 for command in commands:
     w(command)

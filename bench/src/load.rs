@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::target::{Buyer, Scenario, Target, read_buyers};
+use crate::target::{Inputs, Scenario, Target};
 
 /// Most requests an open loop keeps in flight before it stops issuing (the target is drowning).
 const MAX_IN_FLIGHT: usize = 20_000;
@@ -50,9 +50,9 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-async fn send(client: &reqwest::Client, target: &Target, buyers: &[Buyer], tally: &mut Tally) {
+async fn send(client: &reqwest::Client, target: &Target, inputs: &Inputs, tally: &mut Tally) {
     tally.requests += 1;
-    match target.request(client, buyers).send().await {
+    match target.request(client, inputs).send().await {
         Ok(response) => {
             let ok = response.status().is_success();
             // Read the body so the connection is reused.
@@ -75,10 +75,7 @@ fn micros(duration: Duration) -> u64 {
 /// the request's scheduled start.
 pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Report> {
     let client = client(256)?;
-    let buyers: Arc<[Buyer]> = match target.scenario {
-        Scenario::Order => read_buyers(&target.buyers)?.into(),
-        Scenario::Product => Arc::from(Vec::new()),
-    };
+    let inputs = Arc::new(Inputs::load(target, &client).await?);
     let latencies = Arc::new(Mutex::new(histogram()));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let interval = Duration::from_secs(1) / rate.max(1);
@@ -94,11 +91,11 @@ pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow
                 "{MAX_IN_FLIGHT} requests in flight: the target cannot keep up with {rate}/s"
             );
         }
-        let (client, target, buyers) = (client.clone(), target.clone(), Arc::clone(&buyers));
+        let (client, target, inputs) = (client.clone(), target.clone(), Arc::clone(&inputs));
         let (latencies, tally) = (Arc::clone(&latencies), Arc::clone(&tally));
         in_flight.spawn(async move {
             let mut own = Tally::default();
-            send(&client, &target, &buyers, &mut own).await;
+            send(&client, &target, &inputs, &mut own).await;
             let latency = micros(scheduled.elapsed());
             latencies
                 .lock()

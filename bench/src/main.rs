@@ -4,10 +4,12 @@
 //!   scheduled start, so queueing is not hidden (no coordinated omission);
 //! - `drain`: the product service's consumer alone, working through a queue of events;
 //! - `hello`: a hello-world axum server, the reference ceiling for HTTP on this machine;
-//! - `seed`: a user and products to run against.
+//! - `seed`: buyers and products to run against (the 100,000-product catalogue of the search
+//!   runs is `bench/fixtures/catalog.sql`, written with psql).
 //!
 //! Every measurement prints one JSON object on stdout; `scripts/bench.sh` gathers them.
 
+mod catalog;
 mod drain;
 mod load;
 mod target;

@@ -7,6 +7,8 @@ use axum::routing::get;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use crate::catalog;
+
 /// The request each iteration sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -15,6 +17,10 @@ pub enum Scenario {
     Product,
     /// `POST <url>/api/orders` for a random product, quantity 1.
     Order,
+    /// `GET <url>/api/products/search?q=<words>`, words of [`catalog::SEARCH_WORDS`] at random.
+    Search,
+    /// `GET <url>/api/products?category=<slug>&sort=price`, a category of the shop at random.
+    Listing,
 }
 
 /// The target of a run.
@@ -48,6 +54,32 @@ pub struct Buyer {
     pub token: String,
 }
 
+/// What a run's requests pick from: the buyers who order, the categories listed.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Buyers, for [`Scenario::Order`].
+    pub buyers: Vec<Buyer>,
+    /// Category slugs, for [`Scenario::Listing`].
+    pub categories: Vec<String>,
+}
+
+impl Inputs {
+    /// What `target`'s scenario needs: its buyers file read, or the shop's categories fetched.
+    pub async fn load(target: &Target, client: &reqwest::Client) -> anyhow::Result<Self> {
+        Ok(match target.scenario {
+            Scenario::Order => Self {
+                buyers: read_buyers(&target.buyers)?,
+                ..Self::default()
+            },
+            Scenario::Listing => Self {
+                categories: catalog::category_slugs(client, &target.url).await?,
+                ..Self::default()
+            },
+            Scenario::Product | Scenario::Search => Self::default(),
+        })
+    }
+}
+
 /// The buyers of a `--buyers` file.
 pub fn read_buyers(path: &str) -> anyhow::Result<Vec<Buyer>> {
     let text = std::fs::read_to_string(path)
@@ -70,14 +102,23 @@ pub fn read_buyers(path: &str) -> anyhow::Result<Vec<Buyer>> {
 }
 
 impl Target {
-    /// The next request; `buyers` place orders.
-    pub fn request(&self, client: &reqwest::Client, buyers: &[Buyer]) -> reqwest::RequestBuilder {
+    /// The next request, picked from `inputs`.
+    pub fn request(&self, client: &reqwest::Client, inputs: &Inputs) -> reqwest::RequestBuilder {
         let mut rng = rand::rng();
         let product = self.first_product + rng.random_range(0..self.products.max(1));
         match self.scenario {
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
+            Scenario::Search => client
+                .get(format!("{}/api/products/search", self.url))
+                .query(&[("q", catalog::search_words(&mut rng))]),
+            Scenario::Listing => {
+                let category = &inputs.categories[rng.random_range(0..inputs.categories.len())];
+                client
+                    .get(format!("{}/api/products", self.url))
+                    .query(&[("category", category.as_str()), ("sort", "price")])
+            }
             Scenario::Order => {
-                let buyer = &buyers[rng.random_range(0..buyers.len())];
+                let buyer = &inputs.buyers[rng.random_range(0..inputs.buyers.len())];
                 client
                     .post(format!("{}/api/orders", self.url))
                     .bearer_auth(&buyer.token)

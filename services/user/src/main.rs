@@ -4,6 +4,10 @@
 use clap::Parser;
 use user_service::{Config, SERVICE, startup};
 
+/// jemalloc, which gives the memory of a burst back to the OS (`microshop-alloc`).
+#[global_allocator]
+static ALLOCATOR: microshop_alloc::Allocator = microshop_alloc::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
