@@ -34,6 +34,7 @@ import json, os, sys
 results = sys.argv[1]
 expected = {
     "pgbench_simple": "tps", "pgbench_prepared": "tps", "hello": "rps", "get_product": "rps",
+    "get_product_32": "rps", "get_product_32_uncached": "rps",
     "post_closed_16": "rps", "post_closed_64": "rps", "post_open_250": "rps",
     "post_open_500": "rps", "post_open_1000": "rps", "saga_250": "orders", "saga_1000": "orders",
     "drain": "events_per_s", "rss_idle": "order-service", "rss_after": "order-service",
@@ -55,7 +56,8 @@ if missing:
 # (The open loops may ask for more than a debug build under `make test` can serve; their 503s
 # are what is measured there.)
 refused = []
-for name, key in [("get_product", "http_errors"), ("post_closed_16", "http_errors"),
+for name, key in [("get_product", "http_errors"), ("get_product_32", "http_errors"),
+                  ("get_product_32_uncached", "http_errors"), ("post_closed_16", "http_errors"),
                   ("post_closed_64", "http_errors"), ("search_open", "non_2xx"),
                   ("search_open", "errors"), ("listing_open", "non_2xx"), ("listing_open", "errors")]:
     with open(os.path.join(results, name + ".json")) as f:

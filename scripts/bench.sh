@@ -123,6 +123,19 @@ ids=(FIRST="$first" COUNT="$products" BUYERS="$buyers_file")
 step "GET /api/products/{id}, 64 connections"
 wrk_run get-product 64 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product.json"
 
+# Restarts the product service alone with extra environment (others keep running).
+restart_products() {
+  local pid; pid=$(cat "$RUN_DIR/product-service.pid")
+  kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  env "$@" scripts/up.sh >/dev/null
+}
+step "GET /api/products/{id}, 32 connections, read cache on, then off (CACHE_ENABLED=false)"
+wrk_run get-product 32 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product_32.json"
+restart_products CACHE_ENABLED=false
+record "(product service restarted with CACHE_ENABLED=false)"
+wrk_run get-product 32 "$PRODUCTS_URL" "${ids[@]}" >"$results/get_product_32_uncached.json"
+restart_products CACHE_ENABLED=true
+
 step "memory: GET /api/products/{id}, $memory_connections connections for $memory_seconds s, then $idle_seconds s idle"
 # The product service's resident memory, sampled every 0.1 s during the run (the largest sample
 # counts) and read again once it has been idle for a while.
