@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use microshop_cache::{Cache, Scope, Space};
+use microshop_cache::{Cache, Invalidation, Scope, Space};
 use microshop_db::{Db, Lookup};
 use microshop_messaging::outbox::Outbox;
 use serde::{Deserialize, Serialize};
@@ -118,25 +118,28 @@ impl Catalog {
     /// Called by writers after their commit: the stock or ratings of `ids` changed, which
     /// products and listings show.
     pub async fn products_changed(&self, ids: &[i64]) {
-        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.cache
-            .invalidate_many(&[self.cached_products.keys(&keys), self.cached_listings.all()])
+            .invalidate_many(&[self.products_keyed(ids), self.cached_listings.all()])
             .await;
     }
 
     /// Called by writers after their commit: `ids` were added, edited or archived, which also
     /// changes the category tree's counts.
     pub async fn catalog_changed(&self, ids: &[i64]) {
-        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         self.cache
             .invalidate_many(&[
-                self.cached_products.keys(&keys),
+                self.products_keyed(ids),
                 self.cached_listings.all(),
                 self.cached_tree.all(),
             ])
             .await;
+    }
+
+    /// The cached products `ids`, for an invalidation.
+    fn products_keyed(&self, ids: &[i64]) -> Invalidation {
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.cached_products.keys(&keys)
     }
 
     /// Called by writers after their commit: the category tree changed (which also changes
