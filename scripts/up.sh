@@ -70,6 +70,9 @@ for entry in "${SERVICES[@]}"; do
       BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL" BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD") ;;
     order-service) secrets+=(SERVICE_KEY="$keys/order-service.key") ;;
   esac
+  # Redis (REDIS_URL, REDIS_KEY_PREFIX): the user service's log-in throttling, the product
+  # service's read cache and the order service's carts; a private shop's keys carry its
+  # topology prefix.
   # A fixed mmap threshold makes glibc return large freed blocks (argon2's 19 MiB) to the OS
   # instead of keeping them in its arenas: ~9 MiB instead of ~85 MiB after a burst of sign-ups.
   # No load balancer in front of a local shop: on `make down` the listener closes at once.
@@ -77,8 +80,8 @@ for entry in "${SERVICES[@]}"; do
     HTTP_HOST=${HTTP_HOST:-127.0.0.1} HTTP_PORT=$port LOG_FORMAT=${LOG_FORMAT:-pretty} \
     SHUTDOWN_DRAIN_DELAY_MS=${SHUTDOWN_DRAIN_DELAY_MS:-0} \
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
-    PRODUCT_SERVICE_URL="$PRODUCTS_URL" \
-    REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
+    PRODUCT_SERVICE_URL="$PRODUCTS_URL" USER_SERVICE_URL="$USERS_URL" \
+    REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}" REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
     nohup env "${secrets[@]}" "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"

@@ -3,7 +3,8 @@
 # in; log in as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and
 # create a product with stock 50, put it in a new category and find it by a misspelt search; the
 # customer reviews it; order 3 as the customer; then wait until the order is CONFIRMED and the
-# stock is 47. Prints every response (never a token); exits non-zero if a step fails.
+# stock is 47; then a cart of two products is checked out to an address and cancelled, and the
+# stock comes back. Prints every response (never a token); exits non-zero if a step fails.
 set -euo pipefail
 users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
 products=${PRODUCT_SERVICE_URL:-http://127.0.0.1:8002}
@@ -56,16 +57,47 @@ echo "   $order"
 order_id=$(field id <<<"$order")
 
 echo "5. wait for the saga: order CONFIRMED, stock 47"
+confirmed=""
 for _ in $(seq 100); do
   status=$(get "$orders/api/orders/$order_id" "$token" | field status)
   stock=$(curl -sS "$products/api/products/$product_id" | field stock)
-  if [ "$status" = CONFIRMED ] && [ "$stock" = 47 ]; then
-    echo "   $(get "$orders/api/orders/$order_id" "$token")"
-    echo "   $(curl -sS "$products/api/products/$product_id")"
-    echo "walkthrough passed: order $order_id is CONFIRMED and product $product_id has 47 left"
+  if [ "$status" = CONFIRMED ] && [ "$stock" = 47 ]; then confirmed=yes; break; fi
+  sleep 0.1
+done
+if [ -z "$confirmed" ]; then
+  echo "walkthrough FAILED: order $order_id is $status and product $product_id has $stock left" >&2
+  exit 1
+fi
+echo "   $(get "$orders/api/orders/$order_id" "$token")"
+echo "   $(curl -sS "$products/api/products/$product_id")"
+
+echo "6. fill the cart with two products, check out to an address, then cancel: the stock comes back"
+mouse=$(post "$products/api/products/" '{"name": "Mouse", "price": 19.99, "stock": 10}' "$admin_token")
+mouse_id=$(field id <<<"$mouse")
+address=$(post "$users/api/users/addresses" '{"name": "Walk Through", "line1": "Invalidenstraße 116", "city": "Berlin", "postal_code": "10115", "country": "DE"}' "$token")
+address_id=$(field id <<<"$address")
+post "$orders/api/cart/items" "{\"product_id\": $product_id, \"quantity\": 1}" "$token" >/dev/null
+echo "   $(post "$orders/api/cart/items" "{\"product_id\": $mouse_id, \"quantity\": 2}" "$token")"
+checkout=$(post "$orders/api/orders/checkout" "{\"address_id\": $address_id}" "$token")
+echo "   $checkout"
+checkout_id=$(field id <<<"$checkout")
+grep -q '"items":\[\]' <<<"$(get "$orders/api/cart" "$token")" || { echo "walkthrough FAILED: the cart is not empty after checkout" >&2; exit 1; }
+for _ in $(seq 100); do
+  status=$(get "$orders/api/orders/$checkout_id" "$token" | field status)
+  [ "$status" = CONFIRMED ] && break
+  sleep 0.1
+done
+[ "$status" = CONFIRMED ] || { echo "walkthrough FAILED: checkout order $checkout_id is $status" >&2; exit 1; }
+echo "   $(post "$orders/api/orders/$checkout_id/cancel" '{"reason": "changed my mind"}' "$token")"
+for _ in $(seq 100); do
+  stock=$(curl -sS "$products/api/products/$product_id" | field stock)
+  mouse_stock=$(curl -sS "$products/api/products/$mouse_id" | field stock)
+  if [ "$stock" = 47 ] && [ "$mouse_stock" = 10 ]; then
+    echo "   timeline: $(get "$orders/api/orders/$checkout_id/timeline" "$token")"
+    echo "walkthrough passed: order $order_id is CONFIRMED and product $product_id has 47 left; order $checkout_id of the cart was cancelled and its stock came back"
     exit 0
   fi
   sleep 0.1
 done
-echo "walkthrough FAILED: order $order_id is $status and product $product_id has $stock left" >&2
+echo "walkthrough FAILED: after the cancellation product $product_id has $stock and product $mouse_id $mouse_stock left" >&2
 exit 1

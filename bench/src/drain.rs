@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use microshop_events::{Envelope, Event, OrderCreated, Topology};
+use microshop_events::{Envelope, Event, OrderCreated, OrderItem, Topology};
 use microshop_messaging::{Broker, OutgoingMessage, Publisher, declare, delete, queue_depth};
 use serde::Serialize;
 use sqlx::{Connection, Executor, PgConnection};
@@ -110,9 +110,11 @@ async fn measure(
             message(&Envelope::new(Event::OrderCreated(OrderCreated {
                 order_id: i + 1,
                 user_id: 1,
-                product_id: first + i % PRODUCTS,
-                quantity: 1,
-                unit_price_cents: 1999,
+                items: vec![OrderItem {
+                    product_id: first + i % PRODUCTS,
+                    quantity: 1,
+                    unit_price_cents: 1999,
+                }],
                 total_price_cents: 1999,
             })))
         })

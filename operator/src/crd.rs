@@ -49,9 +49,10 @@ pub struct MicroshopSpec {
     pub postgres: PostgresSpec,
     /// The RabbitMQ broker carrying the shop's events.
     pub rabbitmq: RabbitMqSpec,
-    /// The Redis the user service counts failed log-ins in and the product service keeps its
-    /// read cache in. Unset: each user-service pod counts on its own (the limits then hold per
-    /// pod) and every catalogue read goes to PostgreSQL.
+    /// The Redis the user service counts failed log-ins in, the product service keeps its read
+    /// cache in and the order service keeps the carts in. Unset: each user-service pod counts on
+    /// its own (the limits then hold per pod), every catalogue read goes to PostgreSQL and the
+    /// cart routes answer 503 (orders are unaffected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisSpec>,
     /// Per-service settings.
@@ -198,9 +199,10 @@ fn default_vhost() -> String {
     "/".into()
 }
 
-/// Where the user service counts failed log-ins (log-in throttling) and the product service keeps
-/// its read cache. Their pods read the URL straight from the Secret; their keys are prefixed with
-/// the shop's topology prefix, so shops sharing one Redis never share counters or cache entries.
+/// Where the user service counts failed log-ins (log-in throttling), the product service keeps
+/// its read cache and the order service the carts. Their pods read the URL straight from the
+/// Secret; their keys are prefixed with the shop's topology prefix, so shops sharing one Redis
+/// never share counters, cache entries or carts.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RedisSpec {

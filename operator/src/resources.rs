@@ -256,12 +256,12 @@ impl<'a> Shop<'a> {
             ));
             env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
         }
-        if let (Service::User | Service::Product, Some(redis)) =
+        if let (Service::User | Service::Product | Service::Order, Some(redis)) =
             (service, &self.resource.spec.redis)
         {
-            // Log-in throttling (user) and the read cache (product); without it each pod counts
-            // on its own and reads go to PostgreSQL. The topology prefix keeps the keys of shops
-            // sharing one Redis apart.
+            // Log-in throttling (user), the read cache (product) and the carts (order); without
+            // it each pod counts on its own, reads go to PostgreSQL and the cart routes answer
+            // 503. The topology prefix keeps the keys of shops sharing one Redis apart.
             env.extend([
                 from_secret(
                     "REDIS_URL",
@@ -291,6 +291,12 @@ impl<'a> Shop<'a> {
             env.push(value(
                 "PRODUCT_SERVICE_URL",
                 format!("http://{host}:{}", Service::Product.port()),
+            ));
+            // The buyer's shipping address, read with the buyer's own token.
+            let host = names::workload(&self.name, Service::User);
+            env.push(value(
+                "USER_SERVICE_URL",
+                format!("http://{host}:{}", Service::User.port()),
             ));
         }
         env

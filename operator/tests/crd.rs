@@ -148,6 +148,6 @@ fn redis_is_optional_and_names_a_secret_key_like_rabbitmq() {
     );
     assert!(
         redis.get("x-kubernetes-validations").is_none(),
-        "Redis may change: it only counts failed log-ins"
+        "Redis may change: it holds throttling counters, a cache and carts, nothing durable"
     );
 }

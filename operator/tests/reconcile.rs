@@ -138,10 +138,13 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
             plain_value(&env, "AMQP_TOPOLOGY_PREFIX").as_deref(),
             Some(prefix.as_str())
         );
+        // Only the order service calls the user service (a buyer's address, with the buyer's
+        // token).
+        let user_service = (service == Service::Order).then(|| format!("http://{SHOP}-user:8001"));
         assert_eq!(
             plain_value(&env, "USER_SERVICE_URL"),
-            None,
-            "{service}: nothing calls the user service"
+            user_service,
+            "{service}: only the order service calls the user service"
         );
     }
     let user = cluster.env(Service::User);

@@ -137,12 +137,14 @@ def test_each_service_gets_only_the_secrets_it_needs():
     assert env["product"]["SERVICE_KEYS"]["value"] == "order-service=$(ORDER_SERVICE_KEY)"
     names = list(env["product"])
     assert names.index("ORDER_SERVICE_KEY") < names.index("SERVICE_KEYS"), "defined before use"
-    # The order service no longer calls the user service; every service publishes events.
-    assert "USER_SERVICE_URL" not in env["order"]
+    # The order service calls the user service (a buyer's address, with the buyer's token), and
+    # only it does; every service publishes events.
+    assert env["order"]["USER_SERVICE_URL"]["value"] == "http://t-microshop-user:8001"
+    assert all("USER_SERVICE_URL" not in env[name] for name in env if name != "order")
     assert all("AMQP_URL" in env[name] for name in env)
 
 
-def test_redis_is_the_user_and_product_services_when_configured_and_the_policy_lets_them_reach_it():
+def test_redis_is_the_user_product_and_order_services_when_configured_and_the_policy_lets_them_reach_it():
     default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
     ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
     def env(docs, service):
@@ -152,18 +154,24 @@ def test_redis_is_the_user_and_product_services_when_configured_and_the_policy_l
     user = env(ha, "user")
     assert user["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
     assert user["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
-    product = env(ha, "product")
-    assert product["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
-    assert product["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
-    assert "REDIS_URL" not in env(ha, "order")
-    for name in ("shop-user", "shop-product"):
+    for service in ("product", "order"):
+        redis = env(ha, service)
+        assert redis["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}, service
+        assert redis["REDIS_KEY_PREFIX"]["value"] == "prod.shop:", service
+    assert "REDIS_URL" not in env(default, "order"), "no Redis unless one is named"
+    for name in ("shop-user", "shop-product", "shop-order"):
         policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == name)
         assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
-    # Nobody calls the user service any more: only the listed sources reach it.
+    # The order service reaches the product service and the user service, nothing else.
     order = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-order")
     called = [peer for rule in order["spec"]["egress"] for peer in rule.get("to", []) if "podSelector" in peer
               and peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")]
-    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in called] == ["product"], called
+    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in called] == ["product", "user"], called
+    user = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-user")
+    callers = [peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+               for rule in user["spec"]["ingress"] for peer in rule.get("from", []) if "podSelector" in peer
+               and peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")]
+    assert "order" in callers, callers
 
 
 def test_the_minimal_values_render_no_optional_objects():

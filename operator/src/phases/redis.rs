@@ -1,7 +1,7 @@
-//! The Redis the user service counts failed log-ins in and the product service keeps its read
-//! cache in (`spec.redis`, optional). The pods read its URL straight from the user's Secret; the
-//! operator reads it too, for those services' credentials checksum (a new URL rolls their pods)
-//! and to report a missing Secret.
+//! The Redis the user service counts failed log-ins in, the product service keeps its read cache
+//! in and the order service keeps the carts in (`spec.redis`, optional). The pods read its URL
+//! straight from the user's Secret; the operator reads it too, for those services' credentials
+//! checksum (a new URL rolls their pods) and to report a missing Secret.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};

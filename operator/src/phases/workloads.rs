@@ -32,7 +32,7 @@ pub struct Credentials<'a> {
     /// The order service's service key (the order service sends it, the product service
     /// accepts it).
     pub order_service_key: &'a str,
-    /// The Redis URL, when the shop has one (the user and product services').
+    /// The Redis URL, when the shop has one (the user, product and order services').
     pub redis_url: Option<&'a str>,
 }
 
@@ -47,7 +47,7 @@ impl Credentials<'_> {
         if service == Service::User {
             values.extend([self.jwt_signing_key, self.admin_email, self.admin_password]);
         }
-        if matches!(service, Service::User | Service::Product) {
+        if matches!(service, Service::User | Service::Product | Service::Order) {
             // Nothing without Redis, so that shops without one keep their checksum.
             values.extend(self.redis_url);
         }

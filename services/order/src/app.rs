@@ -5,6 +5,8 @@ use std::sync::Arc;
 use microshop_db::Db;
 use microshop_messaging::outbox::Outbox;
 
+use crate::cart::Carts;
+use crate::catalog::Catalog;
 use crate::metrics::OrderMetrics;
 use crate::upstreams::Upstreams;
 
@@ -15,7 +17,7 @@ pub struct App {
     pub db: Db,
     /// Its outbox: writes and their events go through its transactions.
     pub outbox: Outbox,
-    /// The product service.
+    /// The product and user services.
     pub upstreams: Arc<Upstreams>,
     /// `orders_total`.
     pub metrics: OrderMetrics,
@@ -23,4 +25,8 @@ pub struct App {
     pub idempotency_ttl: std::time::Duration,
     /// Most open (unsettled or unpaid) orders one buyer may have.
     pub max_open_orders: i64,
+    /// The products the order service knows (its read model, completed on demand).
+    pub catalog: Catalog,
+    /// The users' carts, in Redis.
+    pub carts: Carts,
 }

@@ -2,6 +2,7 @@
 
 use microshop_auth::{CallerConfig, VerifyConfig};
 use microshop_db::DbConfig;
+use microshop_limits::RedisConfig;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
@@ -29,6 +30,17 @@ pub struct Config {
         default_value = "http://127.0.0.1:8002"
     )]
     pub product_service_url: String,
+    /// Base URL of the user service (shipping addresses, read with the buyer's token).
+    #[arg(
+        long,
+        env = "USER_SERVICE_URL",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub user_service_url: String,
+    /// How long a confirmed order may stay unpaid before it is cancelled and its stock given
+    /// back (`30m`, `2h`, `500ms`).
+    #[arg(long, env = "ORDER_PAYMENT_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub order_payment_timeout: std::time::Duration,
     /// Deadline of one call to another service, retries included.
     #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 3_000)]
     pub upstream_deadline_ms: u64,
@@ -46,6 +58,17 @@ pub struct Config {
     /// gets 409 `too_many_open_orders`.
     #[arg(long, env = "MAX_OPEN_ORDERS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_open_orders_per_user: i64,
+    /// How long a cart is kept after its last change (`30d`, `12h`; at least a second).
+    #[arg(long, env = "CART_TTL", default_value = "30d", value_parser = cart_ttl)]
+    pub cart_ttl: std::time::Duration,
+    /// Bound on each Redis round trip of a cart route, in milliseconds; past it the route
+    /// answers 503 `cart_unavailable`.
+    #[arg(long, env = "CART_REDIS_TIMEOUT_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub cart_redis_timeout_ms: u64,
+    /// The Redis of the carts (only the cart routes need it).
+    #[command(flatten)]
+    pub redis: RedisConfig,
     /// Access-token verification.
     #[command(flatten)]
     pub auth: VerifyConfig,
@@ -64,4 +87,13 @@ pub struct Config {
     /// Logging settings.
     #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// A cart expiry: a humantime duration of at least a second.
+fn cart_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let ttl = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if ttl < std::time::Duration::from_secs(1) {
+        return Err(format!("must be at least 1s, got {text}"));
+    }
+    Ok(ttl)
 }

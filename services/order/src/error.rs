@@ -5,6 +5,54 @@ use microshop_domain::{Id, ValidationError};
 use microshop_http_client::UpstreamError;
 use microshop_web::ApiError;
 
+use crate::cart::CartError;
+use crate::domain::OrderRequestError;
+use crate::domain::lifecycle::InvalidTransition;
+
+impl From<OrderRequestError> for Error {
+    fn from(error: OrderRequestError) -> Self {
+        match error {
+            OrderRequestError::Invalid(invalid) => Self::Validation(invalid),
+            too_many @ OrderRequestError::TooManyUnits { .. } => Self::TooManyUnits(too_many),
+        }
+    }
+}
+
+/// A line asking for more units than its product has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShortLine {
+    /// The product.
+    pub product_id: Id,
+    /// Units on hand.
+    pub available: i64,
+    /// Units asked for.
+    pub requested: i64,
+}
+
+fn not_sold(ids: &[Id]) -> String {
+    let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
+    match ids.as_slice() {
+        [one] => format!("product {one} does not exist or is no longer sold"),
+        many => format!(
+            "products {} do not exist or are no longer sold",
+            many.join(", ")
+        ),
+    }
+}
+
+fn short_lines(lines: &[ShortLine]) -> String {
+    let each: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "only {} left of product {}, {} requested",
+                l.available, l.product_id, l.requested
+            )
+        })
+        .collect();
+    each.join("; ")
+}
+
 /// Everything an order-service request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,18 +78,31 @@ pub enum Error {
         /// Orders `PENDING` or `CONFIRMED` and unpaid.
         open: i64,
     },
-    /// The ordered product does not exist.
-    #[error("product {0} does not exist")]
-    ProductNotFound(Id),
-    /// More units asked for than the product has right now.
-    #[error("only {available} left of product {product_id}, {requested} requested")]
-    OutOfStock {
-        /// The product.
-        product_id: Id,
-        /// Units on hand.
-        available: i64,
-        /// Units asked for.
-        requested: i64,
+    /// Ordered products that do not exist or are no longer sold.
+    #[error("{}", not_sold(.0))]
+    ProductsNotFound(Vec<Id>),
+    /// Lines asking for more units than their products have right now.
+    #[error("{}", short_lines(.0))]
+    OutOfStock(Vec<ShortLine>),
+    /// A product listed several times adds up to too many units.
+    #[error("{0}")]
+    TooManyUnits(OrderRequestError),
+    /// Checkout of an empty cart.
+    #[error("your cart is empty; add products with POST /api/cart/items first")]
+    CartEmpty,
+    /// The order's total does not fit in cents.
+    #[error("the order's total is too large; split it into several orders")]
+    TotalTooLarge,
+    /// The shipping address is not one of the buyer's.
+    #[error("address {0} is not one of your addresses; add it under /api/users/addresses first")]
+    AddressNotFound(Id),
+    /// The order's status does not allow the step.
+    #[error("order {id}: {refusal}")]
+    InvalidTransition {
+        /// The order.
+        id: Id,
+        /// What its status allows.
+        refusal: InvalidTransition,
     },
     /// An idempotency key came back with a different request.
     #[error(
@@ -57,6 +118,12 @@ pub enum Error {
     /// PostgreSQL failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The product exists but is no longer sold (archived).
+    #[error("product {0} is no longer sold")]
+    ProductUnavailable(Id),
+    /// The cart refused a change, or Redis could not serve it.
+    #[error(transparent)]
+    Cart(#[from] CartError),
 }
 
 impl IntoResponse for Error {
@@ -67,12 +134,30 @@ impl IntoResponse for Error {
             Self::Request(e) => e,
             Self::BuyerMismatch { .. } => ApiError::forbidden("buyer_mismatch", message),
             Self::TooManyOpenOrders { .. } => ApiError::conflict("too_many_open_orders", message),
-            Self::ProductNotFound(_) => ApiError::unprocessable("product_not_found", message),
-            Self::OutOfStock { .. } => ApiError::conflict("out_of_stock", message),
+            Self::ProductsNotFound(_) => ApiError::unprocessable("product_not_found", message),
+            Self::OutOfStock(_) => ApiError::conflict("out_of_stock", message),
+            Self::TotalTooLarge => ApiError::unprocessable("total_too_large", message),
+            Self::CartEmpty => ApiError::unprocessable("cart_empty", message),
+            Self::TooManyUnits(_) => ApiError::unprocessable("quantity_limit_exceeded", message),
+            Self::AddressNotFound(_) => ApiError::unprocessable("address_not_found", message),
+            Self::InvalidTransition { .. } => ApiError::conflict("invalid_transition", message),
             Self::IdempotencyKeyReused(_) => {
                 ApiError::unprocessable("idempotency_key_reused", message)
             }
             Self::OrderNotFound(_) => ApiError::not_found("order_not_found", message),
+            Self::ProductUnavailable(_) => ApiError::unprocessable("product_unavailable", message),
+            Self::Cart(CartError::Unavailable(_)) => ApiError::unavailable(
+                "cart_unavailable",
+                "the cart is unavailable right now; try again in 1 s",
+                1,
+            ),
+            Self::Cart(CartError::LineNotFound(_)) => {
+                ApiError::not_found("cart_item_not_found", message)
+            }
+            Self::Cart(CartError::Full { .. }) => ApiError::conflict("cart_full", message),
+            Self::Cart(CartError::QuantityLimit { .. }) => {
+                ApiError::unprocessable("quantity_limit_exceeded", message)
+            }
             Self::Upstream(UpstreamError::Unavailable {
                 upstream,
                 retry_after_secs,
@@ -95,7 +180,7 @@ impl IntoResponse for Error {
     }
 }
 
-/// Maps an upstream 404 to "that product does not exist".
+/// Maps an upstream 404 to `missing` (e.g. "that address is not yours").
 pub fn not_found_as(error: UpstreamError, missing: Error) -> Error {
     match error {
         UpstreamError::NotFound { .. } => missing,

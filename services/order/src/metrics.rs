@@ -27,7 +27,8 @@ impl OrderMetrics {
         let orders = IntCounterVec::new(
             Opts::new(
                 "orders_total",
-                "Orders that entered a status: PENDING when accepted, then CONFIRMED or REJECTED.",
+                "Orders that entered a status: PENDING when accepted, then CONFIRMED or REJECTED, \
+                 PAID, SHIPPED, DELIVERED, CANCELLED.",
             ),
             &["status"],
         )?;
@@ -38,11 +39,7 @@ impl OrderMetrics {
              service consuming?).",
         )?;
         registry.register(Box::new(stale.clone()))?;
-        for status in [
-            OrderStatus::Pending,
-            OrderStatus::Confirmed,
-            OrderStatus::Rejected,
-        ] {
+        for status in OrderStatus::ALL {
             orders.with_label_values(&[status.as_str()]);
         }
         Ok(Self { orders, stale })

@@ -1,48 +1,59 @@
-//! Placing an order, the write protocol of `POST /api/orders`: an idempotent retry (same buyer,
-//! same key, within its lifetime) is answered as the first request was; otherwise the product
-//! is checked with its service, and the order (`PENDING`), its `order.created` event and the
-//! idempotency key with the answer are written in one transaction. The buyer is the caller of
-//! the access token, so no call to the user service is needed; a buyer may have at most
-//! `MAX_OPEN_ORDERS_PER_USER` open orders.
+//! Placing an order, the write protocol of `POST /api/orders` and of checkout: an idempotent
+//! retry (same buyer, same key, within its lifetime) is answered as the first request was;
+//! otherwise every line is priced from the catalogue as the order service knows it (its read
+//! model of the product service's events), the shipping address is copied from the buyer's
+//! account, and the order (`PENDING`), its lines, its first timeline entry, its `order.created`
+//! event and the idempotency key with the answer are written in one transaction. The buyer is
+//! the caller of the access token; a buyer may have at most `MAX_OPEN_ORDERS_PER_USER` open
+//! orders. Whether the stock is there is the product service's answer (all lines or none);
+//! lines obviously short by the catalogue's count are refused at once (409).
 
-use microshop_domain::Money;
-use microshop_events::{Envelope, Event, OrderCreated};
+use microshop_domain::Id;
+use microshop_events::{Envelope, Event, OrderCreated, OrderItem};
 use microshop_messaging::outbox::OutboxTransaction;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::catalog::ProductInfo;
 use crate::db::idempotency::{self, StoredResponse};
-use crate::db::orders::{self, OrderRow};
+use crate::db::orders::{self, ItemRow, NewOrderRecord, Order};
 use crate::domain::{IdempotencyKey, NewOrder, OrderStatus};
-use crate::error::{Error, not_found_as};
+use crate::error::{Error, ShortLine};
 
 /// How a placement ended.
 #[derive(Debug)]
 pub enum Placed {
     /// A new order, `PENDING`.
-    Created(OrderRow),
+    Created(Box<Order>),
     /// A retry: the answer stored with its idempotency key.
     Replayed(Value),
 }
+
+/// The buyer's credentials, relayed to the user service to read their address with their own
+/// rights.
+pub struct BuyerToken<'a>(pub &'a str);
 
 /// Places `order`. `receipt` renders the answer to store with `key`, so that a retry is
 /// answered with exactly the same body.
 pub async fn order(
     app: &App,
     order: NewOrder,
+    token: BuyerToken<'_>,
     key: Option<IdempotencyKey>,
-    receipt: impl FnOnce(&OrderRow) -> Value + Send,
+    receipt: impl FnOnce(&Order) -> Value + Send,
 ) -> Result<Placed, Error> {
     let fingerprint = order.fingerprint();
     let buyer = order.user_id.get();
     let ttl = app.idempotency_ttl;
-    if let Some(key) = &key {
-        if let Some(stored) = idempotency::find(&app.db, buyer, key.as_str(), ttl).await? {
-            return replay(key, stored, &fingerprint);
-        }
+    if let Some(placed) = earlier(app, order.user_id, key.as_ref(), &fingerprint).await? {
+        return Ok(placed);
     }
-    let unit_price_cents = checked_price(app, &order).await?;
+    let mut record = priced(app, &order).await?;
+    if let Some(address_id) = order.address_id {
+        record.shipping_address = Some(shipping_address(app, address_id, token).await?);
+    }
+    let total = record.total_cents().ok_or(Error::TotalTooLarge)?;
 
     let mut tx = app.outbox.begin().await?;
     if let Some(key) = &key {
@@ -55,21 +66,100 @@ pub async fn order(
         }
     }
     within_open_limit(&mut tx, buyer, app.max_open_orders).await?;
-    let row = write(&mut tx, &order, unit_price_cents).await?;
+    let placed = orders::insert(&mut tx, &record, total).await?;
+    tx.enqueue(&[created(&placed, record.created_event_id)])
+        .await?;
     if let Some(key) = &key {
-        idempotency::complete(&mut tx, buyer, key.as_str(), row.id, &receipt(&row)).await?;
+        let answer = receipt(&placed);
+        idempotency::complete(&mut tx, buyer, key.as_str(), placed.row.id, &answer).await?;
     }
     tx.commit().await?;
     app.metrics.entered(OrderStatus::Pending);
     // DEBUG: at INFO each request logs one line, the access line (with its trace_id); the
     // saga's own lines (stock reserved, order settled) follow the order at INFO.
     tracing::debug!(
-        order.id = row.id,
-        product.id = row.product_id,
-        quantity = row.quantity,
+        order.id = placed.row.id,
+        lines = placed.items.len(),
+        total_cents = total,
         "order accepted"
     );
-    Ok(Placed::Created(row))
+    Ok(Placed::Created(Box::new(placed)))
+}
+
+/// Prices every line from the catalogue; refuses unknown or archived products (422) and lines
+/// the catalogue already knows to be short (409), naming each.
+async fn priced(app: &App, order: &NewOrder) -> Result<NewOrderRecord, Error> {
+    let known = app.catalog.products(&order.product_ids()).await?;
+    let mut items = Vec::with_capacity(order.lines.len());
+    let mut missing = Vec::new();
+    let mut short = Vec::new();
+    for line in &order.lines {
+        match known.get(&line.product_id.get()) {
+            None | Some(ProductInfo { archived: true, .. }) => missing.push(line.product_id),
+            Some(product) => {
+                if line.quantity > product.stock {
+                    short.push(ShortLine {
+                        product_id: line.product_id,
+                        available: product.stock,
+                        requested: line.quantity,
+                    });
+                }
+                items.push(ItemRow {
+                    order_id: 0,
+                    product_id: product.id,
+                    product_name: Some(product.name.clone()),
+                    quantity: line.quantity,
+                    unit_price_cents: product.price_cents,
+                });
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::ProductsNotFound(missing));
+    }
+    if !short.is_empty() {
+        return Err(Error::OutOfStock(short));
+    }
+    Ok(NewOrderRecord {
+        user_id: order.user_id.get(),
+        items,
+        address_id: order.address_id.map(Id::get),
+        shipping_address: None,
+        created_event_id: Uuid::now_v7(),
+    })
+}
+
+/// The buyer's address `id` as it is now, read from the user service with the buyer's token
+/// (so only their own is found).
+async fn shipping_address(app: &App, id: Id, token: BuyerToken<'_>) -> Result<Value, Error> {
+    let mut address = app
+        .upstreams
+        .address(id, token.0)
+        .await
+        .map_err(|e| crate::error::not_found_as(e, Error::AddressNotFound(id)))?;
+    // What the parcel needs; the account's bookkeeping stays in the user service (the order
+    // keeps `address_id` beside the copy).
+    if let Value::Object(fields) = &mut address {
+        for field in ["id", "user_id", "is_default", "created_at", "updated_at"] {
+            fields.remove(field);
+        }
+    }
+    Ok(address)
+}
+
+/// The answer of an earlier request of `buyer` with `key`, if there was one within the key's
+/// lifetime (422 if it was for a different request).
+pub async fn earlier(
+    app: &App,
+    buyer: Id,
+    key: Option<&IdempotencyKey>,
+    fingerprint: &str,
+) -> Result<Option<Placed>, Error> {
+    let Some(key) = key else { return Ok(None) };
+    match idempotency::find(&app.db, buyer.get(), key.as_str(), app.idempotency_ttl).await? {
+        Some(stored) => replay(key, stored, fingerprint).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Refuses a new order while the buyer has `max` open ones. The count and the insert are
@@ -82,45 +172,26 @@ async fn within_open_limit(tx: &mut OutboxTransaction, buyer: i64, max: i64) -> 
     Ok(())
 }
 
-/// Asks the product service whether the order can be served, and at what price.
-async fn checked_price(app: &App, order: &NewOrder) -> Result<i64, Error> {
-    let product = app
-        .upstreams
-        .product(order.product_id)
-        .await
-        .map_err(|e| not_found_as(e, Error::ProductNotFound(order.product_id)))?;
-    if order.quantity > product.stock {
-        return Err(Error::OutOfStock {
-            product_id: order.product_id,
-            available: product.stock,
-            requested: order.quantity,
-        });
-    }
-    Ok(Money::price("price", product.price)?.cents())
-}
-
-/// The order row and its `order.created` event.
-async fn write(
-    tx: &mut OutboxTransaction,
-    order: &NewOrder,
-    unit_price_cents: i64,
-) -> Result<OrderRow, Error> {
-    // The event's id is stored with the order, so an overdue order can be sent again under it.
-    let event_id = Uuid::now_v7();
-    let row = orders::insert(&mut **tx, order, unit_price_cents, event_id).await?;
-    let event = Envelope::with_id(
+/// The order's `order.created`, under the id stored with it (an overdue order is sent again
+/// under the same id).
+pub fn created(order: &Order, event_id: Uuid) -> Envelope {
+    Envelope::with_id(
         event_id,
         Event::OrderCreated(OrderCreated {
-            order_id: row.id,
-            user_id: row.user_id,
-            product_id: row.product_id,
-            quantity: row.quantity,
-            unit_price_cents: row.unit_price_cents,
-            total_price_cents: row.total_price_cents,
+            order_id: order.row.id,
+            user_id: order.row.user_id,
+            items: order
+                .items
+                .iter()
+                .map(|item| OrderItem {
+                    product_id: item.product_id,
+                    quantity: item.quantity,
+                    unit_price_cents: item.unit_price_cents,
+                })
+                .collect(),
+            total_price_cents: order.row.total_price_cents,
         }),
-    );
-    tx.enqueue(std::slice::from_ref(&event)).await?;
-    Ok(row)
+    )
 }
 
 /// The stored answer, or 422 if the key was used for a different request.

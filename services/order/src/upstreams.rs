@@ -1,9 +1,11 @@
-//! The product service as this service sees it (the buyer comes from the access token: no
-//! call to the user service).
+//! The services an order consults: the product service (prices and stock of products the read
+//! model does not know yet) and the user service (the buyer's shipping address, read with the
+//! buyer's own token, so the user service applies its ownership rule; the buyer themself comes
+//! from the access token).
 
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use microshop_auth::KeyError;
 use microshop_domain::Id;
 use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
@@ -11,18 +13,30 @@ use serde::Deserialize;
 
 use crate::Config;
 
-/// What the order service needs to know about a product.
-#[derive(Debug, Deserialize)]
-pub struct ProductView {
-    /// Price as the product service shows it (`12999.0`).
-    pub price: f64,
-    /// Units on hand now.
+/// A product as the product service's batch route shows it (`GET /internal/products?ids=`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProductState {
+    /// Its id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Price of one unit in cents.
+    pub price_cents: i64,
+    /// Units available to sell now.
     pub stock: i64,
+    /// Whether it left the catalogue.
+    pub archived: bool,
+    /// Its version (bumped by every admin edit).
+    pub version: i64,
 }
+
+/// Most ids one call of the product service's batch route takes.
+pub const MAX_BATCH_IDS: usize = 100;
 
 /// The services an order consults.
 pub struct Upstreams {
     products: Upstream,
+    users: Upstream,
 }
 
 impl Upstreams {
@@ -37,6 +51,11 @@ impl Upstreams {
             headers,
             ..UpstreamConfig::default()
         };
+        // The user service is called with the buyer's token, never with this service's key.
+        let user_settings = UpstreamConfig {
+            headers: HeaderMap::new(),
+            ..settings.clone()
+        };
         Ok(Self {
             products: Upstream::new(
                 "product-service",
@@ -44,13 +63,40 @@ impl Upstreams {
                 settings,
                 metrics.clone(),
             ),
+            users: Upstream::new(
+                "user-service",
+                &config.user_service_url,
+                user_settings,
+                metrics.clone(),
+            ),
         })
     }
 
-    /// The product's current price and stock (its internal route, never a cached view).
-    pub async fn product(&self, id: Id) -> Result<ProductView, UpstreamError> {
+    /// The buyer's address `id` (the user service answers 404 for another user's), read with
+    /// the buyer's access token `token`.
+    pub async fn address(&self, id: Id, token: &str) -> Result<serde_json::Value, UpstreamError> {
+        let mut headers = HeaderMap::new();
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            UpstreamError::Unexpected {
+                upstream: "user-service",
+                reason: "the access token is not a valid header value".to_owned(),
+            }
+        })?;
+        headers.insert(header::AUTHORIZATION, bearer);
+        self.users
+            .get_json_with(&format!("/api/users/addresses/{id}"), &headers)
+            .await
+    }
+
+    /// The products of `ids` (1 to [`MAX_BATCH_IDS`]) that exist, archived ones included, in one
+    /// call; none without a call for no ids.
+    pub async fn products_batch(&self, ids: &[i64]) -> Result<Vec<ProductState>, UpstreamError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         self.products
-            .get_json(&format!("/internal/products/{id}"))
+            .get_json(&format!("/internal/products?ids={}", list.join(",")))
             .await
     }
 }

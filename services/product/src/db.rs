@@ -3,6 +3,7 @@
 pub mod categories;
 pub mod inventory;
 pub mod products;
+pub mod reservations;
 pub mod reviews;
 pub mod search;
 pub mod stock;

@@ -15,6 +15,7 @@ pub mod release;
 pub mod reserve;
 pub mod reviews;
 pub mod routes;
+pub mod saga;
 pub mod startup;
 
 pub use config::Config;

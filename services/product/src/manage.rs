@@ -1,7 +1,7 @@
 //! An admin's management of products, the write protocols of `POST`, `PUT`, `PATCH` and
 //! `DELETE /api/products...`: add, edit (under optimistic concurrency: the caller names the
-//! version it read, the `ETag`) and archive. Edits and archiving publish `product.updated` in
-//! the same transaction. Orders keep the price they were taken at (it travels in
+//! version it read, the `ETag`) and archive. Each of them publishes `product.updated` in the
+//! same transaction. Orders keep the price they were taken at (it travels in
 //! `order.created`), so a price change never alters them.
 
 use microshop_db::is_foreign_key_violation;
@@ -27,21 +27,24 @@ pub enum Expected {
     OneOf(Vec<i64>),
 }
 
-/// Adds `product`.
+/// Adds `product` and publishes `product.updated` (version 1) in the same transaction: readers
+/// of `product.events` (the order service's read model of products) learn of it as of an edit.
 pub async fn add(catalog: &Catalog, product: &NewProduct) -> Result<ProductRow, Error> {
-    // One statement, no transaction: the foreign key checks the category.
-    let row =
-        products::insert(catalog.db(), product)
-            .await
-            .map_err(|e| match product.category_id {
-                Some(id) if is_foreign_key_violation(&e, "products_category_id_fkey") => {
-                    Error::UnknownCategory {
-                        field: "category_id",
-                        id,
-                    }
+    let mut tx = catalog.outbox().begin().await?;
+    // The foreign key checks the category.
+    let row = products::insert(&mut *tx, product)
+        .await
+        .map_err(|e| match product.category_id {
+            Some(id) if is_foreign_key_violation(&e, "products_category_id_fkey") => {
+                Error::UnknownCategory {
+                    field: "category_id",
+                    id,
                 }
-                _ => e.into(),
-            })?;
+            }
+            _ => e.into(),
+        })?;
+    tx.enqueue(&[updated(&row)]).await?;
+    tx.commit().await?;
     catalog.catalog_changed(&[row.id]).await;
     // DEBUG: at INFO each request logs one line, the access line.
     tracing::debug!(product.id = row.id, "product added");

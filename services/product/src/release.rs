@@ -1,89 +1,59 @@
-//! Giving stock back, the product side of an order that will not go ahead: for each
-//! `order.cancelled` the units held for the order return to stock and `stock.released` says so,
-//! exactly once (the reservation moves from held to released in the same transaction). A
-//! cancellation that arrives before its order leaves a mark, so the order's stock is never
-//! taken afterwards. The stock bookkeeping of [`inventory::stock_changed`] goes with it.
+//! Giving stock back, the product side of an order that will not go ahead: an `order.cancelled`
+//! gives every line held for the order back to stock, and one `stock.released` names them all
+//! with each product's stock afterwards, exactly once (the reservation moves from held to
+//! released). A cancellation that arrives before its order leaves a `cancelled` mark (its lines
+//! from the event's items), so the order's stock is never taken afterwards. [`order`] decides
+//! against the batch's locked [`Shelf`] (see [`crate::saga`], which writes the result).
 
 use microshop_events::{Envelope, Event, OrderCancelled, StockReleased};
 use microshop_messaging::consumer::event_span;
-use microshop_messaging::outbox::OutboxTransaction;
 
-use crate::db::stock::{self, Reservation};
-use crate::inventory::{self, Cause, StockChange};
+use crate::domain::ledger::Ledger;
+use crate::domain::reservation::{self, Line};
+use crate::domain::shelf::Shelf;
+use crate::inventory::{Cause, StockChange};
+use crate::reserve::stock_line;
 
-/// What a run of cancellations gave back.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Released {
-    /// Orders that had stock to give back.
-    pub orders: u64,
-    /// The products whose stock changed, each once (read caches forget them after the commit).
-    pub changed_products: Vec<i64>,
-}
-
-/// Gives back the stock of every `order.cancelled` of `events`.
-pub async fn for_orders(
-    tx: &mut OutboxTransaction,
-    events: &[Envelope],
-) -> Result<Released, sqlx::Error> {
-    let mut cancelled: Vec<(&Envelope, &OrderCancelled)> = events
-        .iter()
-        .filter_map(|envelope| match &envelope.event {
-            Event::OrderCancelled(order) => Some((envelope, order)),
-            _ => None,
-        })
-        .collect();
-    // Product rows are locked in product order, as reservations lock them.
-    cancelled.sort_by_key(|(_, order)| order.product_id);
-    let mut answers = Vec::new();
-    let mut changes = Vec::new();
-    for (envelope, order) in cancelled {
-        let span = event_span(envelope);
-        let Some((held, remaining)) = stock::release(tx, order.order_id).await? else {
-            let mark = Reservation {
-                order_id: order.order_id,
-                product_id: order.product_id,
-                quantity: order.quantity.max(1),
-            };
-            stock::forbid(tx, &mark).await?;
-            span.in_scope(|| {
-                tracing::info!(
-                    order.id = order.order_id,
-                    "order cancelled with no stock held for it; none will be"
-                );
-            });
-            continue;
-        };
+/// Gives back what `ledger` holds for the cancelled `order`, once, adding the stock changes to
+/// `changes`; returns `stock.released`, or `None` when nothing was held (none yet: the mark is
+/// left; given back or shipped already: nothing changes). `envelope` carries the trace.
+pub fn order(
+    shelf: &mut Shelf,
+    ledger: &mut Ledger,
+    order: &OrderCancelled,
+    envelope: &Envelope,
+    changes: &mut Vec<StockChange>,
+) -> Option<Event> {
+    let span = event_span(envelope);
+    if ledger.get(order.order_id).is_none() {
+        // A mark's lines only say what was ordered: each counts at least one unit.
+        let lines = reservation::merge(order.items.iter().map(|item| Line {
+            product_id: item.product_id,
+            quantity: item.quantity.max(1),
+        }));
+        ledger.forbid(order.order_id, lines);
         span.in_scope(|| {
             tracing::info!(
-                order.id = held.order_id,
-                product.id = held.product_id,
-                quantity = held.quantity,
-                reason = %order.reason,
-                "stock released"
+                order.id = order.order_id,
+                "order cancelled with no stock held for it; none will be"
             );
         });
-        if let Some(stock_after) = remaining {
-            changes.push(StockChange {
-                product_id: held.product_id,
-                stock_after,
-                delta: held.quantity,
-                cause: Cause::Release,
-            });
-        }
-        answers.push(
-            Envelope::new(Event::StockReleased(StockReleased {
-                order_id: held.order_id,
-                product_id: held.product_id,
-                quantity: held.quantity,
-                remaining: remaining.unwrap_or(0),
-            }))
-            .caused_by(envelope),
-        );
+        return None;
     }
-    let orders = answers.len() as u64;
-    let changed_products = inventory::stock_changed(tx, &changes, answers).await?;
-    Ok(Released {
-        orders,
-        changed_products,
-    })
+    let held = ledger.release(order.order_id)?;
+    let back = shelf.give_back(&held);
+    changes.extend(back.iter().filter_map(|b| b.change(Cause::Release)));
+    span.in_scope(|| {
+        tracing::info!(
+            order.id = order.order_id,
+            lines = back.len(),
+            units = back.iter().map(|b| b.quantity).sum::<i64>(),
+            reason = %order.reason,
+            "stock released"
+        );
+    });
+    Some(Event::StockReleased(StockReleased {
+        order_id: order.order_id,
+        items: back.iter().map(stock_line).collect(),
+    }))
 }

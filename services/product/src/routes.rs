@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> OpenApiRouter {
             products::delete_product
         ))
         .routes(routes!(internal::availability))
+        .routes(routes!(internal::products_by_ids))
         .merge(categories::routes())
         .merge(reviews::routes())
         .merge(inventory::routes())

@@ -53,7 +53,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
 
     let topology = messaging.topology();
     let flows = Flows {
-        consumes: topology.product_order_events(),
+        consumes: vec![topology.product_order_events()],
         handler,
         publishes_to: topology.product_events(),
     };

@@ -20,6 +20,13 @@ pub async fn list(db: &Db, principal: &Principal) -> Result<Vec<AddressRow>, Err
     Ok(addresses::list(db, principal.user_id).await?)
 }
 
+/// The caller's address `id` (another user's is not found).
+pub async fn get(db: &Db, principal: &Principal, id: Id) -> Result<AddressRow, Error> {
+    addresses::find(db, principal.user_id, id.get())
+        .await?
+        .ok_or(Error::AddressNotFound(id))
+}
+
 /// Adds `address` for the caller; it becomes the default if it is their first or if
 /// `make_default` asks for it.
 pub async fn add(

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> OpenApiRouter {
             addresses::create_address
         ))
         .routes(routes!(
+            addresses::get_address,
             addresses::update_address,
             addresses::delete_address
         ))

@@ -1,43 +1,153 @@
 //! `/api/orders`: place an order, look one up, list a user's orders.
 
 use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use microshop_auth::Principal;
-use microshop_domain::{Id, Money, NotAnId};
+use microshop_domain::{Id, Money, NotAnId, ValidationError};
 use microshop_web::error::ErrorBody;
 use microshop_web::{ApiError, Json, Path, Query};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::openapi::Object;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::Error;
 use crate::app::App;
-use crate::db::orders::{self, OrderRow};
-use crate::domain::{IDEMPOTENCY_KEY_PATTERN, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS, NewOrder};
-use crate::place::{self, Placed};
+use crate::checkout;
+use crate::db::orders::{self, Order};
+use crate::domain::{
+    IDEMPOTENCY_KEY_PATTERN, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS, NewLine, NewOrder,
+};
+use crate::place::{self, BuyerToken, Placed};
 
 /// Header naming a client-chosen key that makes retries of `POST /api/orders` safe.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// Body of `POST /api/orders`.
+/// Body of `POST /api/orders` as the OpenAPI document states it: one of two shapes. (Read as
+/// [`CreateOrderBody`]: serde's untagged enums cannot read `3.0` as the integer 3, which JSON
+/// Schema allows.)
+#[allow(dead_code)] // the document's shape; requests are read as `CreateOrderBody`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CreateOrderRequest {
+    /// Several lines, shipped to one of the buyer's addresses.
+    Items(ItemsOrderRequest),
+    /// The seed's shape: one product.
+    Single(SingleOrderRequest),
+}
+
+/// `{items, address_id}`.
+#[allow(dead_code)] // the document's shape; requests are read as `CreateOrderBody`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateOrderRequest {
+pub struct ItemsOrderRequest {
     /// The buyer is the caller of the access token; a `user_id` sent anyway must be theirs.
-    #[serde(default)]
     user_id: Option<Id>,
-    /// An existing product.
-    product_id: Id,
-    /// 1 to 10,000 units.
-    #[serde(deserialize_with = "microshop_domain::number::whole")]
-    #[schema(minimum = 1, maximum = 10_000, example = 3)]
-    quantity: i64,
+    /// 1 to 50 lines; a product listed twice is one line of its units in all (at most 10,000).
+    #[schema(max_items = 50, min_items = 1)]
+    items: Vec<OrderLineRequest>,
+    /// One of the buyer's addresses (`/api/users/addresses`), copied into the order.
+    address_id: Id,
     /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header
     /// (which wins when both are sent).
     #[schema(example = "checkout-7f3a", schema_with = idempotency_key_or_null_schema)]
     request_id: Option<String>,
+}
+
+/// `{product_id, quantity}`, the seed's shape (an address may be named, not required).
+#[allow(dead_code)] // the document's shape; requests are read as `CreateOrderBody`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SingleOrderRequest {
+    /// The buyer is the caller of the access token; a `user_id` sent anyway must be theirs.
+    user_id: Option<Id>,
+    /// An existing product.
+    product_id: Id,
+    /// 1 to 10,000 units.
+    #[schema(minimum = 1, maximum = 10_000, example = 3)]
+    quantity: i64,
+    /// One of the buyer's addresses to ship to, copied into the order.
+    address_id: Option<Id>,
+    /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header
+    /// (which wins when both are sent).
+    #[schema(example = "checkout-7f3a", schema_with = idempotency_key_or_null_schema)]
+    request_id: Option<String>,
+}
+
+/// One line of `items`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineRequest {
+    /// An existing product.
+    product_id: Id,
+    /// 1 to 10,000 units.
+    #[serde(deserialize_with = "microshop_domain::number::whole")]
+    #[schema(minimum = 1, maximum = 10_000, example = 2)]
+    quantity: i64,
+}
+
+/// `POST /api/orders` as read: every field of both shapes, checked to be one shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderBody {
+    #[serde(default)]
+    user_id: Option<Id>,
+    #[serde(default)]
+    product_id: Option<Id>,
+    #[serde(default, deserialize_with = "microshop_domain::number::whole_or_null")]
+    quantity: Option<i64>,
+    #[serde(default)]
+    items: Option<Vec<OrderLineRequest>>,
+    #[serde(default)]
+    address_id: Option<Id>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+impl CreateOrderBody {
+    /// The lines asked for and the address to ship to, if the body is one of the two shapes.
+    fn lines(&self) -> Result<(Vec<NewLine>, Option<Id>), Error> {
+        let invalid = |field: &'static str, problem: &str| {
+            Error::Validation(ValidationError::new(field, problem.to_owned()))
+        };
+        match (&self.items, self.product_id, self.quantity) {
+            (Some(items), None, None) => {
+                let address = self.address_id.ok_or_else(|| {
+                    invalid(
+                        "address_id",
+                        "is required with items: the address to ship to",
+                    )
+                })?;
+                let lines = items
+                    .iter()
+                    .map(|line| NewLine {
+                        product_id: line.product_id,
+                        quantity: line.quantity,
+                    })
+                    .collect();
+                Ok((lines, Some(address)))
+            }
+            (None, Some(product_id), Some(quantity)) => Ok((
+                vec![NewLine {
+                    product_id,
+                    quantity,
+                }],
+                self.address_id,
+            )),
+            (Some(_), _, _) => Err(invalid(
+                "items",
+                "send either items or product_id with quantity, not both",
+            )),
+            (None, Some(_), None) => Err(invalid("quantity", "is required with product_id")),
+            (None, _, _) => Err(invalid(
+                "items",
+                "is required: the products to order (or product_id with quantity)",
+            )),
+        }
+    }
 }
 
 fn idempotency_key_schema() -> Object {
@@ -59,63 +169,139 @@ impl utoipa::PartialSchema for IdempotencyKeyHeader {
 
 impl ToSchema for IdempotencyKeyHeader {}
 
-/// An order as the API shows it.
+/// One line of an order as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderResponse {
-    id: i64,
-    user_id: i64,
+pub struct OrderItemResponse {
     product_id: i64,
+    /// The product's name when ordered (absent for orders taken before orders had lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     quantity: i64,
     /// Price of one unit when ordered, e.g. `12999.0`.
     #[schema(value_type = f64)]
     unit_price: f64,
     /// `quantity * unit_price`.
     #[schema(value_type = f64)]
-    total_price: f64,
-    /// `PENDING`, then `CONFIRMED` or `REJECTED`.
-    #[schema(example = "PENDING")]
-    status: String,
-    /// Why the order was rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    line_total: f64,
 }
 
-impl From<OrderRow> for OrderResponse {
-    fn from(row: OrderRow) -> Self {
+/// An order as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderResponse {
+    id: i64,
+    user_id: i64,
+    /// `PENDING`, `CONFIRMED`, `REJECTED`, `PAID`, `SHIPPED`, `DELIVERED` or `CANCELLED`.
+    #[schema(example = "PENDING")]
+    status: String,
+    /// Why the order was rejected or cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Its lines, in the order they were listed.
+    items: Vec<OrderItemResponse>,
+    /// The sum of the lines.
+    #[schema(value_type = f64)]
+    total_price: f64,
+    /// For orders of one line (the seed's shape): its product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product_id: Option<i64>,
+    /// For orders of one line: its units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<i64>,
+    /// For orders of one line: the price of one unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    unit_price: Option<f64>,
+    /// Where it goes: the buyer's address as it was when ordering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    shipping_address: Option<Value>,
+    /// The carrier's tracking number, once shipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracking_number: Option<String>,
+    /// The payment that paid it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_id: Option<i64>,
+    /// Whether its cancellation refunds the payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund: Option<bool>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paid_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipped_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<Order> for OrderResponse {
+    fn from(order: Order) -> Self {
+        let Order { row, items } = order;
+        let single = match items.as_slice() {
+            [only] => Some((
+                only.product_id,
+                only.quantity,
+                Money::from_cents(only.unit_price_cents).as_decimal(),
+            )),
+            _ => None,
+        };
         Self {
             id: row.id,
             user_id: row.user_id,
-            product_id: row.product_id,
-            quantity: row.quantity,
-            unit_price: Money::from_cents(row.unit_price_cents).as_decimal(),
-            total_price: Money::from_cents(row.total_price_cents).as_decimal(),
             status: row.status,
             reason: row.reason,
+            items: items
+                .into_iter()
+                .map(|item| OrderItemResponse {
+                    product_id: item.product_id,
+                    name: item.product_name,
+                    quantity: item.quantity,
+                    unit_price: Money::from_cents(item.unit_price_cents).as_decimal(),
+                    line_total: Money::from_cents(item.quantity * item.unit_price_cents)
+                        .as_decimal(),
+                })
+                .collect(),
+            total_price: Money::from_cents(row.total_price_cents).as_decimal(),
+            product_id: single.map(|(id, _, _)| id),
+            quantity: single.map(|(_, quantity, _)| quantity),
+            unit_price: single.map(|(_, _, price)| price),
+            shipping_address: row.shipping_address,
+            tracking_number: row.tracking_number,
+            payment_id: row.payment_id,
+            refund: row.refund,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            confirmed_at: row.confirmed_at,
+            paid_at: row.paid_at,
+            shipped_at: row.shipped_at,
+            delivered_at: row.delivered_at,
+            cancelled_at: row.cancelled_at,
         }
     }
 }
 
-/// Places an order for the caller: checks the product, stores the order `PENDING` with its
-/// `order.created` event, answers 201. The status then moves to `CONFIRMED` or `REJECTED`.
+/// Places an order for the caller: prices each line from the catalogue, copies the shipping
+/// address, stores the order `PENDING` with its `order.created` event, answers 201. The product
+/// service then reserves every line or none: the status moves to `CONFIRMED` or `REJECTED`.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrderRequest,
     params(("Idempotency-Key" = inline(Option<IdempotencyKeyHeader>), Header, description = "Makes retries safe: the same key and body from the same caller get the same answer, never a second order (kept 24 h)")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Accepted, PENDING", body = OrderResponse),
         (status = 403, description = "The body names another buyer than the caller", body = ErrorBody),
-        (status = 409, description = "Not enough stock right now, or too many open orders", body = ErrorBody),
-        (status = 422, description = "Unknown product, bad field, or a reused key", body = ErrorBody),
-        (status = 503, description = "Product service unavailable; see Retry-After", body = ErrorBody),
+        (status = 409, description = "Not enough stock right now (each short line named), or too many open orders", body = ErrorBody),
+        (status = 422, description = "Unknown or archived product, unknown address, bad field, or a reused key", body = ErrorBody),
+        (status = 503, description = "Product or user service unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn create_order(
     State(app): State<App>,
     caller: Principal,
     headers: HeaderMap,
-    Json(request): Json<CreateOrderRequest>,
+    Json(request): Json<CreateOrderBody>,
 ) -> Result<Response, Error> {
     let buyer = buyer(&caller)?;
     if let Some(named) = request.user_id {
@@ -126,15 +312,57 @@ pub async fn create_order(
             });
         }
     }
-    let order = NewOrder::parse(buyer, request.product_id, request.quantity)?;
+    let (lines, address_id) = request.lines()?;
+    let order = NewOrder::parse(buyer, lines, address_id)?;
     let key = idempotency_key(&headers, request.request_id.as_deref())?;
-    let placed = place::order(&app, order, key, |row| {
-        serde_json::to_value(OrderResponse::from(row.clone())).expect("an order serializes")
+    let placed = place::order(&app, order, BuyerToken(bearer(&headers)), key, |order| {
+        serde_json::to_value(OrderResponse::from(order.clone())).expect("an order serializes")
     })
     .await?;
-    Ok(match placed {
-        Placed::Created(row) => {
-            (StatusCode::CREATED, Json(OrderResponse::from(row))).into_response()
+    Ok(placed_response(placed))
+}
+
+/// Body of `POST /api/orders/checkout`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// One of the buyer's addresses (`/api/users/addresses`), copied into the order.
+    address_id: Id,
+}
+
+/// Turns the caller's cart into one order shipped to `address_id`: placed like `POST
+/// /api/orders` with `items`, then the lines ordered leave the cart (only once the order is
+/// accepted; a line changed meanwhile stays).
+#[utoipa::path(post, path = "/api/orders/checkout", tag = "orders", request_body = CheckoutRequest,
+    params(("Idempotency-Key" = inline(Option<IdempotencyKeyHeader>), Header, description = "Makes retries safe: the same key and body from the same caller get the same answer, never a second order (kept 24 h)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Accepted, PENDING", body = OrderResponse),
+        (status = 409, description = "Not enough stock right now (each short line named), or too many open orders", body = ErrorBody),
+        (status = 422, description = "An empty cart, a product no longer sold, an address that is not the caller's, or a reused key", body = ErrorBody),
+        (status = 503, description = "The cart (Redis), the product or the user service is unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn checkout(
+    State(app): State<App>,
+    caller: Principal,
+    headers: HeaderMap,
+    Json(request): Json<CheckoutRequest>,
+) -> Result<Response, Error> {
+    let buyer = buyer(&caller)?;
+    let key = idempotency_key(&headers, None)?;
+    let token = BuyerToken(bearer(&headers));
+    let placed = checkout::cart(&app, buyer, request.address_id, token, key, |order| {
+        serde_json::to_value(OrderResponse::from(order.clone())).expect("an order serializes")
+    })
+    .await?;
+    Ok(placed_response(placed))
+}
+
+/// 201 with the new order, or the stored answer of a retry marked `Idempotent-Replayed`.
+pub fn placed_response(placed: Placed) -> Response {
+    match placed {
+        Placed::Created(order) => {
+            (StatusCode::CREATED, Json(OrderResponse::from(*order))).into_response()
         }
         Placed::Replayed(stored) => {
             let mut response = (StatusCode::CREATED, Json(stored)).into_response();
@@ -143,12 +371,21 @@ pub async fn create_order(
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
-    })
+    }
+}
+
+/// The caller's bearer token as sent (the `Principal` extractor has checked it already).
+pub fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
 }
 
 /// The key from the `Idempotency-Key` header, else from `request_id` in the body; both must be
 /// valid when sent.
-fn idempotency_key(
+pub fn idempotency_key(
     headers: &HeaderMap,
     request_id: Option<&str>,
 ) -> Result<Option<IdempotencyKey>, Error> {
@@ -161,7 +398,7 @@ fn idempotency_key(
 }
 
 /// The caller as a buyer (a token's `sub` is always a valid id; a forged one is refused).
-fn buyer(caller: &Principal) -> Result<Id, Error> {
+pub fn buyer(caller: &Principal) -> Result<Id, Error> {
     Id::new(caller.user_id).ok_or_else(|| {
         Error::Request(ApiError::bad_request(
             "token_invalid_subject",
@@ -184,11 +421,11 @@ pub async fn get_order(
     caller: Principal,
     Path(id): Path<Id>,
 ) -> Result<Json<OrderResponse>, Error> {
-    let row = orders::find(&app.db, id)
+    let order = orders::find(&app.db, id)
         .await?
-        .filter(|row| caller.may_access(row.user_id))
+        .filter(|order| caller.may_access(order.row.user_id))
         .ok_or(Error::OrderNotFound(id))?;
-    Ok(Json(row.into()))
+    Ok(Json(order.into()))
 }
 
 /// Query of `GET /api/orders`.
@@ -253,6 +490,6 @@ pub async fn list_orders(
             _ => Some(own),
         }
     };
-    let rows = orders::list(&app.db, user_id, page).await?;
-    Ok(Json(rows.into_iter().map(OrderResponse::from).collect()))
+    let orders = orders::list(&app.db, user_id, page).await?;
+    Ok(Json(orders.into_iter().map(OrderResponse::from).collect()))
 }

@@ -1,7 +1,7 @@
 //! Every order ends: an order whose stock answer does not come is sent again under the same
 //! event id, then rejected with a reason, and stock reserved for it too late is given back.
 
-use microshop_events::{Envelope, Event, StockRejected, StockReserved};
+use microshop_events::{Envelope, Event, ShortLine, StockLine, StockRejected, StockReserved};
 use microshop_messaging::{OutgoingMessage, Publisher};
 use microshop_testkit::{eventually, eventually_some, json};
 use reqwest::StatusCode;
@@ -79,11 +79,13 @@ async fn an_order_without_any_answer_is_rejected_with_a_reason_and_stock_reserve
     assert_eq!(order["status"], "REJECTED");
     let reason = order["reason"].as_str().unwrap();
     assert!(reason.contains("did not answer within 2 s"), "{reason}");
-    // The product service wakes up: it finds the order twice (same id) and its cancellation.
+    // The product service wakes up: it finds the order twice (same id), its rejection (which
+    // it ignores) and its cancellation.
     let queue = shop.broker.topology.product_order_events();
-    eventually("both copies and the cancellation are queued", async || {
-        shop.broker.depth(&queue).await == 3
-    })
+    eventually(
+        "both copies, the rejection and the cancellation are queued",
+        async || shop.broker.depth(&queue).await == 4,
+    )
     .await;
     let _worker = shop.start_product_worker().await;
     // Reserved once (the second copy is a duplicate), then given back once.
@@ -121,26 +123,39 @@ async fn stock_reserved_for_an_order_already_rejected_is_asked_back(pool: PgPool
     };
     publish(Event::StockRejected(StockRejected {
         order_id: id,
-        product_id: product,
-        requested: 1,
-        available: 0,
         reason: "only 0 left".into(),
+        lines: vec![ShortLine {
+            product_id: product,
+            requested: 1,
+            available: 0,
+            reason: "only 0 left".into(),
+        }],
     }))
     .await;
     assert_eq!(shop.settled(id).await["status"], "REJECTED");
 
     publish(Event::StockReserved(StockReserved {
         order_id: id,
-        product_id: product,
-        quantity: 1,
-        remaining: 4,
+        items: vec![StockLine {
+            product_id: product,
+            quantity: 1,
+            remaining: 4,
+        }],
     }))
     .await;
 
+    // order.rejected announced the rejection; then the late reservation is asked back.
+    let rejected = next_order_event(&shop).await;
+    assert!(
+        matches!(rejected.event, Event::OrderRejected(_)),
+        "{rejected:?}"
+    );
     let cancelled = next_order_event(&shop).await;
     let Event::OrderCancelled(cancelled) = cancelled.event else {
         panic!("expected order.cancelled, got {cancelled:?}")
     };
-    assert_eq!((cancelled.order_id, cancelled.quantity), (id, 1));
+    assert_eq!(cancelled.order_id, id);
+    assert_eq!(cancelled.items[0].quantity, 1);
+    assert!(!cancelled.refund);
     assert_eq!(shop.settled(id).await["status"], "REJECTED");
 }

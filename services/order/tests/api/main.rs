@@ -4,10 +4,16 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod access;
+mod cart;
+mod cart_faults;
+mod catalog;
+mod chaos;
+mod checkout;
 mod deadlines;
 mod ends;
 mod faults;
 mod helpers;
 mod idempotency;
+mod lifecycle;
 mod orders;
 mod tracing;

@@ -1,7 +1,9 @@
 //! Placing orders and following them to CONFIRMED or REJECTED.
 
 use futures::future::join_all;
-use microshop_events::{Envelope, Event, StockRejected, StockReserved, Topology};
+use microshop_events::{
+    Envelope, Event, ShortLine, StockLine, StockRejected, StockReserved, Topology,
+};
 use microshop_messaging::{OutgoingMessage, Publisher};
 use microshop_testkit::{checks, eventually, json};
 use reqwest::StatusCode;
@@ -96,7 +98,10 @@ async fn another_buyer_is_403_unknown_products_422_and_too_many_units_409(pool: 
         "unknown product",
     )
     .await;
-    assert_eq!(body["error"]["message"], "product 4343 does not exist");
+    assert_eq!(
+        body["error"]["message"],
+        "product 4343 does not exist or is no longer sold"
+    );
 
     let response = shop.order(user, product, 3).await;
     let body = checks::assert_error(response, StatusCode::CONFLICT, "too many").await;
@@ -232,9 +237,11 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
     let reserved = |order_id| {
         Envelope::new(Event::StockReserved(StockReserved {
             order_id,
-            product_id: product,
-            quantity: 1,
-            remaining: 49,
+            items: vec![StockLine {
+                product_id: product,
+                quantity: 1,
+                remaining: 49,
+            }],
         }))
     };
     let unknown = reserved(999_999);
@@ -243,10 +250,13 @@ async fn a_stock_event_for_an_unknown_order_is_dead_lettered_and_its_batch_neigh
         unknown.clone(),
         Envelope::new(Event::StockRejected(StockRejected {
             order_id: ids[1],
-            product_id: product,
-            requested: 1,
-            available: 0,
             reason: "only 0 left".into(),
+            lines: vec![ShortLine {
+                product_id: product,
+                requested: 1,
+                available: 0,
+                reason: "only 0 left".into(),
+            }],
         })),
     ];
     let messages: Vec<_> = replies.iter().map(OutgoingMessage::from_envelope).collect();
@@ -302,7 +312,18 @@ async fn a_price_change_leaves_orders_already_taken_as_they_were(pool: PgPool) {
     let order = json(shop.get(&format!("/api/orders/{id}")).await).await;
     assert_eq!(order["unit_price"], 12999.0);
     assert_eq!(order["total_price"], 25998.0);
-    // The next order is taken at the new price.
+    // The order service prices from its read model, which product.updated brings up to date
+    // within moments; the next order after that is taken at the new price.
+    microshop_testkit::eventually("the order service knows the new price", async || {
+        let price: Option<i64> =
+            sqlx::query_scalar("select price_cents from products where id = $1")
+                .bind(product)
+                .fetch_optional(&shop.order_pool)
+                .await
+                .unwrap();
+        price == Some(500)
+    })
+    .await;
     let next = json(shop.order(user, product, 2).await).await;
     assert_eq!(next["unit_price"], 5.0);
     assert_eq!(next["total_price"], 10.0);

@@ -1,5 +1,6 @@
 //! `product.order-events`: new orders, whose stock [`crate::reserve`] takes, cancelled ones,
-//! whose stock [`crate::release`] gives back, and shipped and delivered ones, whose reservations
+//! whose stock [`crate::release`] gives back (both through [`crate::saga`], which locks the
+//! batch's products first), and shipped and delivered ones, whose reservations
 //! [`crate::delivery`] fulfils and whose purchases it records.
 
 use microshop_events::{Envelope, Event};
@@ -9,14 +10,13 @@ use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 use crate::catalog::Catalog;
 use crate::delivery::{self, Delivered};
-use crate::release;
-use crate::reserve::{self, Tally};
+use crate::reserve;
+use crate::saga::{self, Tally};
 
 /// What a batch did, for `stock_reservations_total` and `purchases_recorded_total`.
 #[derive(Debug, Default)]
 pub struct Applied {
     tally: Tally,
-    released: u64,
     delivered: Delivered,
     /// The products whose stock the batch changed (a product may be named by several runs),
     /// for read caches to forget once the batch is committed.
@@ -34,18 +34,29 @@ pub struct OrderEventsHandler {
 /// The kinds of events applied together, one run at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Order,
-    Cancellation,
+    /// `order.created` and `order.cancelled`: stock taken and given back.
+    Stock,
+    /// `order.shipped` and `order.delivered`.
     Delivery,
 }
 
 impl Kind {
     fn of(envelope: &Envelope) -> Self {
-        match &envelope.event {
-            Event::OrderCancelled(_) => Self::Cancellation,
-            Event::OrderShipped(_) | Event::OrderDelivered(_) => Self::Delivery,
-            // `order.created`, the only other event handled.
-            _ => Self::Order,
+        if delivery::applies_to(&envelope.event) {
+            Self::Delivery
+        } else {
+            Self::Stock
+        }
+    }
+}
+
+impl From<saga::Error> for HandlerError {
+    fn from(error: saga::Error) -> Self {
+        match error {
+            saga::Error::Db(error) => error.into(),
+            // Not as locked means a bug, not a passing state: applied one event at a time, an
+            // order that still fails is answered `stock.rejected` rather than retried forever.
+            saga::Error::NotAsLocked(_) => Self::Permanent(error.to_string()),
         }
     }
 }
@@ -57,9 +68,9 @@ impl OrderEventsHandler {
         let reservations = IntCounterVec::new(
             Opts::new(
                 "stock_reservations_total",
-                "Stock reservations, by outcome: reserved or rejected (new orders), released \
-                 (given back for a cancelled order), fulfilled (the order shipped or was \
-                 delivered).",
+                "Stock reservations of orders (not lines), by outcome: reserved (every line \
+                 taken) or rejected (answered stock.rejected), released (given back for a \
+                 cancelled order), fulfilled (the order shipped or was delivered).",
             ),
             &["outcome"],
         )?;
@@ -94,23 +105,21 @@ impl Handler for OrderEventsHandler {
         tx: &mut OutboxTransaction,
         events: &[Envelope],
     ) -> Result<Outcome<Applied>, HandlerError> {
-        // In delivery order, a run of one kind at a time (one statement per run): a
-        // cancellation then finds the reservation made before it, an order whose cancellation
-        // came first finds the cancellation's mark and is refused, and a shipment finds the
+        // Every product the batch's orders and cancellations name is locked first, in id order.
+        // Then in delivery order, a run of one kind at a time: within a run of orders and
+        // cancellations, a cancellation finds the reservation made before it and an order whose
+        // cancellation came first finds its mark and is refused; a shipment finds the
         // reservation made before it and leaves nothing for a later cancellation to give back.
+        let mut locked = saga::lock(tx, events).await?;
         let mut applied = Applied::default();
         for run in events.chunk_by(|a, b| Kind::of(a) == Kind::of(b)) {
             match Kind::of(&run[0]) {
-                Kind::Order => {
-                    let tally = reserve::for_orders(tx, run).await?;
+                Kind::Stock => {
+                    let tally = saga::apply(tx, &mut locked, run).await?;
                     applied.tally.reserved += tally.reserved;
                     applied.tally.rejected += tally.rejected;
+                    applied.tally.released += tally.released;
                     applied.changed_products.extend(tally.changed_products);
-                }
-                Kind::Cancellation => {
-                    let released = release::for_orders(tx, run).await?;
-                    applied.released += released.orders;
-                    applied.changed_products.extend(released.changed_products);
                 }
                 Kind::Delivery => {
                     let delivered = delivery::for_orders(tx, run).await?;
@@ -126,7 +135,7 @@ impl Handler for OrderEventsHandler {
         for (outcome, count) in [
             ("reserved", applied.tally.reserved),
             ("rejected", applied.tally.rejected),
-            ("released", applied.released),
+            ("released", applied.tally.released),
             ("fulfilled", applied.delivered.fulfilled),
         ] {
             self.reservations

@@ -21,14 +21,14 @@ pub struct MoveRow {
 }
 
 /// The stock of `product_id` (archived or not), or `None` when there is no such product.
-/// `reserved` sums the held reservations (`stock_reservations_held_idx`).
+/// `reserved` sums the lines of held reservations (`stock_reservation_lines_held_idx`).
 pub async fn level(db: impl PgExecutor<'_>, product_id: i64) -> Result<Option<Level>, sqlx::Error> {
     sqlx::query_as!(
         Level,
         r#"select p.id as "product_id!", p.stock as "available!",
                   p.low_stock_threshold as "threshold!",
-                  coalesce((select sum(r.quantity) from stock_reservations r
-                            where r.product_id = p.id and r.status = 'held'), 0)::bigint
+                  coalesce((select sum(l.quantity) from stock_reservation_lines l
+                            where l.product_id = p.id and l.status = 'held'), 0)::bigint
                       as "reserved!"
            from products p where p.id = $1"#,
         product_id,
@@ -38,14 +38,14 @@ pub async fn level(db: impl PgExecutor<'_>, product_id: i64) -> Result<Option<Le
 }
 
 /// A page of the products whose available units are at or below their threshold, by id
-/// (`products_low_stock_idx`).
+/// (`products_low_stock_idx`), each with its held units as in [`level`].
 pub async fn low(db: impl PgExecutor<'_>, page: Page) -> Result<Vec<Level>, sqlx::Error> {
     sqlx::query_as!(
         Level,
         r#"select p.id as "product_id!", p.stock as "available!",
                   p.low_stock_threshold as "threshold!",
-                  coalesce((select sum(r.quantity) from stock_reservations r
-                            where r.product_id = p.id and r.status = 'held'), 0)::bigint
+                  coalesce((select sum(l.quantity) from stock_reservation_lines l
+                            where l.product_id = p.id and l.status = 'held'), 0)::bigint
                       as "reserved!"
            from products p where p.stock <= p.low_stock_threshold
            order by p.id limit $1 offset $2"#,

@@ -1,30 +1,59 @@
-//! Stock and reservations: the conditional decrement that makes overselling impossible, and
-//! the reservation rows that let a cancelled order give its stock back exactly once.
-
-use std::collections::HashMap;
+//! Stock of the order saga: the products a batch locks (in id order, one statement), the
+//! guarded write of what the batch changed, and the low-stock flags every stock change settles.
+//! Reservations are in [`super::reservations`].
 
 use sqlx::PgConnection;
 
-/// Takes `quantity` units of `product_id` if that many are on hand and the product is still
-/// sold (not archived); returns the units left, or `None` when there are too few, the product
-/// is archived or there is no such product.
+use crate::domain::shelf::{Delta, Standing};
+
+/// Locks the rows of `products` that exist, in id order, until the transaction ends, and
+/// returns their stock and whether they are archived.
 ///
-/// `stock >= $q` in the `UPDATE` is the whole concurrency story: PostgreSQL's row lock makes
-/// concurrent reservations queue on the row, and each re-checks the condition against the latest
-/// stock, so stock never goes negative and never more is promised than there is.
-pub async fn take(
-    conn: &mut PgConnection,
-    product_id: i64,
-    quantity: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "update products set stock = stock - $2, updated_at = now()
-         where id = $1 and stock >= $2 and archived_at is null returning stock",
-        product_id,
-        quantity,
+/// Every writer of the saga locks all the products of its batch with this one statement before
+/// it changes any of them, and locks in id order, so two replicas working on overlapping
+/// batches queue on the first row they share and never deadlock.
+pub async fn lock(conn: &mut PgConnection, products: &[i64]) -> Result<Vec<Standing>, sqlx::Error> {
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as!(
+        Standing,
+        r#"select id as product_id, stock, archived_at is not null as "archived!"
+           from products where id = any($1) order by id for update"#,
+        products,
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await
+}
+
+/// Writes `deltas` (locked rows, in id order) in one statement; returns each product's stock
+/// afterwards, as `(product_id, stock)`, for the rows it changed.
+///
+/// `stock >= taken` is the belt to [`lock`]'s braces: the batch worked out its changes against
+/// the locked rows, so every row passes; were one not as the lock showed it, it would be left
+/// alone rather than oversold (the caller compares what comes back with what it worked out and
+/// fails the batch on any difference). The table's check constraints refuse negative stock
+/// whatever the application does.
+pub async fn write(
+    conn: &mut PgConnection,
+    deltas: &[Delta],
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    if deltas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let products: Vec<i64> = deltas.iter().map(|d| d.product_id).collect();
+    let taken: Vec<i64> = deltas.iter().map(|d| d.taken).collect();
+    let rows = sqlx::query!(
+        "update products p set stock = p.stock - d.taken, updated_at = now()
+         from unnest($1::bigint[], $2::bigint[]) as d(id, taken)
+         where p.id = d.id and p.stock >= d.taken
+         returning p.id, p.stock",
+        &products,
+        &taken,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.stock)).collect())
 }
 
 /// Units of `product_id` on hand, or `None` when there is no such product.
@@ -32,21 +61,6 @@ pub async fn on_hand(conn: &mut PgConnection, product_id: i64) -> Result<Option<
     sqlx::query_scalar!("select stock from products where id = $1", product_id)
         .fetch_optional(conn)
         .await
-}
-
-/// Units of `product_id` on hand and whether it is archived (no longer sold), or `None` when
-/// there is no such product: why [`take`] refused.
-pub async fn standing(
-    conn: &mut PgConnection,
-    product_id: i64,
-) -> Result<Option<(i64, bool)>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"select stock, archived_at is not null as "archived!" from products where id = $1"#,
-        product_id
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|row| (row.stock, row.archived)))
 }
 
 /// A product whose low-stock flag was just raised: its stock reached its threshold.
@@ -85,138 +99,4 @@ pub async fn settle_low_stock(
             threshold: row.low_stock_threshold,
         })
         .collect())
-}
-
-/// Stock held for one order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reservation {
-    /// The order.
-    pub order_id: i64,
-    /// The product.
-    pub product_id: i64,
-    /// Units held.
-    pub quantity: i64,
-}
-
-/// Records `reserved` (one row per order, so a cancellation can give the stock back), in one
-/// statement.
-pub async fn record_reservations(
-    conn: &mut PgConnection,
-    reserved: &[Reservation],
-) -> Result<(), sqlx::Error> {
-    if reserved.is_empty() {
-        return Ok(());
-    }
-    let orders: Vec<i64> = reserved.iter().map(|r| r.order_id).collect();
-    let products: Vec<i64> = reserved.iter().map(|r| r.product_id).collect();
-    let quantities: Vec<i64> = reserved.iter().map(|r| r.quantity).collect();
-    sqlx::query!(
-        "insert into stock_reservations (order_id, product_id, quantity)
-         select * from unnest($1::bigint[], $2::bigint[], $3::bigint[])",
-        &orders,
-        &products,
-        &quantities,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Where an order's reservation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReservationState {
-    /// The units are taken for the order.
-    Held,
-    /// They were given back.
-    Released,
-    /// The order was cancelled before any stock was taken: none ever will be.
-    Cancelled,
-    /// The order shipped: its units left the warehouse for good.
-    Fulfilled,
-}
-
-impl ReservationState {
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "held" => Some(Self::Held),
-            "released" => Some(Self::Released),
-            "cancelled" => Some(Self::Cancelled),
-            "fulfilled" => Some(Self::Fulfilled),
-            _ => None,
-        }
-    }
-}
-
-/// The reservations of `orders` that exist, with their state.
-pub async fn reservations(
-    conn: &mut PgConnection,
-    orders: &[i64],
-) -> Result<HashMap<i64, (Reservation, ReservationState)>, sqlx::Error> {
-    if orders.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query!(
-        "select order_id, product_id, quantity, status from stock_reservations
-         where order_id = any($1)",
-        orders,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let state = ReservationState::parse(&row.status)?;
-            let reservation = Reservation {
-                order_id: row.order_id,
-                product_id: row.product_id,
-                quantity: row.quantity,
-            };
-            Some((row.order_id, (reservation, state)))
-        })
-        .collect())
-}
-
-/// Gives the units held for `order_id` back, once: the reservation moves from held to
-/// released and its units return to stock. Returns what was given back and the units on hand
-/// afterwards (`None` for the latter when the product is gone); `None` when nothing was held.
-pub async fn release(
-    conn: &mut PgConnection,
-    order_id: i64,
-) -> Result<Option<(Reservation, Option<i64>)>, sqlx::Error> {
-    let Some(held) = sqlx::query_as!(
-        Reservation,
-        "update stock_reservations set status = 'released', released_at = now()
-         where order_id = $1 and status = 'held'
-         returning order_id, product_id, quantity",
-        order_id,
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let remaining = sqlx::query_scalar!(
-        "update products set stock = stock + $2, updated_at = now() where id = $1
-         returning stock",
-        held.product_id,
-        held.quantity,
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(Some((held, remaining)))
-}
-
-/// Records that `order` was cancelled before any of its stock was taken, so none ever will be;
-/// changes nothing when the order already has a reservation row.
-pub async fn forbid(conn: &mut PgConnection, order: &Reservation) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into stock_reservations (order_id, product_id, quantity, status)
-         values ($1, $2, $3, 'cancelled') on conflict (order_id) do nothing",
-        order.order_id,
-        order.product_id,
-        order.quantity,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -102,14 +102,11 @@ impl Search {
             Some(q) => Some(bounded_text("q", q, MAX_QUERY_CHARS)?).filter(|q| !q.is_empty()),
             None => None,
         };
+        // No control characters: PostgreSQL refuses a NUL byte in text, which must be our 422,
+        // never its error.
         let category = match raw.category {
-            Some(c) if c.chars().count() > MAX_CATEGORY_FILTER_CHARS => {
-                return Err(ValidationError::new(
-                    "category",
-                    format!("must be at most {MAX_CATEGORY_FILTER_CHARS} characters"),
-                ));
-            }
-            Some(c) => Some(c.trim().to_owned()).filter(|c| !c.is_empty()),
+            Some(c) => Some(bounded_text("category", c, MAX_CATEGORY_FILTER_CHARS)?)
+                .filter(|c| !c.is_empty()),
             None => None,
         };
         // A minimum above the maximum is a range with nothing in it, not an error.
@@ -146,6 +143,16 @@ mod tests {
 
     fn page() -> Page {
         Page::new(None, None).unwrap()
+    }
+
+    #[test]
+    fn a_category_filter_with_a_control_character_is_refused() {
+        let raw = RawSearch {
+            category: Some("comp\u{0}uters"),
+            ..RawSearch::default()
+        };
+        let error = Search::parse(&raw, page()).unwrap_err().to_string();
+        assert!(error.contains("control characters"), "{error}");
     }
 
     #[test]

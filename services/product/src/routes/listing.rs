@@ -25,8 +25,12 @@ pub struct SearchQuery {
         pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
     )]
     q: Option<String>,
-    /// A category id or slug; products of its sub-categories match too.
-    #[param(max_length = 100, example = "computers")]
+    /// A category id or slug; products of its sub-categories match too (no control characters).
+    #[param(
+        max_length = 100,
+        example = "computers",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     category: Option<String>,
     /// Cheapest price shown (0 for none).
     #[param(minimum = 0, maximum = 1_000_000, multiple_of = 0.01)]

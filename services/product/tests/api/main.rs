@@ -11,6 +11,7 @@ mod categories;
 mod crash;
 mod faults;
 mod helpers;
+mod internal;
 mod invalid_input;
 mod inventory;
 mod manage;

@@ -87,9 +87,34 @@ async fn an_edit_needs_the_current_version_and_bumps_it(pool: PgPool) {
     assert_eq!(now["name"], "Laptop 2");
     assert_eq!(now["version"], 2);
 
+    // Adding published version 1, the edit version 2.
+    let events = updated_events(&broker, 2).await;
+    assert_eq!(events[0]["data"]["version"], 1);
+    assert_eq!(events[1]["data"]["version"], 2);
+    assert_eq!(events[1]["data"]["price_cents"], 149_950);
+}
+
+#[sqlx::test]
+async fn adding_a_product_publishes_it_as_version_one_and_a_refused_add_publishes_nothing(
+    pool: PgPool,
+) {
+    let (broker, app) = spawn_app_with_broker(pool).await;
+    let refused = admin(&app)
+        .post_json(
+            "/api/products",
+            &json!({"name": "Ghost", "price": 1.0, "stock": 1, "category_id": 999_999}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (id, _) = added(&app).await;
+
     let events = updated_events(&broker, 1).await;
-    assert_eq!(events[0]["data"]["version"], 2);
-    assert_eq!(events[0]["data"]["price_cents"], 149_950);
+    assert_eq!(
+        events[0]["data"],
+        json!({"product_id": id, "version": 1, "name": "Laptop", "price_cents": 1_299_900,
+               "category_id": null, "archived": false})
+    );
 }
 
 #[sqlx::test]
@@ -166,9 +191,10 @@ async fn a_deleted_product_is_archived_and_still_readable_by_id(pool: PgPool) {
     assert_eq!(read["name"], "Laptop");
     let listed = json(app.client.get("/api/products").await).await;
     assert_eq!(listed.as_array().unwrap().len(), 0);
-    // Archiving twice publishes once.
-    let events = updated_events(&broker, 1).await;
-    assert_eq!(events[0]["data"]["archived"], true);
+    // Adding publishes once, archiving twice once.
+    let events = updated_events(&broker, 2).await;
+    assert_eq!(events[0]["data"]["archived"], false);
+    assert_eq!(events[1]["data"]["archived"], true);
 
     let missing = send(
         &admin(&app),

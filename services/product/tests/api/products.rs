@@ -244,6 +244,8 @@ async fn the_internal_route_answers_only_the_shops_services(pool: PgPool) {
     let availability = json(answer).await;
     assert_eq!(availability["price"], 12999.0);
     assert_eq!(availability["stock"], 50);
+    assert_eq!(availability["name"], "Laptop");
+    assert_eq!(availability["version"], 1);
 
     // Archived, it is no longer sold: the order service hears "no such product".
     let id = path.rsplit('/').next().unwrap();

@@ -1,22 +1,63 @@
 //! The stock side of the order saga, through the real RabbitMQ: order events in, stock changes
-//! and `stock.*` events out, exactly once.
+//! and `stock.*` events out, exactly once. Orders of several lines are in [`lines`], replicas
+//! racing on one database in [`concurrency`].
+
+mod concurrency;
+mod lines;
 
 use futures::future::join_all;
-use microshop_events::{Envelope, Event, OrderCancelled, OrderCreated, Topology};
+use microshop_events::{
+    Envelope, Event, OrderCancelled, OrderCreated, OrderItem, OrderLine, Topology,
+};
 use microshop_messaging::{OutgoingMessage, Publisher};
 use microshop_testkit::{ServiceProcess, TestBroker, eventually, json};
 use sqlx::{ConnectOptions, PgPool};
 
 use crate::helpers::spawn_app_with_broker;
 
+/// `order.created` for one line.
 pub fn order(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
+    order_of(order_id, &[(product_id, quantity)])
+}
+
+/// `order.created` for `lines` of `(product_id, quantity)`.
+pub fn order_of(order_id: i64, lines: &[(i64, i64)]) -> Envelope {
+    let items: Vec<OrderItem> = lines
+        .iter()
+        .map(|&(product_id, quantity)| OrderItem {
+            product_id,
+            quantity,
+            unit_price_cents: 1000,
+        })
+        .collect();
+    let total_price_cents = items.iter().map(|i| i.quantity * 1000).sum();
     Envelope::new(Event::OrderCreated(OrderCreated {
         order_id,
         user_id: 1,
-        product_id,
-        quantity,
-        unit_price_cents: 1000,
-        total_price_cents: 1000 * quantity,
+        items,
+        total_price_cents,
+    }))
+}
+
+/// `order.cancelled` for one line.
+pub fn cancelled(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
+    cancelled_of(order_id, &[(product_id, quantity)])
+}
+
+/// `order.cancelled` for `lines` of `(product_id, quantity)`.
+pub fn cancelled_of(order_id: i64, lines: &[(i64, i64)]) -> Envelope {
+    Envelope::new(Event::OrderCancelled(OrderCancelled {
+        order_id,
+        user_id: Some(1),
+        items: lines
+            .iter()
+            .map(|&(product_id, quantity)| OrderLine {
+                product_id,
+                quantity,
+            })
+            .collect(),
+        reason: "the buyer changed their mind".into(),
+        refund: false,
     }))
 }
 
@@ -59,7 +100,7 @@ fn is_answer(event: &Event) -> bool {
 }
 
 /// Takes every `stock.*` reply the service published, waiting until `count` arrived.
-async fn replies(broker: &TestBroker, count: usize) -> Vec<Event> {
+pub async fn replies(broker: &TestBroker, count: usize) -> Vec<Event> {
     let queue = broker.topology.order_product_events();
     let mut events = Vec::new();
     eventually(&format!("{count} replies arrive"), async || {
@@ -91,7 +132,7 @@ async fn an_order_reserves_stock_and_the_reply_says_what_is_left(pool: PgPool) {
 
     let events = replies(&broker, 1).await;
     assert!(
-        matches!(&events[0], Event::StockReserved(r) if r.order_id == 1 && r.remaining == 47),
+        matches!(&events[0], Event::StockReserved(r) if r.order_id == 1 && r.items[0].remaining == 47),
         "{events:?}"
     );
     let shown = json(app.client.get(&format!("/api/products/{product}")).await).await;
@@ -145,16 +186,6 @@ async fn a_second_event_for_an_order_already_reserved_is_answered_again_without_
     assert_eq!(broker.depth(&dlq).await, 0);
 }
 
-fn cancelled(order_id: i64, product_id: i64, quantity: i64) -> Envelope {
-    Envelope::new(Event::OrderCancelled(OrderCancelled {
-        order_id,
-        product_id,
-        quantity,
-        reason: "the buyer changed their mind".into(),
-        refund: false,
-    }))
-}
-
 #[sqlx::test]
 async fn a_cancelled_order_gets_its_stock_back_exactly_once(pool: PgPool) {
     let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
@@ -181,9 +212,10 @@ async fn a_cancelled_order_gets_its_stock_back_exactly_once(pool: PgPool) {
     let Event::StockReleased(released) = &events[0] else {
         panic!("{events:?}")
     };
+    assert_eq!(released.order_id, 1);
     assert_eq!(
-        (released.order_id, released.quantity, released.remaining),
-        (1, 3, 10)
+        (released.items[0].quantity, released.items[0].remaining),
+        (3, 10)
     );
     let queue = broker.topology.product_order_events();
     eventually("every cancellation is consumed", async || {
@@ -229,11 +261,14 @@ async fn an_order_that_fails_every_time_is_answered_rejected_instead_of_dead_let
 ) {
     let (broker, _app) = spawn_app_with_broker(pool.clone()).await;
     let product = product_with_stock(&pool, 10).await;
-    // A rule the stock change breaks every time it is tried, whatever the retries.
-    sqlx::query("alter table products add constraint no_seven check (stock <> 7)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    // A rule order 1's reservation breaks every time it is tried, whatever the retries and
+    // whichever orders share its batch.
+    sqlx::query(
+        "alter table stock_reservation_lines add constraint no_three check (quantity <> 3)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
 
     publish(
         &broker,
@@ -252,7 +287,11 @@ async fn an_order_that_fails_every_time_is_answered_rejected_instead_of_dead_let
             _ => None,
         })
         .unwrap_or_else(|| panic!("order 1 is answered stock.rejected: {events:?}"));
-    assert!(rejected.reason.contains("no_seven"), "{}", rejected.reason);
+    assert!(rejected.reason.contains("no_three"), "{}", rejected.reason);
+    assert!(
+        rejected.lines.is_empty(),
+        "the order as a whole: {rejected:?}"
+    );
     assert!(
         events
             .iter()
@@ -294,6 +333,13 @@ async fn fifty_orders_for_ten_units_reserve_exactly_ten(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(reservations, 10);
+    let held: i64 = sqlx::query_scalar(
+        "select sum(quantity)::bigint from stock_reservation_lines where status = 'held'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(held, 10, "one line of one unit per reservation");
 }
 
 #[sqlx::test]
@@ -342,7 +388,11 @@ async fn an_order_for_a_missing_product_is_rejected_with_a_reason(pool: PgPool) 
         panic!("{events:?}")
     };
     assert_eq!(rejected.reason, "product 4242 does not exist");
-    assert_eq!(rejected.available, 0);
+    assert_eq!(rejected.lines.len(), 1);
+    assert_eq!(
+        (rejected.lines[0].product_id, rejected.lines[0].available),
+        (4242, 0)
+    );
 }
 
 #[sqlx::test]

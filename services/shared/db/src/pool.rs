@@ -12,7 +12,9 @@
 //!   reports its outcome;
 //! - a transaction dropped before it finished (an error, a cancelled request) is rolled back
 //!   at once in the background, so its locks never outlive the request, and a query cancelled
-//!   mid-flight is drained before its connection is reused;
+//!   mid-flight is drained before its connection is reused; a connection whose session no
+//!   longer takes writes (a demoted primary: a statement inside a transaction met `25006`,
+//!   which nothing reports to the pool) is closed then;
 //! - connections are replaced after [`MAX_LIFETIME`] and closed after [`IDLE_TIMEOUT`] unused.
 
 use std::fmt;
@@ -271,6 +273,22 @@ impl std::ops::DerefMut for PooledConnection {
     }
 }
 
+/// Rolls back the transaction abandoned on `conn`; whether the connection may be reused: the
+/// rollback went through and its session still takes writes. A session that does not (the
+/// server was demoted in a fail-over, or turned read-only) never will again, and the statements
+/// of a transaction report their errors to their caller only, so the connection is judged here
+/// (one more round trip, only for transactions that did not end with a commit or a rollback).
+async fn rolled_back(conn: &mut PgConnection) -> bool {
+    if conn.execute("rollback").await.is_err() {
+        return false;
+    }
+    let read_only: Result<String, sqlx::Error> =
+        sqlx::query_scalar("select current_setting('transaction_read_only')")
+            .fetch_one(&mut *conn)
+            .await;
+    read_only.is_ok_and(|setting| setting == "off")
+}
+
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else {
@@ -291,11 +309,11 @@ impl Drop for PooledConnection {
                     // Either waits for the abandoned query's answer first, then confirms the
                     // connection is in sync again.
                     let cleaned = if rollback {
-                        conn.execute("rollback").await.map(|_| ())
+                        rolled_back(&mut conn).await
                     } else {
-                        conn.ping().await
+                        conn.ping().await.is_ok()
                     };
-                    if cleaned.is_ok() {
+                    if cleaned {
                         pool.push_idle(conn, created_at, Instant::now());
                     }
                     drop(permit);

@@ -70,6 +70,43 @@ async fn a_statement_over_its_limit_is_cancelled_and_transient(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_transaction_abandoned_on_a_server_that_became_read_only_drops_its_connection(
+    pool: PgPool,
+) {
+    let database = pool.connect_options().get_database().unwrap().to_owned();
+    let admin = (*pool.connect_options()).clone().database("postgres");
+    let mut admin = PgConnection::connect_with(&admin).await.unwrap();
+    let read_only = |on: &str| {
+        format!("alter database \"{database}\" set default_transaction_read_only = {on}")
+    };
+    sqlx::query(&read_only("on"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let db = db_with(&pool, &one_connection());
+    let mut tx = db.begin().await.unwrap();
+
+    let error = sqlx::query("create table written (id int)")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+
+    assert!(breaks_connection(&error), "{error}");
+    drop(tx);
+    sqlx::query(&read_only("off"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("create table written (id int)")
+        .execute(&mut *tx)
+        .await
+        .expect("the next transaction reaches a writable server");
+    tx.commit().await.unwrap();
+    admin.close().await.unwrap();
+}
+
+#[sqlx::test]
 async fn a_lock_waited_for_beyond_the_limit_is_transient(pool: PgPool) {
     sqlx::query("create table things (id int primary key)")
         .execute(&pool)

@@ -5,6 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::orders::{
+    OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered, OrderPaid, OrderRejected,
+    OrderShipped, StockRejected, StockReleased, StockReserved,
+};
+use crate::payments::{PaymentFailed, PaymentRefunded, PaymentSucceeded};
+
 /// One event as it travels through RabbitMQ. `id` is also the AMQP `message_id`, and it is what
 /// consumers deduplicate on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +95,24 @@ pub enum Event {
     /// An order reached its buyer: its products' reviews become verified purchases.
     #[serde(rename = "order.delivered")]
     OrderDelivered(OrderDelivered),
+    /// An order's stock is reserved: it waits for payment.
+    #[serde(rename = "order.confirmed")]
+    OrderConfirmed(OrderConfirmed),
+    /// An order will not go ahead: no stock, or no stock answer in time.
+    #[serde(rename = "order.rejected")]
+    OrderRejected(OrderRejected),
+    /// A confirmed order was paid.
+    #[serde(rename = "order.paid")]
+    OrderPaid(OrderPaid),
+    /// The provider took the money for an order.
+    #[serde(rename = "payment.succeeded")]
+    PaymentSucceeded(PaymentSucceeded),
+    /// The provider declined a payment.
+    #[serde(rename = "payment.failed")]
+    PaymentFailed(PaymentFailed),
+    /// A payment's money went back to the buyer.
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded(PaymentRefunded),
     /// An admin changed a product's name, description, price or category, or archived it.
     #[serde(rename = "product.updated")]
     ProductUpdated(ProductUpdated),
@@ -113,91 +137,17 @@ impl Event {
             Self::UserUpdated(_) => "user.updated",
             Self::OrderShipped(_) => "order.shipped",
             Self::OrderDelivered(_) => "order.delivered",
+            Self::OrderConfirmed(_) => "order.confirmed",
+            Self::OrderRejected(_) => "order.rejected",
+            Self::OrderPaid(_) => "order.paid",
+            Self::PaymentSucceeded(_) => "payment.succeeded",
+            Self::PaymentFailed(_) => "payment.failed",
+            Self::PaymentRefunded(_) => "payment.refunded",
             Self::ProductUpdated(_) => "product.updated",
             Self::ProductStockUpdated(_) => "product.stock.updated",
             Self::InventoryLowStock(_) => "inventory.low_stock",
         }
     }
-}
-
-/// `order.created`. Money is in integer cents so no service ever rounds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderCreated {
-    /// The order.
-    pub order_id: i64,
-    /// Who ordered.
-    pub user_id: i64,
-    /// What was ordered.
-    pub product_id: i64,
-    /// How many units, `1..=10000`.
-    pub quantity: i64,
-    /// Price of one unit when the order was taken, in cents.
-    pub unit_price_cents: i64,
-    /// `quantity * unit_price_cents`.
-    pub total_price_cents: i64,
-}
-
-/// `stock.reserved`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StockReserved {
-    /// The order the stock is held for.
-    pub order_id: i64,
-    /// The product.
-    pub product_id: i64,
-    /// Units taken.
-    pub quantity: i64,
-    /// Units left afterwards.
-    pub remaining: i64,
-}
-
-/// `stock.rejected`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StockRejected {
-    /// The order that cannot be served.
-    pub order_id: i64,
-    /// The product.
-    pub product_id: i64,
-    /// Units asked for.
-    pub requested: i64,
-    /// Units there were (0 when the product does not exist).
-    pub available: i64,
-    /// For a person, e.g. "only 2 left of product 7".
-    pub reason: String,
-}
-
-/// `order.cancelled`: the order will not go ahead (rejected after its stock answer never came,
-/// cancelled by its buyer, ...). The product service gives back the stock held for it, once, and
-/// never reserves stock for it afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderCancelled {
-    /// The order.
-    pub order_id: i64,
-    /// What was ordered.
-    pub product_id: i64,
-    /// How many units.
-    pub quantity: i64,
-    /// For a person, e.g. "no stock answer within 120 s".
-    pub reason: String,
-    /// Whether a payment must be refunded.
-    pub refund: bool,
-}
-
-/// `stock.released`: the units held for an order are on hand again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StockReleased {
-    /// The order the stock was held for.
-    pub order_id: i64,
-    /// The product.
-    pub product_id: i64,
-    /// Units given back.
-    pub quantity: i64,
-    /// Units on hand afterwards.
-    pub remaining: i64,
 }
 
 /// `user.registered`: a new account, as it was created. Never carries the password or its hash.
@@ -228,42 +178,6 @@ pub struct UserUpdated {
     pub name: String,
     /// `customer` or `admin` now.
     pub role: String,
-}
-
-/// One product line of a shipped or delivered order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderLine {
-    /// The product.
-    pub product_id: i64,
-    /// Units.
-    pub quantity: i64,
-}
-
-/// `order.shipped`: the order's units left the warehouse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderShipped {
-    /// The order.
-    pub order_id: i64,
-    /// Its buyer.
-    pub user_id: i64,
-    /// What was shipped.
-    pub items: Vec<OrderLine>,
-    /// The carrier's tracking number.
-    pub tracking_number: String,
-}
-
-/// `order.delivered`: the buyer received the order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderDelivered {
-    /// The order.
-    pub order_id: i64,
-    /// Its buyer.
-    pub user_id: i64,
-    /// What was delivered.
-    pub items: Vec<OrderLine>,
 }
 
 /// `product.updated`: a product as it is after an admin's change (the whole editable state, so a
@@ -319,9 +233,11 @@ mod tests {
         Envelope::new(Event::OrderCreated(OrderCreated {
             order_id: 1,
             user_id: 2,
-            product_id: 3,
-            quantity: 4,
-            unit_price_cents: 500,
+            items: vec![crate::OrderItem {
+                product_id: 3,
+                quantity: 4,
+                unit_price_cents: 500,
+            }],
             total_price_cents: 2000,
         }))
     }
@@ -331,7 +247,7 @@ mod tests {
         let envelope = order_created();
         let json: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
         assert_eq!(json["type"], "order.created");
-        assert_eq!(json["data"]["quantity"], 4);
+        assert_eq!(json["data"]["items"][0]["quantity"], 4);
         assert_eq!(json["id"], envelope.id.to_string());
         assert!(json["occurred_at"].is_string());
         assert_eq!(Envelope::from_json(&envelope.to_json()).unwrap(), envelope);

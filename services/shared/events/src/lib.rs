@@ -4,11 +4,17 @@
 //! Nothing here talks to a broker: this crate is data only, so any AMQP client can use it.
 
 mod envelope;
+mod orders;
+mod payments;
 mod topology;
 
 pub use envelope::{
-    Envelope, Event, InventoryLowStock, OrderCancelled, OrderCreated, OrderDelivered, OrderLine,
-    OrderShipped, ProductStockUpdated, ProductUpdated, StockRejected, StockReleased, StockReserved,
-    UserRegistered, UserUpdated,
+    Envelope, Event, InventoryLowStock, ProductStockUpdated, ProductUpdated, UserRegistered,
+    UserUpdated,
 };
+pub use orders::{
+    OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered, OrderItem, OrderLine, OrderPaid,
+    OrderRejected, OrderShipped, ShortLine, StockLine, StockRejected, StockReleased, StockReserved,
+};
+pub use payments::{PaymentFailed, PaymentRefunded, PaymentSucceeded};
 pub use topology::{Exchange, ExchangeKind, Queue, Topology};

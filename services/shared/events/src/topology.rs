@@ -4,6 +4,7 @@
 //! order.events (fanout)   ──▶ product.order-events  ──(dead letters)──▶ microshop.dlx ──▶ product.order-events.dlq
 //! product.events (fanout) ──▶ order.product-events  ──(dead letters)──▶ microshop.dlx ──▶ order.product-events.dlq
 //! user.events (fanout)    ──▶ notification.user-events ─(dead letters)─▶ microshop.dlx ──▶ notification.user-events.dlq
+//! payment.events (fanout) ──▶ order.payment-events  ──(dead letters)──▶ microshop.dlx ──▶ order.payment-events.dlq
 //! ```
 //!
 //! `notification.user-events` is declared before its consumer (the notification service) exists,
@@ -114,6 +115,11 @@ impl Topology {
         self.name("user.events")
     }
 
+    /// Where the payment service publishes (`payment.events`).
+    pub fn payment_events(&self) -> String {
+        self.name("payment.events")
+    }
+
     /// The dead-letter exchange (`microshop.dlx`).
     pub fn dead_letters(&self) -> String {
         self.name("microshop.dlx")
@@ -127,6 +133,11 @@ impl Topology {
     /// The order service consumes product events here (`order.product-events`).
     pub fn order_product_events(&self) -> String {
         self.name("order.product-events")
+    }
+
+    /// The order service consumes payment events here (`order.payment-events`).
+    pub fn order_payment_events(&self) -> String {
+        self.name("order.payment-events")
     }
 
     /// The notification service consumes user events here (`notification.user-events`).
@@ -155,6 +166,10 @@ impl Topology {
                 kind: ExchangeKind::Fanout,
             },
             Exchange {
+                name: self.payment_events(),
+                kind: ExchangeKind::Fanout,
+            },
+            Exchange {
                 name: self.dead_letters(),
                 kind: ExchangeKind::Direct,
             },
@@ -167,6 +182,7 @@ impl Topology {
             (self.product_order_events(), self.order_events()),
             (self.order_product_events(), self.product_events()),
             (self.notification_user_events(), self.user_events()),
+            (self.order_payment_events(), self.payment_events()),
         ];
         let expires_ms = self.temporary.then_some(TEMPORARY_QUEUE_EXPIRY_MS);
         work.into_iter()
@@ -215,7 +231,9 @@ mod tests {
                 "order.product-events",
                 "order.product-events.dlq",
                 "notification.user-events",
-                "notification.user-events.dlq"
+                "notification.user-events.dlq",
+                "order.payment-events",
+                "order.payment-events.dlq"
             ]
         );
         let exchanges: Vec<_> = topology
@@ -229,6 +247,7 @@ mod tests {
                 ("order.events".to_owned(), ExchangeKind::Fanout),
                 ("product.events".to_owned(), ExchangeKind::Fanout),
                 ("user.events".to_owned(), ExchangeKind::Fanout),
+                ("payment.events".to_owned(), ExchangeKind::Fanout),
                 ("microshop.dlx".to_owned(), ExchangeKind::Direct)
             ]
         );

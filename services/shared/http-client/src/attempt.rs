@@ -41,24 +41,28 @@ struct ErrorCode {
     code: String,
 }
 
-/// `GET url` within `timeout`, decoded from JSON.
+/// `GET url` with `headers` (besides the client's own) within `timeout`, decoded from JSON.
 pub(crate) async fn get<T: DeserializeOwned>(
     client: &reqwest::Client,
     upstream: &'static str,
     url: &str,
     path: &str,
+    headers: &HeaderMap,
     timeout: Duration,
 ) -> Result<T, Failure> {
     // Reading the body is inside the time-out too: a slow body is as late as a slow answer.
-    tokio::time::timeout(timeout, exchange(client, upstream, url, path, timeout))
-        .await
-        .unwrap_or_else(|_| {
-            Err(Failure::Transient {
-                reason: format!("no answer within {} ms", timeout.as_millis()),
-                retry_after: None,
-                timed_out: true,
-            })
+    tokio::time::timeout(
+        timeout,
+        exchange(client, upstream, url, path, headers, timeout),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(Failure::Transient {
+            reason: format!("no answer within {} ms", timeout.as_millis()),
+            retry_after: None,
+            timed_out: true,
         })
+    })
 }
 
 async fn exchange<T: DeserializeOwned>(
@@ -66,6 +70,7 @@ async fn exchange<T: DeserializeOwned>(
     upstream: &'static str,
     url: &str,
     path: &str,
+    headers: &HeaderMap,
     timeout: Duration,
 ) -> Result<T, Failure> {
     let transient = |error: reqwest::Error| Failure::Transient {
@@ -75,6 +80,7 @@ async fn exchange<T: DeserializeOwned>(
     };
     let response = client
         .get(url)
+        .headers(headers.clone())
         // The caller's trace continues in the upstream (W3C trace context).
         .header(trace::TRACEPARENT, trace::outgoing())
         // This attempt's own time-out, so the upstream stops work we will no longer wait for.

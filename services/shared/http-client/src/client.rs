@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use microshop_telemetry::deadline;
+use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use tower::retry::budget::{Budget, TpsBudget};
 
@@ -85,6 +86,16 @@ impl Upstream {
 
     /// `GET path` (an idempotent read, so it is retried) decoded from JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
+        self.get_json_with(path, &HeaderMap::new()).await
+    }
+
+    /// [`get_json`](Self::get_json) with `headers` besides the client's own (e.g. the caller's
+    /// `Authorization`, relayed so the upstream applies the caller's own rights).
+    pub async fn get_json_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Result<T, UpstreamError> {
         let started = Instant::now();
         let url = format!("{}{path}", self.base_url);
         let caller = deadline::remaining();
@@ -107,7 +118,7 @@ impl Upstream {
         }
         // Every call earns its share of retries, whether or not it will need one.
         self.budget.deposit();
-        let call = self.attempts(&url, path, started + time);
+        let call = self.attempts(&url, path, headers, started + time);
         let end = tokio::time::Instant::from_std(started + time);
         let result = tokio::time::timeout_at(end, call)
             .await
@@ -179,6 +190,7 @@ impl Upstream {
         &self,
         url: &str,
         path: &str,
+        headers: &HeaderMap,
         deadline: Instant,
     ) -> Result<T, Failed> {
         let mut backoff = ExponentialBuilder::new()
@@ -198,7 +210,7 @@ impl Upstream {
         loop {
             attempt += 1;
             let (reason, retry_after, timed_out) =
-                match attempt::get(&self.client, self.name, url, path, timeout).await {
+                match attempt::get(&self.client, self.name, url, path, headers, timeout).await {
                     Ok(value) => return Ok(value),
                     Err(Failure::Final(error)) => {
                         return Err(Failed {

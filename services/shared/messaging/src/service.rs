@@ -23,9 +23,9 @@ pub type TaskFactory = Box<dyn Fn() -> Task + Send + Sync>;
 
 /// What a service consumes and where it publishes.
 pub struct Flows<H> {
-    /// The queue this service consumes.
-    pub consumes: String,
-    /// Applies each event from that queue.
+    /// The queues this service consumes, each with its own consumer.
+    pub consumes: Vec<String>,
+    /// Applies each event from those queues.
     pub handler: H,
     /// The exchange its outbox is published to.
     pub publishes_to: String,
@@ -73,7 +73,7 @@ impl ServiceMessaging {
         }
     }
 
-    /// The tasks to run until `shutdown`, by name: the consumer (unless `AMQP_CONSUME=false`),
+    /// The tasks to run until `shutdown`, by name: a consumer per queue (unless `AMQP_CONSUME=false`),
     /// the DLQ depth watcher, and the [`publish_tasks`](Self::publish_tasks) of `outbox`.
     pub fn tasks<H: Handler + Clone>(
         self,
@@ -82,22 +82,24 @@ impl ServiceMessaging {
         shutdown: &CancellationToken,
     ) -> Vec<(&'static str, TaskFactory)> {
         let mut tasks: Vec<(&'static str, TaskFactory)> = Vec::with_capacity(4);
-        let dlq = Topology::dlq_of(&flows.consumes);
+        let dlqs: Vec<String> = flows.consumes.iter().map(|q| Topology::dlq_of(q)).collect();
         if self.config.consume {
-            let consumer = Consumer {
-                broker: self.broker.clone(),
-                topology: self.topology.clone(),
-                counters: self.metrics.consumed(&flows.consumes),
-                queue: flows.consumes,
-                prefetch: self.config.prefetch,
-                outbox: outbox.clone(),
-                handler: flows.handler,
-            };
-            let stop = shutdown.clone();
-            tasks.push((
-                "consumer",
-                Box::new(move || Box::pin(consumer.clone().run(stop.clone()))),
-            ));
+            for queue in flows.consumes {
+                let consumer = Consumer {
+                    broker: self.broker.clone(),
+                    topology: self.topology.clone(),
+                    counters: self.metrics.consumed(&queue),
+                    queue,
+                    prefetch: self.config.prefetch,
+                    outbox: outbox.clone(),
+                    handler: flows.handler.clone(),
+                };
+                let stop = shutdown.clone();
+                tasks.push((
+                    "consumer",
+                    Box::new(move || Box::pin(consumer.clone().run(stop.clone()))),
+                ));
+            }
         }
         let (stop, depth_broker, dlq_metrics) = (
             shutdown.clone(),
@@ -109,7 +111,7 @@ impl ServiceMessaging {
             Box::new(move || {
                 Box::pin(dlq_metrics.clone().watch(
                     depth_broker.clone(),
-                    vec![dlq.clone()],
+                    dlqs.clone(),
                     stop.clone(),
                 ))
             }),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use microshop_events::{Envelope, Event, OrderCreated, Topology};
+use microshop_events::{Envelope, Event, OrderCreated, OrderItem, Topology};
 use microshop_messaging::consumer::{Consumer, Handler, HandlerError, Outcome};
 use microshop_messaging::metrics::MessagingMetrics;
 use microshop_messaging::outbox::{Outbox, OutboxTransaction};
@@ -20,9 +20,11 @@ fn order_created(order_id: i64) -> Envelope {
     Envelope::new(Event::OrderCreated(OrderCreated {
         order_id,
         user_id: 1,
-        product_id: 2,
-        quantity: 3,
-        unit_price_cents: 100,
+        items: vec![OrderItem {
+            product_id: 2,
+            quantity: 3,
+            unit_price_cents: 100,
+        }],
         total_price_cents: 300,
     }))
 }

@@ -1,7 +1,8 @@
 //! A private corner of the shared RabbitMQ for one test: the whole topology under a unique
 //! prefix, declared temporary so that it deletes itself even if the test dies.
 
-use lapin::options::BasicGetOptions;
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
 use microshop_events::Topology;
 use microshop_messaging::{Broker, declare, declare_exchanges, queue_depth};
 use secrecy::SecretString;
@@ -90,6 +91,51 @@ impl TestBroker {
     pub async fn depth_if_declared(&self, queue: &str) -> Option<u32> {
         let channel = self.broker.channel().await.expect("channel opens");
         queue_depth(&channel, queue).await.ok()
+    }
+
+    /// A private queue that gets a copy of every event published to `exchange` from now on, so
+    /// a test sees what a service announced without taking it from the consumer it is meant
+    /// for. Exclusive to this broker's connection (gone with it) and expiring besides.
+    pub async fn tap(&self, exchange: &str) -> String {
+        let channel = self.broker.channel().await.expect("channel opens");
+        let name = format!(
+            "{}tap.{}",
+            self.topology.prefix(),
+            uuid::Uuid::now_v7().simple()
+        );
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-expires".into(), AMQPValue::LongInt(120_000));
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(name.as_str().into(), options, arguments)
+            .await
+            .expect("the tap queue declares");
+        channel
+            .queue_bind(
+                name.as_str().into(),
+                exchange.into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("the tap queue binds");
+        name
+    }
+
+    /// Every event in `queue` now (taken), in order.
+    pub async fn events(&self, queue: &str) -> Vec<microshop_events::Envelope> {
+        let mut events = Vec::new();
+        while let Some(message) = self.take(queue).await {
+            events.push(
+                microshop_events::Envelope::from_json(&message.delivery.data)
+                    .expect("services publish well-formed events"),
+            );
+        }
+        events
     }
 
     /// Takes one message from `queue` (acknowledged), if any.

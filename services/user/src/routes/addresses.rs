@@ -1,5 +1,5 @@
 //! The signed-in user's postal addresses: `GET|POST /api/users/addresses`,
-//! `PUT|DELETE /api/users/addresses/{id}`. Another user's address is not found.
+//! `GET|PUT|DELETE /api/users/addresses/{id}`. Another user's address is not found.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -168,6 +168,25 @@ pub async fn create_address(
     let address = request.parse()?;
     let row = addresses::add(&state.db, &principal, &address, request.is_default).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// One of the caller's addresses (the order service reads the shipping address of a new order
+/// here, with the buyer's own token).
+#[utoipa::path(get, path = "/api/users/addresses/{id}", tag = "addresses", security(("bearer" = [])),
+    params(("id" = Id, Path, description = "Address id")),
+    responses(
+        (status = 200, body = AddressResponse),
+        (status = 400, description = "Not a valid id", body = ErrorBody),
+        (status = 404, description = "No such address of the caller", body = ErrorBody),
+    ))]
+pub async fn get_address(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Id>,
+) -> Result<Json<AddressResponse>, Error> {
+    Ok(Json(
+        addresses::get(&state.db, &principal, id).await?.into(),
+    ))
 }
 
 /// Replaces one of the caller's addresses.

@@ -1,7 +1,7 @@
 //! What stock changes announce (`product.stock.updated`, `inventory.low_stock` once per
 //! crossing), whoever makes them, and the list of products low on stock.
 
-use microshop_events::{Envelope, Event, OrderCancelled};
+use microshop_events::Event;
 use microshop_testkit::{TestBroker, checks, eventually, json};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use super::{answers, drain};
 use crate::helpers::{admin, product_with_threshold, spawn_app, spawn_app_with_broker};
-use crate::saga::{message, order, product_with_stock, publish};
+use crate::saga::{cancelled, message, order, product_with_stock, publish};
 
 /// Every event published once the outbox is empty (all of it confirmed by the broker).
 async fn published(pool: &PgPool, broker: &TestBroker, mut events: Vec<Event>) -> Vec<Event> {
@@ -117,14 +117,7 @@ async fn a_batch_of_orders_announces_each_product_once_and_a_release_announces_t
         .count();
     assert_eq!(alerts, 1, "{events:?}");
 
-    let cancellation = Envelope::new(Event::OrderCancelled(OrderCancelled {
-        order_id: 1,
-        product_id: product,
-        quantity: 1,
-        reason: "changed their mind".into(),
-        refund: false,
-    }));
-    publish(&broker, &[message(&cancellation)]).await;
+    publish(&broker, &[message(&cancelled(1, product, 1))]).await;
     let mut events = Vec::new();
     eventually("the stock is released", async || {
         events.extend(drain(&broker).await);
