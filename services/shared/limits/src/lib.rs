@@ -67,7 +67,7 @@ impl Redis {
                         return;
                     }
                     Err(error) => {
-                        tracing::warn!(%error, retry_in_s = wait.as_secs(), "Redis is not reachable; limits are counted in this process until it is");
+                        tracing::warn!(%error, retry_in_s = wait.as_secs(), "Redis is not reachable; connecting again in the background (meanwhile each service uses its fallback: log-in limits per process, reads from PostgreSQL, carts answer 503)");
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(Duration::from_secs(60));
                     }
