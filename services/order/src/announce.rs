@@ -1,11 +1,11 @@
 //! The events that announce an order's steps (DESIGN §5), built in one place for every use case
-//! that moves orders: `order.confirmed`, `order.rejected`, `order.paid`, `order.shipped`,
+//! that places or moves orders: `order.created`, `order.confirmed`, `order.rejected`, `order.paid`, `order.shipped`,
 //! `order.delivered` and `order.cancelled` (which also asks the product service for the stock
 //! back and, with `refund`, the payment service for the money).
 
 use microshop_events::{
-    Event, OrderCancelled, OrderConfirmed, OrderDelivered, OrderLine, OrderPaid, OrderRejected,
-    OrderShipped,
+    Event, OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered, OrderItem, OrderLine,
+    OrderPaid, OrderRejected, OrderShipped,
 };
 
 use crate::db::orders::{ItemRow, Locked};
@@ -94,6 +94,24 @@ pub fn entered(order: About<'_>, to: OrderStatus, with: With<'_>) -> Option<Even
             items: order.lines(),
         }),
         OrderStatus::Cancelled => cancelled(order, &reason(), with.refund),
+    })
+}
+
+/// `order.created`: the order and its priced lines, for the product service to reserve.
+pub fn created(order: About<'_>) -> Event {
+    Event::OrderCreated(OrderCreated {
+        order_id: order.order_id,
+        user_id: order.user_id,
+        items: order
+            .items
+            .iter()
+            .map(|item| OrderItem {
+                product_id: item.product_id,
+                quantity: item.quantity,
+                unit_price_cents: item.unit_price_cents,
+            })
+            .collect(),
+        total_price_cents: order.total_price_cents,
     })
 }
 

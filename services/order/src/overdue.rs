@@ -10,6 +10,7 @@
 //! side without taking the same order twice, and an order being paid (its row locked by the
 //! payment's transaction) is skipped: the next pass finds it `PAID`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use microshop_events::Envelope;
@@ -19,9 +20,8 @@ use uuid::Uuid;
 use crate::announce::{self, About, With};
 use crate::app::App;
 use crate::db::idempotency;
-use crate::db::orders::{self, ItemRow, Order, OrderRow, Swept};
+use crate::db::orders::{self, ItemRow, Swept};
 use crate::domain::OrderStatus;
-use crate::place;
 
 /// Orders handled per statement.
 const BATCH: i64 = 100;
@@ -88,11 +88,8 @@ async fn redrive(app: &App, timeout: Duration) -> Result<usize, sqlx::Error> {
     let mut tx = app.outbox.begin().await?;
     let overdue = orders::mark_redriven(&mut tx, timeout, BATCH).await?;
     let ids: Vec<i64> = overdue.iter().map(|order| order.id).collect();
-    let mut items = orders::items_of(&mut *tx, &ids).await?;
-    let events: Vec<Envelope> = overdue
-        .iter()
-        .map(|order| created(order, items.remove(&order.id).unwrap_or_default()))
-        .collect();
+    let items = orders::items_of(&mut *tx, &ids).await?;
+    let events: Vec<Envelope> = overdue.iter().map(|order| created(order, &items)).collect();
     tx.enqueue(&events).await?;
     tx.commit().await?;
     for order in &overdue {
@@ -156,7 +153,7 @@ async fn cancel_unpaid(app: &App, timeout: Duration) -> Result<usize, sqlx::Erro
     Ok(unpaid.len())
 }
 
-fn about<'a>(order: &Swept, items: &'a std::collections::HashMap<i64, Vec<ItemRow>>) -> About<'a> {
+fn about<'a>(order: &Swept, items: &'a HashMap<i64, Vec<ItemRow>>) -> About<'a> {
     About {
         order_id: order.id,
         user_id: order.user_id,
@@ -166,29 +163,9 @@ fn about<'a>(order: &Swept, items: &'a std::collections::HashMap<i64, Vec<ItemRo
 }
 
 /// The order's `order.created` as it first went out: same id, same time, same content.
-fn created(order: &Swept, items: Vec<ItemRow>) -> Envelope {
-    let placed = Order {
-        row: OrderRow {
-            id: order.id,
-            user_id: order.user_id,
-            total_price_cents: order.total_price_cents,
-            status: OrderStatus::Pending.as_str().to_owned(),
-            reason: None,
-            shipping_address: None,
-            tracking_number: None,
-            payment_id: None,
-            refund: None,
-            created_at: order.created_at,
-            updated_at: order.created_at,
-            confirmed_at: None,
-            paid_at: None,
-            shipped_at: None,
-            delivered_at: None,
-            cancelled_at: None,
-        },
-        items,
-    };
-    let mut envelope = place::created(&placed, order.created_event_id.unwrap_or_else(Uuid::now_v7));
+fn created(order: &Swept, items: &HashMap<i64, Vec<ItemRow>>) -> Envelope {
+    let id = order.created_event_id.unwrap_or_else(Uuid::now_v7);
+    let mut envelope = Envelope::with_id(id, announce::created(about(order, items)));
     envelope.occurred_at = order.created_at;
     envelope
 }

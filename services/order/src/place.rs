@@ -9,11 +9,12 @@
 //! lines obviously short by the catalogue's count are refused at once (409).
 
 use microshop_domain::Id;
-use microshop_events::{Envelope, Event, OrderCreated, OrderItem};
+use microshop_events::Envelope;
 use microshop_messaging::outbox::OutboxTransaction;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::announce::{self, About};
 use crate::app::App;
 use crate::catalog::ProductInfo;
 use crate::db::idempotency::{self, StoredResponse};
@@ -67,8 +68,15 @@ pub async fn order(
     }
     within_open_limit(&mut tx, buyer, app.max_open_orders).await?;
     let placed = orders::insert(&mut tx, &record, total).await?;
-    tx.enqueue(&[created(&placed, record.created_event_id)])
-        .await?;
+    // The event's id is stored with the order: an overdue order is sent again under it.
+    let about = About {
+        order_id: placed.row.id,
+        user_id: placed.row.user_id,
+        total_price_cents: placed.row.total_price_cents,
+        items: &placed.items,
+    };
+    let created = Envelope::with_id(record.created_event_id, announce::created(about));
+    tx.enqueue(&[created]).await?;
     if let Some(key) = &key {
         let answer = receipt(&placed);
         idempotency::complete(&mut tx, buyer, key.as_str(), placed.row.id, &answer).await?;
@@ -170,28 +178,6 @@ async fn within_open_limit(tx: &mut OutboxTransaction, buyer: i64, max: i64) -> 
         return Err(Error::TooManyOpenOrders { open });
     }
     Ok(())
-}
-
-/// The order's `order.created`, under the id stored with it (an overdue order is sent again
-/// under the same id).
-pub fn created(order: &Order, event_id: Uuid) -> Envelope {
-    Envelope::with_id(
-        event_id,
-        Event::OrderCreated(OrderCreated {
-            order_id: order.row.id,
-            user_id: order.row.user_id,
-            items: order
-                .items
-                .iter()
-                .map(|item| OrderItem {
-                    product_id: item.product_id,
-                    quantity: item.quantity,
-                    unit_price_cents: item.unit_price_cents,
-                })
-                .collect(),
-            total_price_cents: order.row.total_price_cents,
-        }),
-    )
 }
 
 /// The stored answer, or 422 if the key was used for a different request.
