@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::cart::client::{add, buyer, cart, lines, product, remove, set};
-use crate::helpers::{Options, Shop};
+use crate::helpers::{Options, Shop, metric_sum};
 
 #[sqlx::test]
 async fn with_redis_cut_off_cart_routes_answer_503_while_orders_go_on(pool: PgPool) {
@@ -132,17 +132,5 @@ async fn the_order_service_starts_and_is_ready_without_redis(pool: PgPool) {
 
 /// `cart_requests_total{outcome="unavailable"}` summed over the operations.
 async fn unavailable(shop: &Shop) -> u64 {
-    let metrics = shop
-        .orders
-        .client
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("cart_requests_total") && l.contains("outcome=\"unavailable\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric_sum(shop, "cart_requests_total", "outcome=\"unavailable\"").await
 }

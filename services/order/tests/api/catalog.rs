@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::cart::client::{add, archive, buyer, cart, product};
-use crate::helpers::{Options, Shop, admin};
+use crate::helpers::{Options, Shop, admin, metric_sum};
 
 /// `(name, price_cents, stock, archived, version)` of product `id` in the read model.
 type Known = (String, i64, Option<i64>, bool, i64);
@@ -24,19 +24,7 @@ async fn known(pool: &PgPool, id: i64) -> Option<Known> {
 
 /// Calls the order service made to the product service, whatever their outcome.
 async fn upstream_calls(shop: &Shop) -> u64 {
-    let metrics = shop
-        .orders
-        .client
-        .get("/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("upstream_requests_total") && l.contains("product-service"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric_sum(shop, "upstream_requests_total", "product-service").await
 }
 
 #[sqlx::test]

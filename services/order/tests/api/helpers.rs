@@ -80,6 +80,23 @@ async fn start_users(broker: &TestBroker, pool: &PgPool) -> (TestApp, TestDataba
     (TestApp::start(server), db)
 }
 
+/// The sum of the order service's series of metric `name` whose labels contain `label`.
+pub async fn metric_sum(shop: &Shop, name: &str, label: &str) -> u64 {
+    let metrics = shop
+        .orders
+        .client
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// An error answer's status, `code` and `message`.
 pub async fn refusal(response: reqwest::Response) -> (StatusCode, String, String) {
     let status = response.status();
