@@ -37,6 +37,8 @@ expected = {
     "get_product_32": "rps", "get_product_32_uncached": "rps",
     "post_closed_16": "rps", "post_closed_64": "rps", "post_open_250": "rps",
     "post_open_500": "rps", "post_open_1000": "rps", "saga_250": "orders", "saga_1000": "orders",
+    "post_lines_closed_16": "rps", "checkout_closed_16": "rps", "checkout_open_100": "rps",
+    "checkout_open_200": "rps", "saga_checkout_100": "orders",
     "drain": "events_per_s", "rss_idle": "order-service", "rss_after": "order-service",
     "memory": "load_max", "catalog": "live", "search_open": "rps", "listing_open": "rps",
 }
@@ -58,7 +60,9 @@ if missing:
 refused = []
 for name, key in [("get_product", "http_errors"), ("get_product_32", "http_errors"),
                   ("get_product_32_uncached", "http_errors"), ("post_closed_16", "http_errors"),
-                  ("post_closed_64", "http_errors"), ("search_open", "non_2xx"),
+                  ("post_closed_64", "http_errors"), ("post_lines_closed_16", "http_errors"),
+                  ("checkout_closed_16", "non_2xx"), ("checkout_closed_16", "errors"),
+                  ("search_open", "non_2xx"),
                   ("search_open", "errors"), ("listing_open", "non_2xx"), ("listing_open", "errors")]:
     with open(os.path.join(results, name + ".json")) as f:
         count = json.load(f).get(key)

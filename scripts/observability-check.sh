@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Our crates at DEBUG: what they log there must be as free of secrets as INFO.
-RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,microshop_auth=debug,microshop_web=debug \
+RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,microshop_auth=debug,microshop_web=debug,access=debug \
   scripts/up.sh >/dev/null
 
 # The committed scrape config, with the shop's targets moved to this private shop's ports.

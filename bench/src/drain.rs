@@ -1,7 +1,10 @@
 //! The product service's order-events consumer alone: `events` `order.created` events are queued
 //! first, then a fresh `product-service` process starts and works through them. The rate is
-//! counted from the moment the queue starts to shrink until every reply (`stock.reserved`) has
-//! left the service's outbox, so it covers consuming, applying, the outbox and the relay.
+//! counted from the moment the queue starts to shrink until every order has its reservation and
+//! the service's outbox is empty (every reply published), so it covers consuming, applying, the
+//! outbox and the relay. (The replies queue is not what is watched: it also receives the
+//! `product.stock.updated` events of each reservation, which made an earlier version of this
+//! count stop at half the work.)
 //!
 //! Everything is private to the run: a scratch database and a self-deleting topology under a
 //! unique prefix, both removed at the end; the shop's own queues are never touched.
@@ -123,7 +126,6 @@ async fn measure(
         publisher.publish(batch).await?;
     }
     let queue = topology.product_order_events();
-    let replies = topology.order_product_events();
     let total = u32::try_from(args.events)?;
     anyhow::ensure!(
         queue_depth(&channel, &queue).await? == total,
@@ -131,7 +133,7 @@ async fn measure(
     );
 
     let mut service = spawn(args, &database_url, topology, true)?;
-    let outcome = watch(&channel, &queue, &replies, total, &mut service).await;
+    let outcome = watch(&channel, &queue, &mut db, total, &mut service).await;
     let _ = service.kill();
     let _ = service.wait();
     let seconds = outcome?;
@@ -147,12 +149,12 @@ async fn measure(
     })
 }
 
-/// Waits until the service has answered every event; returns the seconds from the first
-/// consumed event to the last reply.
+/// Waits until the service has reserved stock for every event and published every reply;
+/// returns the seconds from the first consumed event to then.
 async fn watch(
     channel: &lapin::Channel,
     queue: &str,
-    replies: &str,
+    db: &mut PgConnection,
     total: u32,
     service: &mut Child,
 ) -> anyhow::Result<f64> {
@@ -166,8 +168,15 @@ async fn watch(
         if started.is_none() && queue_depth(channel, queue).await? < total {
             started = Some(Instant::now());
         }
-        if queue_depth(channel, replies).await? >= total {
-            let started = started.context("replies arrived before consumption was seen")?;
+        let done: bool = sqlx::query_scalar(
+            "select (select count(*) from stock_reservations) >= $1
+                and not exists (select 1 from outbox)",
+        )
+        .bind(i64::from(total))
+        .fetch_one(&mut *db)
+        .await?;
+        if done {
+            let started = started.context("every reply was out before consumption was seen")?;
             return Ok(started.elapsed().as_secs_f64());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

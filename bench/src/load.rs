@@ -1,6 +1,8 @@
 //! Open-loop load with HdrHistogram latencies: requests leave at a fixed rate whatever the
 //! answers, and each latency is measured from the request's scheduled start, so a server that
-//! falls behind shows its queueing (no coordinated omission). Closed loops use wrk.
+//! falls behind shows its queueing (no coordinated omission). Closed loops of one request use
+//! wrk; [`closed_loop`] is for scenarios of several requests per iteration (a checkout), which
+//! wrk cannot sequence per connection.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,8 +20,10 @@ const MAX_IN_FLIGHT: usize = 20_000;
 #[derive(Debug, Serialize)]
 pub struct Report {
     scenario: Scenario,
-    /// Requests per second asked for.
+    /// Iterations per second asked for (open loop; 0 for a closed loop).
     rate: u64,
+    /// Concurrent clients (closed loop; 0 for an open loop).
+    connections: u64,
     seconds: f64,
     requests: u64,
     rps: f64,
@@ -52,15 +56,9 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
 
 async fn send(client: &reqwest::Client, target: &Target, inputs: &Inputs, tally: &mut Tally) {
     tally.requests += 1;
-    match target.request(client, inputs).send().await {
-        Ok(response) => {
-            let ok = response.status().is_success();
-            // Read the body so the connection is reused.
-            let _ = response.bytes().await;
-            if !ok {
-                tally.non_2xx += 1;
-            }
-        }
+    match target.iteration(client, inputs).await {
+        Ok(true) => {}
+        Ok(false) => tally.non_2xx += 1,
         Err(_) => tally.errors += 1,
     }
 }
@@ -112,7 +110,50 @@ pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow
     let tally = tally.lock().expect("tally lock");
     Ok(report(
         target,
-        u64::from(rate),
+        (u64::from(rate), 0),
+        started.elapsed(),
+        &latencies,
+        &tally,
+    ))
+}
+
+/// `connections` clients, each starting its next iteration when the last one is answered, for
+/// `duration`; each latency is one whole iteration.
+pub async fn closed_loop(
+    target: &Target,
+    connections: u32,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let client = client(connections as usize)?;
+    let inputs = Arc::new(Inputs::load(target, &client).await?);
+    let started = tokio::time::Instant::now();
+    let until = started + duration;
+    let mut clients = JoinSet::new();
+    for _ in 0..connections.max(1) {
+        let (client, target, inputs) = (client.clone(), target.clone(), Arc::clone(&inputs));
+        clients.spawn(async move {
+            let (mut latencies, mut tally) = (histogram(), Tally::default());
+            while tokio::time::Instant::now() < until {
+                let began = tokio::time::Instant::now();
+                send(&client, &target, &inputs, &mut tally).await;
+                latencies.saturating_record(micros(began.elapsed()));
+            }
+            (latencies, tally)
+        });
+    }
+    let (mut latencies, mut tally) = (histogram(), Tally::default());
+    while let Some(done) = clients.join_next().await {
+        let (own, counts) = done?;
+        latencies
+            .add(own)
+            .expect("histograms of the same bounds add up");
+        tally.requests += counts.requests;
+        tally.non_2xx += counts.non_2xx;
+        tally.errors += counts.errors;
+    }
+    Ok(report(
+        target,
+        (0, u64::from(connections)),
         started.elapsed(),
         &latencies,
         &tally,
@@ -122,7 +163,7 @@ pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow
 #[allow(clippy::cast_precision_loss)] // counts and microseconds far below 2^52
 fn report(
     target: &Target,
-    rate: u64,
+    (rate, connections): (u64, u64),
     elapsed: Duration,
     latencies: &Histogram<u64>,
     tally: &Tally,
@@ -132,6 +173,7 @@ fn report(
     Report {
         scenario: target.scenario,
         rate,
+        connections,
         seconds,
         requests: tally.requests,
         rps: tally.requests as f64 / seconds,

@@ -2,6 +2,8 @@
 //!
 //! - `open`: requests at a fixed rate whatever the answers, latency measured from each request's
 //!   scheduled start, so queueing is not hidden (no coordinated omission);
+//! - `closed`: clients that each send their next iteration when the last is answered, for
+//!   scenarios of several requests (a checkout: fill the cart, check out);
 //! - `drain`: the product service's consumer alone, working through a queue of events;
 //! - `hello`: a hello-world axum server, the reference ceiling for HTTP on this machine;
 //! - `seed`: buyers and products to run against (the 100,000-product catalogue of the search
@@ -45,6 +47,18 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// Closed loop: `connections` clients, each starting its next iteration when the last
+    /// one is answered.
+    Closed {
+        #[command(flatten)]
+        target: Target,
+        /// Concurrent clients.
+        #[arg(long)]
+        connections: u32,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Queue order events, start a fresh product service, time how fast it answers them all.
     Drain(DrainArgs),
     /// Serve `GET /` → "hello" on `port` (the HTTP reference ceiling).
@@ -53,8 +67,8 @@ enum Command {
         #[arg(long, default_value_t = 18080)]
         port: u16,
     },
-    /// Create one user (and log in) and, as the admin, `count` products (stock `stock` each);
-    /// prints their ids and the user's access token as JSON.
+    /// Register `buyers` users (signed in, each with an address) and, as the admin, create
+    /// `count` products (stock `stock` each); prints the first product's id as JSON.
     Seed {
         /// The admin's e-mail (`make up` writes it to `.run/admin.env`).
         #[arg(long, env = "ADMIN_EMAIL")]
@@ -77,8 +91,8 @@ enum Command {
         /// Buyers to register and sign in.
         #[arg(long, default_value_t = 64)]
         buyers: u32,
-        /// Where to write the buyers (`<user id> <access token>` lines; secrets: keep it
-        /// private).
+        /// Where to write the buyers (`<user id> <access token> <address id>` lines; secrets:
+        /// keep it private).
         #[arg(long)]
         buyers_file: String,
     },
@@ -92,6 +106,11 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
         } => print(&load::open_loop(&target, rate, Duration::from_secs(seconds)).await?),
+        Command::Closed {
+            target,
+            connections,
+            seconds,
+        } => print(&load::closed_loop(&target, connections, Duration::from_secs(seconds)).await?),
         Command::Drain(args) => print(&drain::run(&args).await?),
         Command::Hello { port } => target::serve_hello(port).await?,
         Command::Seed {

@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use crate::catalog;
 
+/// Lines of a [`Scenario::Lines`] order or a [`Scenario::Checkout`] cart.
+pub const LINES: usize = 3;
+
 /// The request each iteration sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +20,13 @@ pub enum Scenario {
     Product,
     /// `POST <url>/api/orders` for a random product, quantity 1.
     Order,
+    /// `POST <url>/api/orders` with `items`: [`LINES`] different random products, one unit
+    /// each, shipped to the buyer's address.
+    Lines,
+    /// A customer's checkout: [`LINES`] × `POST <url>/api/cart/items` (random products), then
+    /// `POST <url>/api/orders/checkout` to the buyer's address; one iteration is the four
+    /// requests, each buyer's carts filled one at a time.
+    Checkout,
     /// `GET <url>/api/products/search?q=<words>`, words of [`catalog::SEARCH_WORDS`] at random.
     Search,
     /// `GET <url>/api/products?category=<slug>&sort=price`, a category of the shop at random.
@@ -38,27 +48,35 @@ pub struct Target {
     /// How many consecutive product ids to pick from.
     #[arg(long, default_value_t = 1000)]
     pub products: i64,
-    /// The buyers, one `<user id> <access token>` per line (`seed --buyers-file` writes it);
-    /// each order is placed by one of them at random. Many buyers, as in a shop: one buyer's
-    /// orders are placed one at a time (the per-buyer limit of open orders counts them).
+    /// The buyers, one `<user id> <access token> <address id>` per line (`seed --buyers-file`
+    /// writes it); each order is placed by one of them at random. Many buyers, as in a shop:
+    /// one buyer's orders are placed one at a time (the per-buyer limit of open orders counts
+    /// them).
     #[arg(long, default_value = "")]
     pub buyers: String,
 }
 
-/// A buyer: user id and access token.
+/// A buyer: user id, access token and the id of their address.
 #[derive(Debug, Clone)]
 pub struct Buyer {
     /// The user id.
     pub id: i64,
     /// Their access token.
     pub token: String,
+    /// Their (default) shipping address, for orders with items and checkouts.
+    pub address: Option<i64>,
 }
 
 /// What a run's requests pick from: the buyers who order, the categories listed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inputs {
-    /// Buyers, for [`Scenario::Order`].
+    /// Buyers, for the scenarios that order.
     pub buyers: Vec<Buyer>,
+    /// Buyers not filling a cart right now (indexes into `buyers`), for [`Scenario::Checkout`]:
+    /// a cart is per buyer, so two checkouts of one buyer at once would mix their lines.
+    idle: std::sync::Mutex<Vec<usize>>,
+    /// Counts the idle buyers.
+    free: tokio::sync::Semaphore,
     /// Category slugs, for [`Scenario::Listing`].
     pub categories: Vec<String>,
 }
@@ -67,16 +85,32 @@ impl Inputs {
     /// What `target`'s scenario needs: its buyers file read, or the shop's categories fetched.
     pub async fn load(target: &Target, client: &reqwest::Client) -> anyhow::Result<Self> {
         Ok(match target.scenario {
-            Scenario::Order => Self {
-                buyers: read_buyers(&target.buyers)?,
-                ..Self::default()
-            },
-            Scenario::Listing => Self {
-                categories: catalog::category_slugs(client, &target.url).await?,
-                ..Self::default()
-            },
-            Scenario::Product | Scenario::Search => Self::default(),
+            Scenario::Order | Scenario::Lines | Scenario::Checkout => {
+                let buyers = read_buyers(&target.buyers)?;
+                if target.scenario != Scenario::Order {
+                    anyhow::ensure!(
+                        buyers.iter().all(|b| b.address.is_some()),
+                        "the buyers file {:?} has buyers without an address id (seed it again)",
+                        target.buyers
+                    );
+                }
+                Self::new(buyers, Vec::new())
+            }
+            Scenario::Listing => Self::new(
+                Vec::new(),
+                catalog::category_slugs(client, &target.url).await?,
+            ),
+            Scenario::Product | Scenario::Search => Self::new(Vec::new(), Vec::new()),
         })
+    }
+
+    fn new(buyers: Vec<Buyer>, categories: Vec<String>) -> Self {
+        Self {
+            idle: std::sync::Mutex::new((0..buyers.len()).collect()),
+            free: tokio::sync::Semaphore::new(buyers.len()),
+            buyers,
+            categories,
+        }
     }
 }
 
@@ -87,10 +121,11 @@ pub fn read_buyers(path: &str) -> anyhow::Result<Vec<Buyer>> {
     let buyers: Vec<Buyer> = text
         .lines()
         .filter_map(|line| {
-            let (id, token) = line.split_once(' ')?;
+            let mut fields = line.split_whitespace();
             Some(Buyer {
-                id: id.parse().ok()?,
-                token: token.trim().to_owned(),
+                id: fields.next()?.parse().ok()?,
+                token: fields.next()?.to_owned(),
+                address: fields.next().and_then(|a| a.parse().ok()),
             })
         })
         .collect();
@@ -102,10 +137,41 @@ pub fn read_buyers(path: &str) -> anyhow::Result<Vec<Buyer>> {
 }
 
 impl Target {
-    /// The next request, picked from `inputs`.
-    pub fn request(&self, client: &reqwest::Client, inputs: &Inputs) -> reqwest::RequestBuilder {
+    /// One iteration of the scenario, picked from `inputs`: whether every request of it was
+    /// answered 2xx (it stops at the first that was not).
+    pub async fn iteration(
+        &self,
+        client: &reqwest::Client,
+        inputs: &Inputs,
+    ) -> Result<bool, reqwest::Error> {
+        if self.scenario == Scenario::Checkout {
+            return self.checkout(client, inputs).await;
+        }
+        let request = self.request(client, inputs);
+        answered(request).await
+    }
+
+    fn product(&self, rng: &mut impl Rng) -> i64 {
+        self.first_product + rng.random_range(0..self.products.max(1))
+    }
+
+    /// [`LINES`] different products (fewer when the range is smaller).
+    fn products(&self, rng: &mut impl Rng) -> Vec<i64> {
+        let mut picked = Vec::with_capacity(LINES);
+        while picked.len() < LINES.min(usize::try_from(self.products.max(1)).unwrap_or(1)) {
+            let product = self.product(rng);
+            if !picked.contains(&product) {
+                picked.push(product);
+            }
+        }
+        picked
+    }
+
+    /// The request of a one-request scenario.
+    fn request(&self, client: &reqwest::Client, inputs: &Inputs) -> reqwest::RequestBuilder {
         let mut rng = rand::rng();
-        let product = self.first_product + rng.random_range(0..self.products.max(1));
+        let product = self.product(&mut rng);
+        let buyer = || &inputs.buyers[rand::rng().random_range(0..inputs.buyers.len())];
         match self.scenario {
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
             Scenario::Search => client
@@ -118,14 +184,75 @@ impl Target {
                     .query(&[("category", category.as_str()), ("sort", "price")])
             }
             Scenario::Order => {
-                let buyer = &inputs.buyers[rng.random_range(0..inputs.buyers.len())];
+                let buyer = buyer();
                 client
                     .post(format!("{}/api/orders", self.url))
                     .bearer_auth(&buyer.token)
                     .json(&json!({"user_id": buyer.id, "product_id": product, "quantity": 1}))
             }
+            Scenario::Lines | Scenario::Checkout => {
+                let buyer = buyer();
+                let items: Vec<Value> = self
+                    .products(&mut rng)
+                    .into_iter()
+                    .map(|id| json!({"product_id": id, "quantity": 1}))
+                    .collect();
+                client
+                    .post(format!("{}/api/orders", self.url))
+                    .bearer_auth(&buyer.token)
+                    .json(&json!({"items": items, "address_id": buyer.address}))
+            }
         }
     }
+
+    /// Fills an idle buyer's cart with [`LINES`] products and checks it out.
+    async fn checkout(
+        &self,
+        client: &reqwest::Client,
+        inputs: &Inputs,
+    ) -> Result<bool, reqwest::Error> {
+        let _permit = inputs
+            .free
+            .acquire()
+            .await
+            .expect("the semaphore of idle buyers is never closed");
+        let index = inputs
+            .idle
+            .lock()
+            .expect("idle buyers lock")
+            .pop()
+            .expect("a permit stands for an idle buyer");
+        let buyer = &inputs.buyers[index];
+        let products = self.products(&mut rand::rng());
+        let mut ok = true;
+        for product in products {
+            let add = client
+                .post(format!("{}/api/cart/items", self.url))
+                .bearer_auth(&buyer.token)
+                .json(&json!({"product_id": product, "quantity": 1}));
+            ok = answered(add).await?;
+            if !ok {
+                break;
+            }
+        }
+        if ok {
+            let checkout = client
+                .post(format!("{}/api/orders/checkout", self.url))
+                .bearer_auth(&buyer.token)
+                .json(&json!({"address_id": buyer.address}));
+            ok = answered(checkout).await?;
+        }
+        inputs.idle.lock().expect("idle buyers lock").push(index);
+        Ok(ok)
+    }
+}
+
+/// Sends `request` and reads the whole answer (so the connection is reused): whether it was 2xx.
+async fn answered(request: reqwest::RequestBuilder) -> Result<bool, reqwest::Error> {
+    let response = request.send().await?;
+    let ok = response.status().is_success();
+    response.bytes().await?;
+    Ok(ok)
 }
 
 /// Serves the hello-world reference on 127.0.0.1:`port` until killed.
@@ -150,11 +277,12 @@ pub struct Seed<'a> {
     pub stock: u64,
     /// How many buyers to register and sign in.
     pub buyers: u32,
-    /// Where to write them (`<user id> <access token>` lines).
+    /// Where to write them (`<user id> <access token> <address id>` lines).
     pub buyers_file: &'a str,
 }
 
-/// Registers and signs in `buyers` customers (written to `buyers_file`) and, as the admin,
+/// Registers and signs in `buyers` customers, each with an address (written to `buyers_file`)
+/// and, as the admin,
 /// creates `count` products; returns `{"buyers": n, "first_product": id, "products": n}`.
 pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
     let Seed {
@@ -181,7 +309,19 @@ pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
             .json()
             .await?;
         let token = log_in(&client, users, &email, password).await?;
-        writeln!(lines, "{} {token}", user["id"])?;
+        let address: Value = client
+            .post(format!("{users}/api/users/addresses"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"name": "Bench Buyer", "line1": format!("Benchmark Street {i}"),
+                "city": "Berlin", "postal_code": "10115", "country": "DE"}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        writeln!(lines, "{} {token} {}", user["id"], address["id"])?;
     }
     std::fs::write(buyers_file, lines)?;
     let admin_token = log_in(&client, users, admin_email, admin_password).await?;

@@ -72,7 +72,9 @@ async fn confirmed_traced_order(pool: &PgPool, env: &[(&str, &str)]) -> (Shop, S
 
 #[sqlx::test]
 async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPool) {
-    let (_shop, orders) = confirmed_traced_order(&pool, &[]).await;
+    // Every access line, as an operator asks for them (successful ones are DEBUG).
+    let (_shop, orders) =
+        confirmed_traced_order(&pool, &[("RUST_LOG", "info,sqlx=warn,access=debug")]).await;
 
     // The request's own log line carries the client's trace.
     let requests: Vec<Value> = orders
@@ -81,20 +83,28 @@ async fn the_trace_of_a_request_names_the_consumer_span_of_its_reply(pool: PgPoo
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["spans"].to_string().contains("/api/orders"))
         .collect();
-    assert!(
-        requests
-            .iter()
-            .any(|line| trace_ids(line).contains(&TRACE_ID.to_owned())),
-        "no request log line with trace_id {TRACE_ID}: {requests:#?}"
+    let access: Vec<&Value> = requests
+        .iter()
+        .filter(|line| line["target"] == "access")
+        .collect();
+    assert_eq!(
+        access.len(),
+        1,
+        "one access line per request: {requests:#?}"
     );
+    assert!(
+        trace_ids(access[0]).contains(&TRACE_ID.to_owned()),
+        "the access line does not carry trace_id {TRACE_ID}: {access:#?}"
+    );
+    assert_eq!(access[0]["status"], 201, "{access:#?}");
+    // A request that went well says nothing at INFO: the access line of a 201 is DEBUG.
     let info: Vec<&Value> = requests
         .iter()
         .filter(|line| line["level"] == "INFO")
         .collect();
-    assert_eq!(
-        info.len(),
-        1,
-        "one INFO line per request, the access line: {info:#?}"
+    assert!(
+        info.is_empty(),
+        "INFO lines of a successful request: {info:#?}"
     );
     // The reply came back through the product service and names the same trace.
     let settled_lines = eventually_some("the order service logs the settlement", async || {

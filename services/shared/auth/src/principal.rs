@@ -52,11 +52,16 @@ impl Principal {
 }
 
 /// Token verification for a router: add it with `router.layer(Extension(auth))`.
+///
+/// The extension layer clones it into every request: one reference count to share between the
+/// cores, not one per part.
 #[derive(Clone)]
-pub struct Auth {
+pub struct Auth(Arc<AuthParts>);
+
+struct AuthParts {
     verifier: Arc<Verifier>,
     jwks: Option<Arc<JwksSource>>,
-    service_keys: Arc<ServiceKeys>,
+    service_keys: ServiceKeys,
     failures: IntCounterVec,
 }
 
@@ -64,6 +69,15 @@ impl Auth {
     /// Verifies with `verifier`, counting refusals in `auth_failures_total{reason}` on
     /// `registry` (the service's metrics registry).
     pub fn new(verifier: Verifier, registry: &Registry) -> Self {
+        Self::with(Arc::new(verifier), None, ServiceKeys::default(), registry)
+    }
+
+    fn with(
+        verifier: Arc<Verifier>,
+        jwks: Option<Arc<JwksSource>>,
+        service_keys: ServiceKeys,
+        registry: &Registry,
+    ) -> Self {
         let failures = IntCounterVec::new(
             Opts::new(
                 "auth_failures_total",
@@ -76,12 +90,12 @@ impl Auth {
         registry
             .register(Box::new(failures.clone()))
             .expect("one Auth per metrics registry");
-        Self {
-            verifier: Arc::new(verifier),
-            jwks: None,
-            service_keys: Arc::default(),
+        Self(Arc::new(AuthParts {
+            verifier,
+            jwks,
+            service_keys,
             failures,
-        }
+        }))
     }
 
     /// Verification as `config` says: its PEM keys, or the keys of its JWKS URL (fetched now,
@@ -89,25 +103,27 @@ impl Auth {
     /// cannot be fetched at start is not fatal: the service starts, refuses tokens until a
     /// fetch succeeds, and logs why.
     pub async fn from_config(config: &VerifyConfig, registry: &Registry) -> Result<Self, KeyError> {
-        let mut auth = Self::new(config.verifier()?, registry);
-        auth.service_keys = Arc::new(config.service_keys()?);
+        let verifier = Arc::new(config.verifier()?);
+        let service_keys = config.service_keys()?;
+        let mut jwks = None;
         if let Some(url) = &config.jwt_jwks_url {
             let source = Arc::new(JwksSource::new(url.clone()));
-            source.refresh(&auth.verifier).await;
-            source.spawn_refresh(Arc::downgrade(&auth.verifier), config.jwt_jwks_refresh);
-            auth.jwks = Some(source);
+            source.refresh(&verifier).await;
+            source.spawn_refresh(Arc::downgrade(&verifier), config.jwt_jwks_refresh);
+            jwks = Some(source);
         }
-        Ok(auth)
+        Ok(Self::with(verifier, jwks, service_keys, registry))
     }
 
     /// The caller `authorization` (the header's value) names.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
         let token = bearer(authorization);
-        let mut result = token.and_then(|token| self.verifier.verify(token));
-        if let (Err(AuthError::UnknownKey), Ok(token), Some(jwks)) = (&result, token, &self.jwks) {
+        let parts = &*self.0;
+        let mut result = token.and_then(|token| parts.verifier.verify(token));
+        if let (Err(AuthError::UnknownKey), Ok(token), Some(jwks)) = (&result, token, &parts.jwks) {
             // A key newer than the last fetch (a rotation): fetch once, then judge again.
-            if jwks.claim_refetch() && jwks.refresh(&self.verifier).await {
-                result = self.verifier.verify(token);
+            if jwks.claim_refetch() && jwks.refresh(&parts.verifier).await {
+                result = parts.verifier.verify(token);
             }
         }
         if let Err(error) = &result {
@@ -118,12 +134,12 @@ impl Auth {
 
     /// The callers accepted on internal routes.
     pub fn service_keys(&self) -> &ServiceKeys {
-        &self.service_keys
+        &self.0.service_keys
     }
 
     /// Counts a refusal.
     pub fn refused(&self, error: AuthError) {
-        self.failures.with_label_values(&[error.code()]).inc();
+        self.0.failures.with_label_values(&[error.code()]).inc();
     }
 }
 

@@ -23,8 +23,7 @@ use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::deadline;
@@ -289,15 +288,30 @@ pub fn app(
                         .map_or_else(|| request_span(service, request), |t| t.span.clone())
                 })
                 .on_request(())
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(LatencyUnit::Millis),
-                )
+                .on_response(log_response)
                 .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Millis)),
         )
         .layer(axum::middleware::from_fn_with_state(service, trace_context))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Answers slower than this get an INFO access line whatever their status.
+const SLOW_ANSWER: Duration = Duration::from_secs(1);
+
+/// The access line of an answered request (target `access`): INFO for a refused request (4xx) or
+/// a slow answer, DEBUG for the rest, so the lines an operator reads are the ones that need
+/// reading. A line for every request is `RUST_LOG=info,access=debug`; 5xx answers also get the
+/// ERROR line of `on_failure`. Metrics count every request either way (`http_requests_total`,
+/// `http_request_duration_seconds`). Formatting a line for every answer cost a fifth of the
+/// product service's throughput on its hottest route (docs/performance.md).
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if response.status().is_client_error() || latency >= SLOW_ANSWER {
+        tracing::info!(target: "access", status, latency_ms, "finished processing request");
+    } else {
+        tracing::debug!(target: "access", status, latency_ms, "finished processing request");
+    }
 }
 
 fn request_span(service: &'static str, request: &Request) -> tracing::Span {
