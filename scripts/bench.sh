@@ -11,6 +11,8 @@
 #   BENCH_MEMORY_SECONDS  length of the memory run (10)
 #   BENCH_MEMORY_CONNECTIONS  its connections (1024)
 #   BENCH_IDLE_SECONDS    idle time after it before the idle RSS is read (10)
+#   BENCH_BUYERS          signed-in buyers, each with an address, the orders are spread over
+#                         (1024; the smoke test uses 8)
 #   BENCH_OUT             the report to write (docs/benchmarks.md)
 #   BENCH_RESULTS         keep the raw JSON results in this folder (a temporary one by default)
 #   PG_ADMIN_URL          the PostgreSQL server (postgres://postgres:postgres@127.0.0.1:5432)
