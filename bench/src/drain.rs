@@ -128,8 +128,8 @@ async fn measure(
             "the queue did not hold every event"
         );
         let mut service = spawn(args, &database_url, topology, true)?;
-        let done = u32::try_from(first_order + events)?;
-        let outcome = watch(&channel, &queue, &mut db, total, done, &mut service).await;
+        let reserved = u32::try_from(first_order + events)?;
+        let outcome = watch(&channel, &queue, &mut db, total, reserved, &mut service).await;
         let _ = service.kill();
         let _ = service.wait();
         if measured {
@@ -177,15 +177,15 @@ async fn fill(
     Ok(())
 }
 
-/// Waits until the service has consumed from `queue` (holding `total` events), there are `done`
-/// reservations and every reply is published; returns the seconds from the first consumed
+/// Waits until the service has consumed from `queue` (holding `total` events), there are
+/// `reservations` and every reply is published; returns the seconds from the first consumed
 /// event to then.
 async fn watch(
     channel: &lapin::Channel,
     queue: &str,
     db: &mut PgConnection,
     total: u32,
-    done: u32,
+    reservations: u32,
     service: &mut Child,
 ) -> anyhow::Result<f64> {
     let deadline = Instant::now() + TIMEOUT;
@@ -198,14 +198,14 @@ async fn watch(
         if started.is_none() && queue_depth(channel, queue).await? < total {
             started = Some(Instant::now());
         }
-        let done: bool = sqlx::query_scalar(
+        let finished: bool = sqlx::query_scalar(
             "select (select count(*) from stock_reservations) >= $1
                 and not exists (select 1 from outbox)",
         )
-        .bind(i64::from(done))
+        .bind(i64::from(reservations))
         .fetch_one(&mut *db)
         .await?;
-        if done {
+        if finished {
             let started = started.context("every reply was out before consumption was seen")?;
             return Ok(started.elapsed().as_secs_f64());
         }

@@ -211,39 +211,71 @@ impl Target {
         client: &reqwest::Client,
         inputs: &Inputs,
     ) -> Result<bool, reqwest::Error> {
-        let _permit = inputs
-            .free
-            .acquire()
-            .await
-            .expect("the semaphore of idle buyers is never closed");
-        let index = inputs
-            .idle
-            .lock()
-            .expect("idle buyers lock")
-            .pop()
-            .expect("a permit stands for an idle buyer");
-        let buyer = &inputs.buyers[index];
+        let buyer = inputs.idle_buyer().await;
         let products = self.products(&mut rand::rng());
-        let mut ok = true;
         for product in products {
             let add = client
                 .post(format!("{}/api/cart/items", self.url))
                 .bearer_auth(&buyer.token)
                 .json(&json!({"product_id": product, "quantity": 1}));
-            ok = answered(add).await?;
-            if !ok {
-                break;
+            if !answered(add).await? {
+                return Ok(false);
             }
         }
-        if ok {
-            let checkout = client
-                .post(format!("{}/api/orders/checkout", self.url))
-                .bearer_auth(&buyer.token)
-                .json(&json!({"address_id": buyer.address}));
-            ok = answered(checkout).await?;
+        let checkout = client
+            .post(format!("{}/api/orders/checkout", self.url))
+            .bearer_auth(&buyer.token)
+            .json(&json!({"address_id": buyer.address}));
+        answered(checkout).await
+    }
+}
+
+/// A buyer taken from the idle ones; back among them when dropped, whatever became of the
+/// checkout (an error or a panic included), so permits and idle buyers never disagree.
+struct IdleBuyer<'a> {
+    inputs: &'a Inputs,
+    index: usize,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for IdleBuyer<'_> {
+    type Target = Buyer;
+
+    fn deref(&self) -> &Buyer {
+        &self.inputs.buyers[self.index]
+    }
+}
+
+impl Drop for IdleBuyer<'_> {
+    fn drop(&mut self) {
+        // Before the permit (a field) is released: the next taker finds the buyer there.
+        self.inputs
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(self.index);
+    }
+}
+
+impl Inputs {
+    /// Waits for a buyer no checkout is using.
+    async fn idle_buyer(&self) -> IdleBuyer<'_> {
+        let permit = self
+            .free
+            .acquire()
+            .await
+            .expect("the semaphore of idle buyers is never closed");
+        let index = self
+            .idle
+            .lock()
+            .expect("idle buyers lock")
+            .pop()
+            .expect("a permit stands for an idle buyer");
+        IdleBuyer {
+            inputs: self,
+            index,
+            _permit: permit,
         }
-        inputs.idle.lock().expect("idle buyers lock").push(index);
-        Ok(ok)
     }
 }
 
