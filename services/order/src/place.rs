@@ -10,7 +10,6 @@
 
 use microshop_domain::Id;
 use microshop_events::Envelope;
-use microshop_messaging::outbox::OutboxTransaction;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -66,8 +65,14 @@ pub async fn order(
             return replay(key, stored, &fingerprint);
         }
     }
-    within_open_limit(&mut tx, buyer, app.max_open_orders).await?;
-    let placed = orders::insert(&mut tx, &record, total).await?;
+    // The buyer's lock, then the count and the insert in one statement: concurrent requests of
+    // one buyer cannot all slip under the limit.
+    orders::lock_buyer(&mut tx, buyer).await?;
+    let max = app.max_open_orders;
+    let Some(placed) = orders::insert_within_limit(&mut tx, &record, total, max).await? else {
+        let open = orders::count_open(&mut tx, buyer).await?;
+        return Err(Error::TooManyOpenOrders { open });
+    };
     // The event's id is stored with the order: an overdue order is sent again under it.
     let about = About {
         order_id: placed.row.id,
@@ -168,16 +173,6 @@ pub async fn earlier(
         Some(stored) => replay(key, stored, fingerprint).map(Some),
         None => Ok(None),
     }
-}
-
-/// Refuses a new order while the buyer has `max` open ones. The count and the insert are
-/// serialised per buyer (a transaction lock), so concurrent requests cannot all slip under it.
-async fn within_open_limit(tx: &mut OutboxTransaction, buyer: i64, max: i64) -> Result<(), Error> {
-    let open = orders::lock_and_count_open(tx, buyer).await?;
-    if open >= max {
-        return Err(Error::TooManyOpenOrders { open });
-    }
-    Ok(())
 }
 
 /// The stored answer, or 422 if the key was used for a different request.

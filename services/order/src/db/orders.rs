@@ -106,12 +106,16 @@ impl NewOrderRecord {
     }
 }
 
-/// Stores a new `PENDING` order, its lines and its first timeline entry in one statement.
-pub async fn insert(
+/// Stores a new `PENDING` order, its lines and its first timeline entry in one statement, unless
+/// its buyer already has `max_open` open orders (`PENDING` or `CONFIRMED`: not yet settled or not
+/// yet paid): then nothing is written and the answer is `None`. The caller holds
+/// [`lock_buyer`], so that concurrent orders of one buyer are counted one after the other.
+pub async fn insert_within_limit(
     conn: &mut PgConnection,
     order: &NewOrderRecord,
     total_price_cents: i64,
-) -> Result<Order, sqlx::Error> {
+    max_open: i64,
+) -> Result<Option<Order>, sqlx::Error> {
     let products: Vec<i64> = order.items.iter().map(|i| i.product_id).collect();
     let names: Vec<Option<String>> = order.items.iter().map(|i| i.product_name.clone()).collect();
     let quantities: Vec<i64> = order.items.iter().map(|i| i.quantity).collect();
@@ -121,7 +125,9 @@ pub async fn insert(
         r#"with o as (
                insert into orders (user_id, total_price_cents, address_id, shipping_address,
                                    created_event_id)
-               values ($1, $2, $3, $4, $5)
+               select $1, $2, $3, $4, $5
+               where (select count(*) from orders
+                      where user_id = $1 and status in ('PENDING', 'CONFIRMED')) < $10
                returning *),
            i as (
                insert into order_items (order_id, product_id, product_name, quantity,
@@ -146,26 +152,27 @@ pub async fn insert(
         &names as &[Option<String>],
         &quantities,
         &prices,
+        max_open,
     )
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    let items = order
-        .items
-        .iter()
-        .map(|item| ItemRow {
-            order_id: row.id,
-            ..item.clone()
-        })
-        .collect();
-    Ok(Order { row, items })
+    Ok(row.map(|row| {
+        let items = order
+            .items
+            .iter()
+            .map(|item| ItemRow {
+                order_id: row.id,
+                ..item.clone()
+            })
+            .collect();
+        Order { row, items }
+    }))
 }
 
-/// Takes the buyer's order lock for the rest of the caller's transaction, then counts their
-/// open orders (`PENDING` or `CONFIRMED`: not yet settled or not yet paid).
-pub async fn lock_and_count_open(
-    conn: &mut PgConnection,
-    user_id: i64,
-) -> Result<i64, sqlx::Error> {
+/// Takes the buyer's order lock for the rest of the caller's transaction. It is a statement of
+/// its own: a statement that counted the buyer's orders after waiting for the lock would count
+/// them as they were before the wait.
+pub async fn lock_buyer(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
     // Key space 1 of the two-key advisory locks is "a buyer's new orders"; two buyers whose
     // ids hash alike merely wait for each other.
     sqlx::query!(
@@ -174,6 +181,11 @@ pub async fn lock_and_count_open(
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// The buyer's open orders (`PENDING` or `CONFIRMED`).
+pub async fn count_open(conn: &mut PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
     let open = sqlx::query_scalar!(
         r#"select count(*) as "open!" from orders
            where user_id = $1 and status in ('PENDING', 'CONFIRMED')"#,

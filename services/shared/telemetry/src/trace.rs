@@ -120,6 +120,25 @@ pub fn outgoing() -> String {
     current().unwrap_or_else(TraceContext::root).header()
 }
 
+/// Makes the span of a piece of work whose caller is `parent` with `make`, and returns it with its
+/// context. `make` gets the trace id to put in the span's `trace_id` field when it is known
+/// before the span exists (export off), which costs a log formatter less than recording it
+/// afterwards; with export on the exported span decides it, so `make` gets `None` and the id is
+/// recorded once the span is linked (see [`link`]).
+pub fn start(
+    parent: Option<&TraceContext>,
+    make: impl FnOnce(Option<&str>) -> tracing::Span,
+) -> (tracing::Span, TraceContext) {
+    if !crate::otlp::is_exporting() {
+        let context = parent.map_or_else(TraceContext::root, TraceContext::child);
+        return (make(Some(&context.trace_id())), context);
+    }
+    let span = make(None);
+    let context = link(&span, parent);
+    span.record("trace_id", context.trace_id());
+    (span, context)
+}
+
 /// Makes `span` (not yet entered) the span of a piece of work whose caller is `parent`, and
 /// returns its context. With span export on, the exported span becomes a child of `parent` and
 /// its own ids are returned, so what is logged and what is exported agree; without it, a new

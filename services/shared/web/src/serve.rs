@@ -9,6 +9,10 @@
 //! - **graceful close**: on [`Connections::close`] the listener is dropped (new connections are
 //!   refused), keep-alive connections are closed after their request in flight, and the call
 //!   returns when all are gone.
+//!
+//! HTTP/1.1 only: nothing that calls a service (probes, Prometheus, the other services, a gateway
+//! or ingress in front) needs HTTP/2, and leaving its server out makes each connection and the
+//! binary smaller (docs/decisions.md).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +21,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -60,9 +64,8 @@ impl Connections {
         stop: CancellationToken,
     ) {
         let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-        let mut builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = http1::Builder::new();
         builder
-            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout);
         let mut warned_full = false;
@@ -110,9 +113,8 @@ impl Connections {
                         request.extensions_mut().insert(ConnectInfo(peer));
                         request
                     });
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .into_owned();
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             let connection = self.graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(error) = connection.await {

@@ -285,7 +285,7 @@ pub fn app(
                     request
                         .extensions()
                         .get::<RequestTrace>()
-                        .map_or_else(|| request_span(service, request), |t| t.span.clone())
+                        .map_or_else(|| request_span(service, request, None), |t| t.span.clone())
                 })
                 .on_request(())
                 .on_response(log_response)
@@ -314,7 +314,7 @@ fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span:
     }
 }
 
-fn request_span(service: &'static str, request: &Request) -> tracing::Span {
+fn request_span(service: &'static str, request: &Request, trace_id: Option<&str>) -> tracing::Span {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -331,7 +331,7 @@ fn request_span(service: &'static str, request: &Request) -> tracing::Span {
         route,
         path = %request.uri().path(),
         request_id,
-        trace_id = tracing::field::Empty,
+        trace_id,
     )
 }
 
@@ -356,9 +356,9 @@ async fn trace_context(
         .get(trace::TRACEPARENT)
         .and_then(|value| value.to_str().ok())
         .and_then(TraceContext::parse);
-    let span = request_span(service, &request);
-    let context = trace::link(&span, caller.as_ref());
-    span.record("trace_id", context.trace_id());
+    let (span, context) = trace::start(caller.as_ref(), |trace_id| {
+        request_span(service, &request, trace_id)
+    });
     request.extensions_mut().insert(RequestTrace { span });
     trace::scope(context, next.run(request)).await
 }
