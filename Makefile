@@ -51,7 +51,7 @@ lint: ## formatting and clippy, warnings are errors
 fmt: ## format the code
 	cargo fmt --all
 
-bench: deps ## restart the shop from release builds, measure it and the machine's ceilings into docs/benchmarks.md
+bench: deps ## measure a fresh private shop (release builds) and the machine's ceilings into docs/benchmarks.md
 	@scripts/bench.sh
 
 build: ## release binaries of every service

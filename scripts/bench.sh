@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: measures the shop (release builds, restarted fresh by this script) and, in the
-# same run, the machine's own ceilings (pgbench -S, a hello-world axum server), then writes
-# docs/benchmarks.md. Every run sends traffic only to 127.0.0.1 and stops by itself.
+# `make bench`: measures the shop (release builds, a private shop started fresh by this script,
+# from empty databases, and removed afterwards) and, in the same run, the machine's own ceilings
+# (pgbench -S, a hello-world axum server), then writes docs/benchmarks.md. Every run sends
+# traffic only to 127.0.0.1 and stops by itself.
 #
 #   BENCH_SECONDS         length of each measurement (30; the smoke test uses 1)
 #   BENCH_EVENTS          events the consumer drains (20000)
@@ -16,9 +17,21 @@
 #   BENCH_OUT             the report to write (docs/benchmarks.md)
 #   BENCH_RESULTS         keep the raw JSON results in this folder (a temporary one by default)
 #   PG_ADMIN_URL          the PostgreSQL server (postgres://postgres:postgres@127.0.0.1:5432)
-# and the SHOP_* settings of scripts/services.sh (the smoke test runs a private shop).
+# and the SHOP_* settings of scripts/services.sh (the smoke test names its own private shop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A shop of its own for every run, unless the caller named one: a run must not inherit an
+# earlier run's orders (unpaid, the order service cancels them ORDER_PAYMENT_TIMEOUT later: a
+# second run once measured the first run's 400,000 cancellations along with itself), and the
+# shop of `make up` keeps its data. That shop is stopped for the run, so that nothing else
+# shares the two cores; `make up` starts it again.
+private_shop=""
+if [ -z "${SHOP_DB_SUFFIX:-}" ]; then
+  scripts/down.sh >/dev/null 2>&1 || true
+  export SHOP_PORT_BASE=18200 SHOP_DB_SUFFIX=_bench SHOP_RUN_DIR=.run/bench \
+    SHOP_TOPOLOGY_PREFIX="bench-$$."
+  private_shop=1
+fi
 source scripts/services.sh
 seconds=${BENCH_SECONDS:-30}
 events=${BENCH_EVENTS:-20000}
@@ -39,14 +52,21 @@ memory_connections=${BENCH_MEMORY_CONNECTIONS:-1024}
 # orders), so with few buyers the benchmark measured buyers queueing for their own lock, and
 # counts over thousands of open orders each, which no shop's buyer has (docs/performance.md).
 buyers=${BENCH_BUYERS:-1024}
+temporary_results=""
 if [ -n "${BENCH_RESULTS:-}" ]; then results=$BENCH_RESULTS; mkdir -p "$results"
-else results=$(mktemp -d); trap 'rm -rf "$results"' EXIT; fi
+else results=$(mktemp -d); temporary_results=$results; fi
 hello_pid="" sampler_pid=""
 stop_helpers() {
   local pid
   for pid in $hello_pid $sampler_pid; do kill "$pid" 2>/dev/null || true; done
 }
+cleanup() {
+  stop_helpers
+  if [ -n "$private_shop" ]; then remove_private_shop "$admin_url"; fi
+  if [ -n "$temporary_results" ]; then rm -rf "$temporary_results"; fi
+}
 trap stop_helpers ERR INT TERM
+trap cleanup EXIT
 # The memory run's 1,024 connections need as many descriptors in wrk and in the product service
 # (which inherits this limit from `up.sh` below), beyond the usual soft limit of 1,024.
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
@@ -103,8 +123,9 @@ wait_for_saga() {
   echo "bench: orders still PENDING after 60 s" >&2
 }
 
-step "restarting the shop from fresh release builds"
-scripts/down.sh >/dev/null
+step "starting the shop from fresh release builds"
+# A run that was killed may have left its private shop behind: start from empty databases.
+if [ -n "$private_shop" ]; then remove_private_shop "$admin_url"; else scripts/down.sh >/dev/null; fi
 # The benchmark's buyers order far beyond the per-buyer limit of open orders (a guard against
 # floods, not a cost), and their tokens must outlive the whole run.
 MAX_OPEN_ORDERS_PER_USER=1000000000 ACCESS_TOKEN_TTL=2h scripts/up.sh >/dev/null
@@ -271,3 +292,4 @@ rss_json >"$results/rss_after.json"
 printf '%s\n' "${commands[@]}" >"$results/commands.txt"
 python3 scripts/bench_report.py "$results" "$seconds" >"$out"
 step "wrote $out"
+if [ -n "$private_shop" ]; then step "the shop of make up was stopped for the run: make up starts it again"; fi

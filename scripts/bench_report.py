@@ -275,9 +275,10 @@ w(f"| consumer | 82–134 events/s | {num(drain.get('events_per_s'), 0)} events/
 w(f"| memory per service | 80–122 MiB | {idle_max:.0f}–{after_max:.0f} MiB |\n")
 
 w("## Exact commands\n")
-w("`make bench` runs all of these (`BENCH_SECONDS` changes the length), after restarting the")
-w("shop from fresh release builds and seeding the buyers and 1,000 products (through the API);")
-w("the search catalogue comes last, from the SQL fixture.\n")
+w("`make bench` runs all of these (`BENCH_SECONDS` changes the length) against a shop of its own,")
+w("started from fresh release builds and empty databases and removed afterwards, after seeding")
+w("the buyers and 1,000 products (through the API); the search catalogue comes last, from the SQL")
+w("fixture.\n")
 w("```sh")
 for command in commands:
     w(command)
