@@ -37,7 +37,8 @@
 //! invalidation cannot reach Redis, this process is "dirty": it bypasses the cache for reads
 //! (outcome `bypass`) and retries in the background to replace the `epoch` (and publish a flush
 //! of every local layer); once that succeeded every value stored before is a miss, so none
-//! written before the outage is served after it. One warning per outage, one line when back.
+//! written before the outage is served after it. One warning per outage (at most one every 10 s,
+//! counting the failed round trips since the last), one line when back.
 //!
 //! What remains: while THIS process cannot reach Redis but others can, the others may serve
 //! the values this process failed to invalidate, until its epoch replacement gets through. An

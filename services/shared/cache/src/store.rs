@@ -1,11 +1,13 @@
 //! The cache's Redis round trips, each bounded by `CACHE_TIMEOUT_MS`: the read, the conditional
-//! store, and the replacement of generations with its pub/sub message. A failure is logged once
-//! per outage and reported as `None`/`false`, never as an error.
+//! store, and the replacement of generations with its pub/sub message. A failure is reported as
+//! `None`/`false`, never as an error, and logged once per outage, at most every
+//! [`WARN_EVERY`]: under a burst single reads time out now and then, and a pair of lines for
+//! each buried everything else in the log.
 
 use std::future::Future;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use microshop_limits::Redis;
 use redis::RedisResult;
@@ -41,8 +43,7 @@ pub(crate) struct Store {
     timeout: Duration,
     value_ttl_s: u64,
     generation_ttl_s: u64,
-    /// Whether the last round trip failed: one warning per outage.
-    down: AtomicBool,
+    outages: OutageLog,
 }
 
 impl Store {
@@ -52,7 +53,7 @@ impl Store {
             timeout: Duration::from_millis(config.cache_timeout_ms),
             value_ttl_s: config.cache_ttl_s,
             generation_ttl_s: config.cache_ttl_s.saturating_mul(2),
-            down: AtomicBool::new(false),
+            outages: OutageLog::new(),
         }
     }
 
@@ -121,7 +122,7 @@ impl Store {
         let answer = tokio::time::timeout(self.timeout, call(&mut connection)).await;
         match answer {
             Ok(Ok(value)) => {
-                if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed) {
+                if self.outages.answered() {
                     tracing::info!("Redis answers the cache again");
                 }
                 Some(value)
@@ -138,13 +139,84 @@ impl Store {
     }
 
     fn failed(&self, reason: &str) {
-        if !self.down.swap(true, Ordering::Relaxed) {
+        if let Some(failed_round_trips) = self.outages.failed() {
             tracing::warn!(
                 reason,
+                failed_round_trips,
                 "Redis does not answer the cache; reads go to the database until it does"
             );
         }
     }
+}
+
+/// Warnings that Redis does not answer come at most this often.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// When to say that Redis stopped or started answering: a warning when a round trip fails and
+/// none was given in the last [`WARN_EVERY`] (with the failures since the previous one), and the
+/// all-clear only after a warning.
+struct OutageLog {
+    start: Instant,
+    down: AtomicBool,
+    /// A warning stands for the outage at hand.
+    warned: AtomicBool,
+    /// Failed round trips since the last warning.
+    failures: AtomicU64,
+    /// Milliseconds after `start` of the last warning, plus one (0: none yet).
+    last_warning: AtomicU64,
+}
+
+impl OutageLog {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            down: AtomicBool::new(false),
+            warned: AtomicBool::new(false),
+            failures: AtomicU64::new(0),
+            last_warning: AtomicU64::new(0),
+        }
+    }
+
+    /// A round trip failed: `Some(failures since the last warning)` when a warning is due.
+    fn failed(&self) -> Option<u64> {
+        self.failed_at(self.now())
+    }
+
+    /// A round trip succeeded: whether to say Redis answers again.
+    fn answered(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+            && self.down.swap(false, Ordering::Relaxed)
+            && self.warned.swap(false, Ordering::Relaxed)
+    }
+
+    fn failed_at(&self, now: u64) -> Option<u64> {
+        self.down.store(true, Ordering::Relaxed);
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        if self.warned.load(Ordering::Relaxed) {
+            return None;
+        }
+        let last = self.last_warning.load(Ordering::Relaxed);
+        let due = last == 0 || now + 1 >= last + millis(WARN_EVERY);
+        // One caller wins the warning when several fail at once.
+        if !due
+            || self
+                .last_warning
+                .compare_exchange(last, now + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        self.warned.store(true, Ordering::Relaxed);
+        Some(self.failures.swap(0, Ordering::Relaxed))
+    }
+
+    fn now(&self) -> u64 {
+        millis(self.start.elapsed())
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Whether `future`, a Redis call made outside the request path, answered within `limit`.
@@ -153,4 +225,41 @@ pub(crate) async fn within<T>(
     future: impl Future<Output = RedisResult<T>>,
 ) -> Option<T> {
     tokio::time::timeout(limit, future).await.ok()?.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_warned_once_and_cleared_once() {
+        let log = OutageLog::new();
+        assert_eq!(log.failed_at(5), Some(1));
+        assert_eq!(log.failed_at(6), None);
+        assert_eq!(log.failed_at(7), None);
+        assert!(log.answered());
+        assert!(!log.answered(), "one all-clear per outage");
+    }
+
+    #[test]
+    fn blips_within_the_interval_stay_quiet_and_are_counted_in_the_next_warning() {
+        let log = OutageLog::new();
+        assert_eq!(log.failed_at(1_000), Some(1));
+        assert!(log.answered());
+        // Single reads timing out under a burst: no warning, no all-clear, for 10 s.
+        for now in [1_500, 4_000, 10_999] {
+            assert_eq!(log.failed_at(now), None);
+            assert!(!log.answered());
+        }
+        // The next one after the interval says how many failed since the last warning.
+        assert_eq!(log.failed_at(11_000), Some(4));
+        assert!(log.answered());
+    }
+
+    #[test]
+    fn nothing_is_said_while_redis_answers() {
+        let log = OutageLog::new();
+        assert!(!log.answered());
+        assert!(!log.answered());
+    }
 }
