@@ -42,6 +42,15 @@ struct Tally {
     errors: u64,
 }
 
+impl Tally {
+    /// Counts `other`'s requests in with these.
+    fn add(&mut self, other: &Tally) {
+        self.requests += other.requests;
+        self.non_2xx += other.non_2xx;
+        self.errors += other.errors;
+    }
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds are valid")
 }
@@ -99,10 +108,7 @@ pub async fn open_loop(target: &Target, rate: u32, duration: Duration) -> anyhow
                 .lock()
                 .expect("histogram lock")
                 .saturating_record(latency);
-            let mut total = tally.lock().expect("tally lock");
-            total.requests += own.requests;
-            total.non_2xx += own.non_2xx;
-            total.errors += own.errors;
+            tally.lock().expect("tally lock").add(&own);
         });
     }
     while in_flight.join_next().await.is_some() {}
@@ -147,9 +153,7 @@ pub async fn closed_loop(
         latencies
             .add(own)
             .expect("histograms of the same bounds add up");
-        tally.requests += counts.requests;
-        tally.non_2xx += counts.non_2xx;
-        tally.errors += counts.errors;
+        tally.add(&counts);
     }
     Ok(report(
         target,

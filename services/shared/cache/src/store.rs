@@ -157,8 +157,7 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 /// all-clear only after a warning.
 struct OutageLog {
     start: Instant,
-    down: AtomicBool,
-    /// A warning stands for the outage at hand.
+    /// A warning stands for the outage at hand (an all-clear is owed).
     warned: AtomicBool,
     /// Failed round trips since the last warning.
     failures: AtomicU64,
@@ -170,7 +169,6 @@ impl OutageLog {
     fn new() -> Self {
         Self {
             start: Instant::now(),
-            down: AtomicBool::new(false),
             warned: AtomicBool::new(false),
             failures: AtomicU64::new(0),
             last_warning: AtomicU64::new(0),
@@ -184,13 +182,10 @@ impl OutageLog {
 
     /// A round trip succeeded: whether to say Redis answers again.
     fn answered(&self) -> bool {
-        self.down.load(Ordering::Relaxed)
-            && self.down.swap(false, Ordering::Relaxed)
-            && self.warned.swap(false, Ordering::Relaxed)
+        self.warned.load(Ordering::Relaxed) && self.warned.swap(false, Ordering::Relaxed)
     }
 
     fn failed_at(&self, now: u64) -> Option<u64> {
-        self.down.store(true, Ordering::Relaxed);
         self.failures.fetch_add(1, Ordering::Relaxed);
         if self.warned.load(Ordering::Relaxed) {
             return None;
