@@ -108,6 +108,7 @@ rss_json() {
 vacuum_shop() {
   local entry
   for entry in "${SERVICES[@]}"; do
+    [ -n "${entry##*:}" ] || continue
     psql "$admin_url/${entry##*:}" -qX -v ON_ERROR_STOP=1 -c "vacuum analyze" >/dev/null
   done
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every service through its own /openapi.json with schemathesis (property-based, driven by
-# the document): a private shop (debug builds, ports 18401-18403, its own databases, RabbitMQ
-# topology and run folder) is started, seeded with a user and a product, fuzzed, and removed.
+# the document): a private shop (debug builds, ports 18401-18404 and the payment sandbox on 18490,
+# its own databases, RabbitMQ topology and run folder) is started, seeded with a user and a
+# product, fuzzed, and removed.
 # Passes only when nothing is found. Part of `make test`; `make fuzz` runs it alone.
 #   FUZZ_EXAMPLES  cases per operation (default 60)
 set -euo pipefail
@@ -38,7 +39,7 @@ curl -fsS -o /dev/null -X POST "$PRODUCTS_URL/api/products" -H 'Content-Type: ap
   -H "Authorization: Bearer $token" -d '{"name": "Fuzzed", "price": 10.0, "stock": 1000000}'
 
 failed=0
-for url in "$USERS_URL" "$PRODUCTS_URL" "$ORDERS_URL"; do
+for url in "$USERS_URL" "$PRODUCTS_URL" "$ORDERS_URL" "$PAYMENTS_URL"; do
   echo "fuzz: $url/openapi.json"
   if ! SCHEMATHESIS_HOOKS=tests/fuzz/hooks.py "$venv/bin/schemathesis" \
       --config-file "${FUZZ_CONFIG:-tests/fuzz/schemathesis.toml}" run "$url/openapi.json" \

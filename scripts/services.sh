@@ -9,6 +9,9 @@ SERVICES=(
   "user-service:$((port_base + 1)):users_db$db_suffix"
   "product-service:$((port_base + 2)):products_db$db_suffix"
   "order-service:$((port_base + 3)):orders_db$db_suffix"
+  "payment-service:$((port_base + 4)):payments_db$db_suffix"
+  # The stand-in card provider: no database (its state is in memory).
+  "payment-sandbox:$((port_base + 90)):"
 )
 RUN_DIR=${SHOP_RUN_DIR:-.run}
 # release (make up, make bench) or debug (the smoke test reuses the test build)
@@ -22,6 +25,10 @@ USERS_URL=http://127.0.0.1:$((port_base + 1))
 PRODUCTS_URL=http://127.0.0.1:$((port_base + 2))
 # shellcheck disable=SC2034
 ORDERS_URL=http://127.0.0.1:$((port_base + 3))
+# shellcheck disable=SC2034
+PAYMENTS_URL=http://127.0.0.1:$((port_base + 4))
+# shellcheck disable=SC2034
+SANDBOX_URL=http://127.0.0.1:$((port_base + 90))
 
 # Stops a private shop (one started with the SHOP_* settings above) and removes its databases
 # and run folder. $1: the PostgreSQL server URL without a database.
@@ -29,6 +36,7 @@ remove_private_shop() {
   scripts/down.sh >/dev/null 2>&1 || true
   local entry
   for entry in "${SERVICES[@]}"; do
+    [ -n "${entry##*:}" ] || continue
     psql "$1/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
   done
   rm -rf "$RUN_DIR"

@@ -10,6 +10,7 @@ admin_url=${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r _ _ db <<<"$entry"
+  [ -n "$db" ] || continue
   exists=$(psql "$admin_url/postgres" -qtAX -c "select 1 from pg_database where datname = '$db'")
   if [ "$exists" != 1 ]; then
     psql "$admin_url/postgres" -qX -v ON_ERROR_STOP=1 -c "create database $db" && echo "created database $db"
@@ -34,14 +35,20 @@ if [ ! -s "$keys/jwt-signing.pem" ]; then
   openssl pkey -in "$keys/jwt-signing.pem" -pubout -out "$keys/jwt-public.pem"
   echo "created the token signing key $RUN_DIR/keys/jwt-signing.pem"
 fi
-# Service keys (one per calling service; the order service calls the product service's internal
-# routes), generated once per run folder: each caller sends its own, the called service accepts
-# the list.
-if [ ! -s "$keys/order-service.key" ]; then
-  (umask 077 && openssl rand -hex 32 >"$keys/order-service.key")
-  (umask 077 && echo "order-service=$(cat "$keys/order-service.key")" >"$keys/service-keys")
-  echo "created the service keys in $RUN_DIR/keys/"
-fi
+# Service keys, one per calling service, generated once per run folder: the order service calls
+# the product service's internal routes, the payment service the order service's. Each caller
+# sends its own; each called service accepts only its callers' (`<service>.callers`).
+# The card provider's API key and webhook signing secret, shared by the payment service and the
+# payment sandbox, likewise.
+for secret in order-service.key payment-service.key provider-api-key webhook-secret; do
+  if [ ! -s "$keys/$secret" ]; then
+    (umask 077 && openssl rand -hex 32 >"$keys/$secret")
+    echo "created $RUN_DIR/keys/$secret"
+  fi
+done
+(umask 077 && echo "order-service=$(cat "$keys/order-service.key")" >"$keys/product-service.callers")
+(umask 077 && echo "payment-service=$(cat "$keys/payment-service.key")" >"$keys/order-service.callers")
+rm -f "$keys/service-keys" # the single list of earlier versions
 # The first admin, generated once per run folder: the user service creates the account at start
 # (and never resets its password afterwards).
 admin_env=$RUN_DIR/admin.env
@@ -63,12 +70,17 @@ for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port db <<<"$entry"
   if pid=$(running "$name"); then echo "$name: already running (pid $pid)"; continue; fi
   # Each service gets only the secrets it needs: the user service the signing key and the
-  # admin's password; the others the public key, the callers' keys, and their own key.
-  secrets=(JWT_PUBLIC_KEYS="$keys/jwt-public.pem" SERVICE_KEYS="$keys/service-keys")
+  # admin's password; the others the public key, their callers' keys, and their own key; the
+  # payment service and the sandbox the provider's API key and webhook secret.
+  secrets=(JWT_PUBLIC_KEYS="$keys/jwt-public.pem")
   case $name in
     user-service) secrets=(JWT_SIGNING_KEY="$keys/jwt-signing.pem"
       BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL" BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD") ;;
-    order-service) secrets+=(SERVICE_KEY="$keys/order-service.key") ;;
+    product-service) secrets+=(SERVICE_KEYS="$keys/product-service.callers") ;;
+    order-service) secrets+=(SERVICE_KEY="$keys/order-service.key" SERVICE_KEYS="$keys/order-service.callers") ;;
+    payment-service) secrets+=(SERVICE_KEY="$keys/payment-service.key"
+      PROVIDER_API_KEY="$keys/provider-api-key" WEBHOOK_SECRETS="$keys/webhook-secret") ;;
+    payment-sandbox) secrets=(API_KEY="$keys/provider-api-key" WEBHOOK_SECRET="$keys/webhook-secret") ;;
   esac
   # Redis (REDIS_URL, REDIS_KEY_PREFIX): the user service's log-in throttling, the product
   # service's read cache and the order service's carts; a private shop's keys carry its
@@ -81,6 +93,8 @@ for entry in "${SERVICES[@]}"; do
     SHUTDOWN_DRAIN_DELAY_MS=${SHUTDOWN_DRAIN_DELAY_MS:-0} \
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
     PRODUCT_SERVICE_URL="$PRODUCTS_URL" USER_SERVICE_URL="$USERS_URL" \
+    ORDER_SERVICE_URL="$ORDERS_URL" PAYMENT_SERVICE_URL="$PAYMENTS_URL" PROVIDER_URL="$SANDBOX_URL" \
+    PUBLIC_URL="$SANDBOX_URL" WEBHOOK_URL="$PAYMENTS_URL/api/payments/callback" \
     REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}" REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
     nohup env "${secrets[@]}" "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &

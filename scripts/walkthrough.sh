@@ -3,7 +3,7 @@
 # in; log in as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and
 # create a product with stock 50, put it in a new category and find it by a misspelt search; the
 # customer reviews it; order 3 as the customer; then wait until the order is CONFIRMED and the
-# stock is 47; then a cart of two products is checked out to an address and cancelled, and the
+# stock is 47, and pay it on the payment sandbox's checkout page with a test card (PAID); then a cart of two products is checked out to an address and cancelled, and the
 # stock comes back. Prints every response (never a token); exits non-zero if a step fails.
 set -euo pipefail
 users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
@@ -71,6 +71,19 @@ fi
 echo "   $(get "$orders/api/orders/$order_id" "$token")"
 echo "   $(curl -sS "$products/api/products/$product_id")"
 
+echo "   pay it: the payment's checkout page takes the test card 4242 4242 4242 4242; the order is PAID"
+payment=$(post "$orders/api/orders/$order_id/pay" '' "$token")
+echo "   $payment"
+checkout_url=$(field checkout_url <<<"$payment")
+echo "   $(post "$checkout_url" '{"card_number": "4242 4242 4242 4242"}')"
+for _ in $(seq 100); do
+  status=$(get "$orders/api/orders/$order_id" "$token" | field status)
+  [ "$status" = PAID ] && break
+  sleep 0.1
+done
+[ "$status" = PAID ] || { echo "walkthrough FAILED: order $order_id is $status after its payment" >&2; exit 1; }
+echo "   $(get "$orders/api/orders/$order_id" "$token")"
+
 echo "6. fill the cart with two products, check out to an address, then cancel: the stock comes back"
 mouse=$(post "$products/api/products/" '{"name": "Mouse", "price": 19.99, "stock": 10}' "$admin_token")
 mouse_id=$(field id <<<"$mouse")
@@ -94,7 +107,7 @@ for _ in $(seq 100); do
   mouse_stock=$(curl -sS "$products/api/products/$mouse_id" | field stock)
   if [ "$stock" = 47 ] && [ "$mouse_stock" = 10 ]; then
     echo "   timeline: $(get "$orders/api/orders/$checkout_id/timeline" "$token")"
-    echo "walkthrough passed: order $order_id is CONFIRMED and product $product_id has 47 left; order $checkout_id of the cart was cancelled and its stock came back"
+    echo "walkthrough passed: order $order_id is PAID and product $product_id has 47 left; order $checkout_id of the cart was cancelled and its stock came back"
     exit 0
   fi
   sleep 0.1

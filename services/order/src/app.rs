@@ -29,4 +29,6 @@ pub struct App {
     pub catalog: Catalog,
     /// The users' carts, in Redis.
     pub carts: Carts,
+    /// The currency of every price (ISO 4217).
+    pub currency: String,
 }

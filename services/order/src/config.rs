@@ -37,6 +37,17 @@ pub struct Config {
         default_value = "http://127.0.0.1:8001"
     )]
     pub user_service_url: String,
+    /// Base URL of the payment service (`POST /api/orders/{id}/pay` asks it for the order's
+    /// payment, with the buyer's token).
+    #[arg(
+        long,
+        env = "PAYMENT_SERVICE_URL",
+        default_value = "http://127.0.0.1:8004"
+    )]
+    pub payment_service_url: String,
+    /// The currency of every price and order (ISO 4217), told to the payment service.
+    #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = currency)]
+    pub shop_currency: String,
     /// How long a confirmed order may stay unpaid before it is cancelled and its stock given
     /// back (`30m`, `2h`, `500ms`).
     #[arg(long, env = "ORDER_PAYMENT_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
@@ -96,4 +107,15 @@ fn cart_ttl(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("must be at least 1s, got {text}"));
     }
     Ok(ttl)
+}
+
+/// An ISO 4217 code: three capital letters.
+fn currency(text: &str) -> Result<String, String> {
+    if text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "must be three capital letters (ISO 4217, e.g. USD), got {text:?}"
+        ))
+    }
 }

@@ -1,5 +1,6 @@
 //! The order service's errors and their one mapping to HTTP statuses.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use microshop_domain::{Id, ValidationError};
 use microshop_http_client::UpstreamError;
@@ -166,6 +167,17 @@ impl IntoResponse for Error {
                 "upstream_unavailable",
                 format!("{upstream} is unavailable; try again in {retry_after_secs} s"),
                 retry_after_secs,
+            ),
+            // The payment service's own refusal of the buyer's request (an order it cannot pay).
+            Self::Upstream(UpstreamError::Refused {
+                status,
+                code,
+                message,
+                ..
+            }) => ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT),
+                code,
+                message,
             ),
             Self::Db(e) if microshop_db::is_transient(&e) => {
                 tracing::warn!(error = %e, "database unavailable");

@@ -1,8 +1,10 @@
 //! The order service's HTTP API and its OpenAPI document.
 
 mod cart;
+mod internal;
 mod lifecycle;
 mod orders;
+mod pay;
 
 use axum::routing::post;
 use utoipa::OpenApi;
@@ -17,6 +19,7 @@ use crate::app::App;
     tags(
         (name = "orders", description = "Placing and following orders"),
         (name = "cart", description = "The caller's cart, kept in Redis for 30 days after its last change"),
+        (name = "internal", description = "For other services of the shop, with their service key"),
     )
 )]
 struct ApiDoc;
@@ -30,6 +33,8 @@ pub fn router(app: App) -> OpenApiRouter {
         .routes(routes!(lifecycle::cancel_order))
         .routes(routes!(lifecycle::set_status))
         .routes(routes!(lifecycle::timeline))
+        .routes(routes!(pay::pay_order))
+        .routes(routes!(internal::order_facts))
         .routes(routes!(cart::get_cart, cart::empty_cart))
         .routes(routes!(cart::add_cart_item))
         .routes(routes!(cart::set_cart_item, cart::remove_cart_item))

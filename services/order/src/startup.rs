@@ -72,6 +72,7 @@ pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<HttpServer>
         max_open_orders: config.max_open_orders_per_user,
         catalog: Catalog::new(db.clone(), upstreams),
         carts,
+        currency: config.shop_currency.clone(),
     };
     let order_metrics_watch = order_metrics.clone();
     let server = HttpServer::bind(

@@ -1,7 +1,8 @@
 //! The services an order consults: the product service (prices and stock of products the read
 //! model does not know yet) and the user service (the buyer's shipping address, read with the
 //! buyer's own token, so the user service applies its ownership rule; the buyer themself comes
-//! from the access token).
+//! from the access token) and the payment service (the payment of an order, asked for with the
+//! buyer's token too).
 
 use std::time::Duration;
 
@@ -30,6 +31,20 @@ pub struct ProductState {
     pub version: i64,
 }
 
+/// `Authorization: Bearer <token>`, relaying a caller's own rights to `upstream`.
+fn bearer(upstream: &'static str, token: &str) -> Result<HeaderMap, UpstreamError> {
+    let mut headers = HeaderMap::new();
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        UpstreamError::Unexpected {
+            upstream,
+            reason: "the access token is not a valid header value".to_owned(),
+        }
+    })?;
+    value.set_sensitive(true);
+    headers.insert(header::AUTHORIZATION, value);
+    Ok(headers)
+}
+
 /// Most ids one call of the product service's batch route takes.
 pub const MAX_BATCH_IDS: usize = 100;
 
@@ -37,6 +52,7 @@ pub const MAX_BATCH_IDS: usize = 100;
 pub struct Upstreams {
     products: Upstream,
     users: Upstream,
+    payments: Upstream,
 }
 
 impl Upstreams {
@@ -66,6 +82,13 @@ impl Upstreams {
             users: Upstream::new(
                 "user-service",
                 &config.user_service_url,
+                user_settings.clone(),
+                metrics.clone(),
+            ),
+            // Called with the buyer's token too: the payment service checks the order is theirs.
+            payments: Upstream::new(
+                "payment-service",
+                &config.payment_service_url,
                 user_settings,
                 metrics.clone(),
             ),
@@ -75,16 +98,19 @@ impl Upstreams {
     /// The buyer's address `id` (the user service answers 404 for another user's), read with
     /// the buyer's access token `token`.
     pub async fn address(&self, id: Id, token: &str) -> Result<serde_json::Value, UpstreamError> {
-        let mut headers = HeaderMap::new();
-        let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            UpstreamError::Unexpected {
-                upstream: "user-service",
-                reason: "the access token is not a valid header value".to_owned(),
-            }
-        })?;
-        headers.insert(header::AUTHORIZATION, bearer);
+        let headers = bearer("user-service", token)?;
         self.users
             .get_json_with(&format!("/api/users/addresses/{id}"), &headers)
+            .await
+    }
+
+    /// The payment of order `id`, created or found by the payment service for the buyer of
+    /// access token `token`.
+    pub async fn pay(&self, id: Id, token: &str) -> Result<serde_json::Value, UpstreamError> {
+        let headers = bearer("payment-service", token)?;
+        let body = serde_json::json!({ "order_id": id });
+        self.payments
+            .post_json_with("/api/payments", &body, &headers)
             .await
     }
 

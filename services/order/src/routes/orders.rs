@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use microshop_auth::Principal;
@@ -11,20 +11,15 @@ use microshop_web::error::ErrorBody;
 use microshop_web::{ApiError, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::openapi::Object;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::Error;
 use crate::app::App;
 use crate::checkout;
 use crate::db::orders::{self, Order};
-use crate::domain::{
-    IDEMPOTENCY_KEY_PATTERN, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS, NewLine, NewOrder,
-};
+use crate::domain::{IdempotencyKey, NewLine, NewOrder};
 use crate::place::{self, BuyerToken, Placed};
-
-/// Header naming a client-chosen key that makes retries of `POST /api/orders` safe.
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
+use microshop_web::idempotency::IdempotencyKeyHeader;
 
 /// Body of `POST /api/orders` as the OpenAPI document states it: one of two shapes. (Read as
 /// [`CreateOrderBody`]: serde's untagged enums cannot read `3.0` as the integer 3, which JSON
@@ -53,7 +48,7 @@ pub struct ItemsOrderRequest {
     address_id: Id,
     /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header
     /// (which wins when both are sent).
-    #[schema(example = "checkout-7f3a", schema_with = idempotency_key_or_null_schema)]
+    #[schema(example = "checkout-7f3a", schema_with = microshop_web::idempotency::key_or_null_schema)]
     request_id: Option<String>,
 }
 
@@ -73,7 +68,7 @@ pub struct SingleOrderRequest {
     address_id: Option<Id>,
     /// Idempotency key in the body, for clients that cannot set the `Idempotency-Key` header
     /// (which wins when both are sent).
-    #[schema(example = "checkout-7f3a", schema_with = idempotency_key_or_null_schema)]
+    #[schema(example = "checkout-7f3a", schema_with = microshop_web::idempotency::key_or_null_schema)]
     request_id: Option<String>,
 }
 
@@ -149,25 +144,6 @@ impl CreateOrderBody {
         }
     }
 }
-
-fn idempotency_key_schema() -> Object {
-    microshop_web::schema::text(IDEMPOTENCY_KEY_PATTERN, 1, MAX_IDEMPOTENCY_KEY_CHARS)
-}
-
-fn idempotency_key_or_null_schema() -> Object {
-    microshop_web::schema::text_or_null(IDEMPOTENCY_KEY_PATTERN, 1, MAX_IDEMPOTENCY_KEY_CHARS)
-}
-
-/// The `Idempotency-Key` header's rule, for the OpenAPI document.
-struct IdempotencyKeyHeader;
-
-impl utoipa::PartialSchema for IdempotencyKeyHeader {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        idempotency_key_schema().into()
-    }
-}
-
-impl ToSchema for IdempotencyKeyHeader {}
 
 /// One line of an order as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -366,9 +342,7 @@ pub fn placed_response(placed: Placed) -> Response {
         }
         Placed::Replayed(stored) => {
             let mut response = (StatusCode::CREATED, Json(stored)).into_response();
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            microshop_web::idempotency::mark_replayed(&mut response);
             response
         }
     }
@@ -389,12 +363,7 @@ pub fn idempotency_key(
     headers: &HeaderMap,
     request_id: Option<&str>,
 ) -> Result<Option<IdempotencyKey>, Error> {
-    let header = headers
-        .get(IDEMPOTENCY_KEY)
-        .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
-        .transpose()?;
-    let body = request_id.map(IdempotencyKey::parse).transpose()?;
-    Ok(header.or(body))
+    Ok(microshop_web::idempotency::key(headers, request_id)?)
 }
 
 /// The caller as a buyer (a token's `sub` is always a valid id; a forged one is refused).

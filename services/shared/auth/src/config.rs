@@ -162,9 +162,10 @@ impl CallerConfig {
     }
 }
 
-/// `value` itself when it holds `=` pairs or a key, else the contents of the file it names
-/// (how Kubernetes mounts Secrets).
-fn secret_or_file(value: &SecretString, what: &str) -> Result<SecretString, KeyError> {
+/// `value` itself when it holds `=` pairs or a key (or any other secret), else the contents of
+/// the file it names
+/// (how Kubernetes mounts Secrets). `what` names the setting in the error.
+pub fn secret_or_file(value: &SecretString, what: &str) -> Result<SecretString, KeyError> {
     let text = value.expose_secret().trim();
     let path = std::path::Path::new(text);
     if text.starts_with('/') || text.starts_with("./") || path.is_file() {

@@ -11,7 +11,7 @@ pub mod role;
 pub mod service_key;
 pub mod token;
 
-pub use config::{CallerConfig, IssueConfig, IssuerKeys, VerifyConfig};
+pub use config::{CallerConfig, IssueConfig, IssuerKeys, VerifyConfig, secret_or_file};
 pub use error::AuthError;
 pub use keys::{Jwk, JwkSet, KeyError, PublicKey, SigningKey};
 pub use principal::{Admin, Auth, Principal};

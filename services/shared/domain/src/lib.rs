@@ -4,6 +4,7 @@
 //! - [`Id`]: a positive 64-bit resource id;
 //! - [`Money`]: an exact amount in cents, shown as a JSON number (`12999.0`);
 //! - [`Page`]: a bounded page of a list;
+//! - [`idempotency::IdempotencyKey`]: what makes a retried write safe;
 //! - [`number`]: whole numbers as JSON Schema counts them (`3.0` is the integer 3);
 //! - [`ValidationError`] and the text rules of [`validation`]: a value that broke a rule, naming
 //!   the field.
@@ -12,6 +13,7 @@
 //! [`ValidationError`] to `422`.
 
 mod id;
+pub mod idempotency;
 mod money;
 pub mod number;
 mod page;

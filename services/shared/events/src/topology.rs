@@ -5,6 +5,7 @@
 //! product.events (fanout) ──▶ order.product-events  ──(dead letters)──▶ microshop.dlx ──▶ order.product-events.dlq
 //! user.events (fanout)    ──▶ notification.user-events ─(dead letters)─▶ microshop.dlx ──▶ notification.user-events.dlq
 //! payment.events (fanout) ──▶ order.payment-events  ──(dead letters)──▶ microshop.dlx ──▶ order.payment-events.dlq
+//! order.events (fanout)   ──▶ payment.order-events  ──(dead letters)──▶ microshop.dlx ──▶ payment.order-events.dlq
 //! ```
 //!
 //! `notification.user-events` is declared before its consumer (the notification service) exists,
@@ -140,6 +141,12 @@ impl Topology {
         self.name("order.payment-events")
     }
 
+    /// The payment service consumes order events here (`payment.order-events`: refunds asked
+    /// by `order.cancelled`).
+    pub fn payment_order_events(&self) -> String {
+        self.name("payment.order-events")
+    }
+
     /// The notification service consumes user events here (`notification.user-events`).
     pub fn notification_user_events(&self) -> String {
         self.name("notification.user-events")
@@ -183,6 +190,7 @@ impl Topology {
             (self.order_product_events(), self.product_events()),
             (self.notification_user_events(), self.user_events()),
             (self.order_payment_events(), self.payment_events()),
+            (self.payment_order_events(), self.order_events()),
         ];
         let expires_ms = self.temporary.then_some(TEMPORARY_QUEUE_EXPIRY_MS);
         work.into_iter()
@@ -233,7 +241,9 @@ mod tests {
                 "notification.user-events",
                 "notification.user-events.dlq",
                 "order.payment-events",
-                "order.payment-events.dlq"
+                "order.payment-events.dlq",
+                "payment.order-events",
+                "payment.order-events.dlq"
             ]
         );
         let exchanges: Vec<_> = topology

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use microshop_telemetry::{deadline, trace};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -39,38 +39,47 @@ struct ErrorBody {
 #[derive(Deserialize)]
 struct ErrorCode {
     code: String,
+    #[serde(default)]
+    message: Option<String>,
 }
 
-/// `GET url` with `headers` (besides the client's own) within `timeout`, decoded from JSON.
-pub(crate) async fn get<T: DeserializeOwned>(
+/// One request to an upstream: what every attempt sends.
+pub(crate) struct Request<'a> {
+    /// `GET`, or `POST` with a JSON body.
+    pub method: reqwest::Method,
+    /// The whole URL.
+    pub url: &'a str,
+    /// The path alone, for errors.
+    pub path: &'a str,
+    /// Besides the client's own.
+    pub headers: &'a HeaderMap,
+    /// The JSON body, already encoded.
+    pub body: Option<&'a [u8]>,
+}
+
+/// Sends `request` within `timeout`; the answer decoded from JSON.
+pub(crate) async fn send<T: DeserializeOwned>(
     client: &reqwest::Client,
     upstream: &'static str,
-    url: &str,
-    path: &str,
-    headers: &HeaderMap,
+    request: &Request<'_>,
     timeout: Duration,
 ) -> Result<T, Failure> {
     // Reading the body is inside the time-out too: a slow body is as late as a slow answer.
-    tokio::time::timeout(
-        timeout,
-        exchange(client, upstream, url, path, headers, timeout),
-    )
-    .await
-    .unwrap_or_else(|_| {
-        Err(Failure::Transient {
-            reason: format!("no answer within {} ms", timeout.as_millis()),
-            retry_after: None,
-            timed_out: true,
+    tokio::time::timeout(timeout, exchange(client, upstream, request, timeout))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::Transient {
+                reason: format!("no answer within {} ms", timeout.as_millis()),
+                retry_after: None,
+                timed_out: true,
+            })
         })
-    })
 }
 
 async fn exchange<T: DeserializeOwned>(
     client: &reqwest::Client,
     upstream: &'static str,
-    url: &str,
-    path: &str,
-    headers: &HeaderMap,
+    request: &Request<'_>,
     timeout: Duration,
 ) -> Result<T, Failure> {
     let transient = |error: reqwest::Error| Failure::Transient {
@@ -78,9 +87,15 @@ async fn exchange<T: DeserializeOwned>(
         reason: error.to_string(),
         retry_after: None,
     };
-    let response = client
-        .get(url)
-        .headers(headers.clone())
+    let mut builder = client
+        .request(request.method.clone(), request.url)
+        .headers(request.headers.clone());
+    if let Some(body) = request.body {
+        builder = builder
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+    }
+    let response = builder
         // The caller's trace continues in the upstream (W3C trace context).
         .header(trace::TRACEPARENT, trace::outgoing())
         // This attempt's own time-out, so the upstream stops work we will no longer wait for.
@@ -101,8 +116,12 @@ async fn exchange<T: DeserializeOwned>(
         }
         StatusCode::NOT_FOUND => Err(Failure::Final(UpstreamError::NotFound {
             upstream,
-            path: path.to_owned(),
+            path: request.path.to_owned(),
         })),
+        StatusCode::BAD_REQUEST
+        | StatusCode::CONFLICT
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::FORBIDDEN => Err(Failure::Final(refused(upstream, response).await)),
         StatusCode::BAD_GATEWAY
         | StatusCode::SERVICE_UNAVAILABLE
         | StatusCode::GATEWAY_TIMEOUT
@@ -134,6 +153,37 @@ async fn exchange<T: DeserializeOwned>(
     }
 }
 
+/// A 400, 403, 409 or 422 answer: the upstream's own code and message when it sent our error
+/// body, so the caller can pass the refusal on.
+async fn refused(upstream: &'static str, mut response: reqwest::Response) -> UpstreamError {
+    let status = response.status().as_u16();
+    let body = read_error_body(&mut response).await;
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(body) => UpstreamError::Refused {
+            upstream,
+            status,
+            code: body.error.code,
+            message: body.error.message.unwrap_or_default(),
+        },
+        Err(_) => UpstreamError::Unexpected {
+            upstream,
+            reason: format!("answered {status}"),
+        },
+    }
+}
+
+/// At most [`ERROR_BODY_LIMIT`] bytes of an error answer.
+async fn read_error_body(response: &mut reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body
+}
+
 /// `Retry-After` in seconds. The HTTP-date form is ignored: our services send seconds, and a
 /// date would need the two clocks to agree.
 fn retry_after(headers: &HeaderMap) -> Option<u32> {
@@ -146,13 +196,7 @@ fn retry_after(headers: &HeaderMap) -> Option<u32> {
 
 /// Whether the answer is our services' load shedding (`{"error":{"code":"overloaded"}}`).
 async fn is_shedding_load(mut response: reqwest::Response) -> bool {
-    let mut body = Vec::new();
-    while body.len() < ERROR_BODY_LIMIT {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
+    let body = read_error_body(&mut response).await;
     serde_json::from_slice::<ErrorBody>(&body).is_ok_and(|body| body.error.code == "overloaded")
 }
 

@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use microshop_telemetry::deadline;
+use reqwest::Method;
 use reqwest::header::HeaderMap;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::retry::budget::{Budget, TpsBudget};
 
-use crate::attempt::{self, Failure};
+use crate::attempt::{self, Failure, Request};
 use crate::breaker::{Breaker, BreakerState, Permit};
 use crate::metrics::UpstreamMetrics;
 use crate::{UpstreamConfig, UpstreamError};
@@ -20,6 +22,9 @@ const RETRY_BUDGET_WINDOW: Duration = Duration::from_secs(10);
 /// A retry left with less time than this is not sent: it could hardly be answered in time and
 /// would only add load.
 const MIN_RETRY_TIME: Duration = Duration::from_millis(10);
+
+/// The header that makes a `POST` safe to retry.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// A call that failed, and whether it was for lack of time.
 struct Failed {
@@ -96,6 +101,36 @@ impl Upstream {
         path: &str,
         headers: &HeaderMap,
     ) -> Result<T, UpstreamError> {
+        self.call(Method::GET, path, headers, None, true).await
+    }
+
+    /// `POST path` with `body` as JSON, the answer decoded from JSON. Retried like a read only
+    /// when `headers` carry an `Idempotency-Key` (the upstream then applies it once however
+    /// often it arrives); sent once otherwise.
+    pub async fn post_json_with<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &HeaderMap,
+    ) -> Result<T, UpstreamError> {
+        let body = serde_json::to_vec(body).map_err(|error| UpstreamError::Unexpected {
+            upstream: self.name,
+            reason: format!("cannot encode the request: {error}"),
+        })?;
+        let retry = headers.contains_key(IDEMPOTENCY_KEY);
+        self.call(Method::POST, path, headers, Some(&body), retry)
+            .await
+    }
+
+    /// One call: deadline, breaker, retry budget, attempts, metrics.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+        retry: bool,
+    ) -> Result<T, UpstreamError> {
         let started = Instant::now();
         let url = format!("{}{path}", self.base_url);
         let caller = deadline::remaining();
@@ -118,7 +153,14 @@ impl Upstream {
         }
         // Every call earns its share of retries, whether or not it will need one.
         self.budget.deposit();
-        let call = self.attempts(&url, path, headers, started + time);
+        let request = Request {
+            method,
+            url: &url,
+            path,
+            headers,
+            body,
+        };
+        let call = self.attempts(&request, retry, started + time);
         let end = tokio::time::Instant::from_std(started + time);
         let result = tokio::time::timeout_at(end, call)
             .await
@@ -172,6 +214,7 @@ impl Upstream {
             Ok(_) => "ok",
             Err(UpstreamError::NotFound { .. }) => "not_found",
             Err(UpstreamError::Unavailable { .. }) => "unavailable",
+            Err(UpstreamError::Refused { .. }) => "refused",
             Err(UpstreamError::Unexpected { .. }) => "unexpected",
         };
         self.count(outcome);
@@ -188,18 +231,18 @@ impl Upstream {
     /// the same slow upstream again throws its work away. The retries share the rest evenly.
     async fn attempts<T: DeserializeOwned>(
         &self,
-        url: &str,
-        path: &str,
-        headers: &HeaderMap,
+        request: &Request<'_>,
+        retry: bool,
         deadline: Instant,
     ) -> Result<T, Failed> {
+        let url = request.url;
         let mut backoff = ExponentialBuilder::new()
             .with_min_delay(Duration::from_millis(25))
             .with_max_delay(Duration::from_millis(250))
             .with_jitter()
             .without_max_times()
             .build();
-        let mut retries_left = self.config.max_retries;
+        let mut retries_left = if retry { self.config.max_retries } else { 0 };
         let total = deadline.saturating_duration_since(Instant::now());
         let mut timeout = if retries_left == 0 {
             total
@@ -210,7 +253,7 @@ impl Upstream {
         loop {
             attempt += 1;
             let (reason, retry_after, timed_out) =
-                match attempt::get(&self.client, self.name, url, path, headers, timeout).await {
+                match attempt::send(&self.client, self.name, request, timeout).await {
                     Ok(value) => return Ok(value),
                     Err(Failure::Final(error)) => {
                         return Err(Failed {

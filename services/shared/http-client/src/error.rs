@@ -25,6 +25,19 @@ pub enum UpstreamError {
         /// the caller can pass it on.
         retry_after_secs: u32,
     },
+    /// The upstream refused the request (400, 403, 409 or 422 with its error body): the caller
+    /// decides whether the refusal is its own client's fault and passes it on.
+    #[error("{upstream} refused the request ({status} {code}): {message}")]
+    Refused {
+        /// Upstream name.
+        upstream: &'static str,
+        /// The status it answered.
+        status: u16,
+        /// Its error code.
+        code: String,
+        /// Its error message.
+        message: String,
+    },
     /// The upstream answered something it never should (a 4xx other than 404, bad JSON): a bug
     /// on one side, answered 500 and logged.
     #[error("{upstream} answered unexpectedly: {reason}")]

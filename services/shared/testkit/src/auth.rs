@@ -113,7 +113,7 @@ pub fn issuer_args() -> Vec<String> {
 }
 
 /// Command-line arguments that give a service the tests' public key, and make its internal
-/// routes accept the order service's key.
+/// routes accept the calling services' keys.
 pub fn verifier_args() -> Vec<String> {
     vec![
         format!("--jwt-public-keys={}", public_keys_pem()),
@@ -135,9 +135,14 @@ pub fn service_key(caller: &str) -> String {
     format!("{caller}-{seed}")
 }
 
-/// `SERVICE_KEYS` accepting the shop's calling services.
+/// `SERVICE_KEYS` accepting the shop's calling services (the order service, which calls the
+/// product service, and the payment service, which calls the order service).
 pub fn service_keys() -> String {
-    format!("order-service={}", service_key("order-service"))
+    format!(
+        "order-service={},payment-service={}",
+        service_key("order-service"),
+        service_key("payment-service")
+    )
 }
 
 /// Command-line arguments that give `caller` its service key.

@@ -3,6 +3,7 @@
 //!
 //! - [`ApiError`]: the one JSON error body (`{"error": {"code", "message"}}`);
 //! - [`extract`]: `Json`, `Path` and `Query` extractors whose every rejection is a clear 4xx;
+//! - [`idempotency`]: the `Idempotency-Key` header and the replayed mark;
 //! - [`health`]: `/health`, `/health/live`, `/health/ready`;
 //! - [`metrics`]: per-route request counts and latency histograms on `/metrics`;
 //! - [`server`]: the middleware stack, `/openapi.json`, binding and graceful shutdown;
@@ -14,6 +15,7 @@ mod deadline;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
