@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test on a real Kubernetes cluster (kind): builds both images from the Dockerfile,
-# installs the dev PostgreSQL and RabbitMQ, the operator chart and the sample Microshop, runs
-# the seed walkthrough against the shop the operator deployed, then deletes the shop twice:
+# installs the dev PostgreSQL and RabbitMQ, the operator chart and the sample Microshop (with the
+# payment sandbox as its card provider), runs the seed walkthrough (which pays its order on the
+# sandbox's card page) against the shop the operator deployed, then deletes the shop twice:
 # with deletionPolicy Retain (workloads go, databases, roles and their Secrets stay) and with
 # Delete (they go too). Exits 0 only when every step held; on failure it prints the cluster's
 # state and the operator's logs.
@@ -15,7 +16,8 @@
 #   KEEP_CLUSTER=1         keep the cluster this script created (it is deleted otherwise); a
 #                          cluster that existed before the run is always kept
 #   TAG=e2e-<sha>-<time>   the tag of both images
-#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+3 (user, product, order)
+#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+4 (user, product, order,
+#                          payment) and base+90 (the payment sandbox)
 #   E2E_TIMEOUT=600        seconds each wait may take at most
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,9 @@ limit=${E2E_TIMEOUT:-600}
 namespace=default
 operator_namespace=microshop-system
 shop=shop
-services=(user product order)
+# The services (each with its database), and every workload of the sample (the sandbox too).
+services=(user product order payment)
+workloads=("${services[@]}" payment-sandbox)
 started=$SECONDS
 
 # --- tools -----------------------------------------------------------------------------------
@@ -152,7 +156,11 @@ databases_and_roles() { # present|absent
 }
 apply_shop() { # deletion policy
   k apply -n "$namespace" -f k8s/samples/microshop.yaml
-  k patch -n "$namespace" "microshop/$shop" --type merge -p "{\"spec\":{\"deletionPolicy\":\"$1\"}}"
+  # The sandbox's checkout URLs point where the walkthrough reaches its card page: the
+  # port-forward of step f.
+  local public_url="http://localhost:$((port_base + 90))"
+  k patch -n "$namespace" "microshop/$shop" --type merge \
+    -p "{\"spec\":{\"deletionPolicy\":\"$1\",\"paymentSandbox\":{\"enabled\":true,\"publicUrl\":\"$public_url\"}}}"
   [ "$(k get -n "$namespace" "microshop/$shop" -o jsonpath='{.spec.deletionPolicy}')" = "$1" ] ||
     fail "microshop/$shop does not have deletionPolicy $1"
   k wait -n "$namespace" "microshop/$shop" --for=condition=Ready --timeout="${limit}s"
@@ -208,27 +216,34 @@ apply_shop Retain
 images=$(k get deployments -n "$namespace" -l "microshop.dev/shop=$shop" \
   -o jsonpath='{range .items[*]}{.metadata.name}={.spec.template.spec.containers[0].image}{"\n"}{end}')
 while IFS= read -r line; do echo "    $line"; done <<<"$images"
-for service in "${services[@]}"; do
-  grep -qx "$shop-$service=microshop:$tag" <<<"$images" ||
-    fail "deployment $shop-$service does not run microshop:$tag (the chart's shopImage)"
+for workload in "${workloads[@]}"; do
+  grep -qx "$shop-$workload=microshop:$tag" <<<"$images" ||
+    fail "deployment $shop-$workload does not run microshop:$tag (the chart's shopImage)"
 done
-ok "microshop/$shop is Ready; its Deployments run the operator's default image microshop:$tag"
+# The sandbox keeps its state in memory: one pod, replaced rather than rolled.
+sandbox=$(k get deployment -n "$namespace" "$shop-payment-sandbox" -o jsonpath='{.spec.replicas} {.spec.strategy.type}')
+[ "$sandbox" = "1 Recreate" ] || fail "deployment $shop-payment-sandbox is \"$sandbox\", not one pod with strategy Recreate"
+[ -n "$(k get -n "$namespace" secret "$shop-payment-provider" -o jsonpath='{.data.api-key}')" ] ||
+  fail "Secret $shop-payment-provider has no api-key (the sandbox's generated keys)"
+ok "microshop/$shop is Ready; its Deployments (the payment service and sandbox too) run microshop:$tag"
 
 # --- f. the walkthrough ----------------------------------------------------------------------
-step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 3))"
-port=$port_base
-for service in "${services[@]}"; do
-  port=$((port + 1))
-  remote=$(k get service -n "$namespace" "$shop-$service" -o jsonpath='{.spec.ports[0].port}')
+step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 4)) and :$((port_base + 90))"
+# Each workload on base + (its port - 8000): 8001 -> base+1, ..., the sandbox's 8090 -> base+90.
+local_ports=()
+for workload in "${workloads[@]}"; do
+  remote=$(k get service -n "$namespace" "$shop-$workload" -o jsonpath='{.spec.ports[0].port}')
+  port=$((port_base + remote - 8000))
+  local_ports+=("$port")
   # kubectl itself, not the k function: $! must be the process the trap kills.
-  kubectl --context "$context" port-forward -n "$namespace" "service/$shop-$service" "$port:$remote" \
-    >"$logs/port-forward-$service.log" 2>&1 &
+  kubectl --context "$context" port-forward -n "$namespace" "service/$shop-$workload" "$port:$remote" \
+    >"$logs/port-forward-$workload.log" 2>&1 &
   forwards+=("$!")
 done
 forwarding() {
   local pid port
   for pid in "${forwards[@]}"; do kill -0 "$pid" 2>/dev/null || fail "a port-forward exited (see its log below)"; done
-  for port in $((port_base + 1)) $((port_base + 2)) $((port_base + 3)); do
+  for port in "${local_ports[@]}"; do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 1
   done
 }
@@ -242,8 +257,13 @@ USER_SERVICE_URL=http://127.0.0.1:$((port_base + 1)) \
 PRODUCT_SERVICE_URL=http://127.0.0.1:$((port_base + 2)) \
 ORDER_SERVICE_URL=http://127.0.0.1:$((port_base + 3)) \
   scripts/walkthrough.sh
+# The payment service and the sandbox serve their API descriptions too.
+for port in $((port_base + 4)) $((port_base + 90)); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || fail "127.0.0.1:$port/health/ready is not 200"
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/openapi.json" || fail "127.0.0.1:$port/openapi.json is not 200"
+done
 stop_forwards
-ok "walkthrough: the order was CONFIRMED and the stock went from 50 to 47"
+ok "walkthrough: the order was CONFIRMED, then PAID on the sandbox's card page; the stock went from 50 to 47"
 
 # --- g. deletion with Retain -----------------------------------------------------------------
 step "g. delete microshop/$shop with deletionPolicy Retain"
@@ -256,7 +276,7 @@ databases_and_roles present || fail "a database or role of $shop was dropped alt
   fail "Secret $shop-admin was deleted although the policy is Retain (the retained account's password would be lost)"
 [ -z "$(k get -n "$namespace" secret "$shop-admin" -o jsonpath='{.metadata.ownerReferences}')" ] ||
   fail "Secret $shop-admin still has an owner reference after the shop was deleted with Retain"
-ok "Retain: Deployments gone; Secrets $shop-{user,product,order}-db and $shop-admin, databases and roles $(database user) etc. kept"
+ok "Retain: Deployments gone; Secrets $shop-{user,product,order,payment}-db and $shop-admin, databases and roles $(database user) etc. kept"
 
 # --- h. deletion with Delete -----------------------------------------------------------------
 # The whole sample file goes at once, its admin Secrets with the shop: the operator holds them

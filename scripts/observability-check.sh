@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Prometheus scrape of a real shop, part of `make test`:
-#  1. starts a private shop (debug builds, ports 18201-18203, its own databases, RabbitMQ topology
-#     and run folder; never the one `make up` started);
+#  1. starts a private shop (debug builds, ports 182xx: 8001 -> 18201, ..., 8090 -> 18290; its own
+#     databases, RabbitMQ topology and run folder; never the one `make up` started);
 #  2. starts Debian's `prometheus` on 127.0.0.1:19090 with k8s/prometheus/prometheus.yml pointed
 #     at that shop, and the rules of k8s/prometheus/rules/;
 #  3. runs the seed walkthrough plus a log-in and a failed log-in;
@@ -29,18 +29,24 @@ cleanup() {
 trap cleanup EXIT
 
 # Our crates at DEBUG: what they log there must be as free of secrets as INFO.
-RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,microshop_auth=debug,microshop_web=debug,access=debug \
+RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,payment_service=debug,payment_sandbox=debug,microshop_auth=debug,microshop_web=debug,access=debug \
   scripts/up.sh >/dev/null
 
-# The committed scrape config, with the shop's targets moved to this private shop's ports.
-python3 - "$work" "$port_base" <<'PY'
-import pathlib, re, shutil, sys
+# The committed scrape config, with the shop's targets (job microshop: the services and the
+# payment sandbox, 127.0.0.1:8001 and on) moved to this private shop's ports (the same offset from
+# its port base: 8004 -> base+4, 8090 -> base+90).
+tools/venv/bin/python - "$work" "$port_base" <<'PY'
+import pathlib, shutil, sys
+import yaml
 work, base = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 source = pathlib.Path("k8s/prometheus")
-text = (source / "prometheus.yml").read_text()
-for offset in (1, 2, 3):
-    text = text.replace(f"127.0.0.1:800{offset}", f"127.0.0.1:{base + offset}")
-(work / "prometheus.yml").write_text(text)
+config = yaml.safe_load((source / "prometheus.yml").read_text())
+for job in config["scrape_configs"]:
+    if job["job_name"] == "microshop":
+        for static in job["static_configs"]:
+            static["targets"] = [f"127.0.0.1:{base + int(target.rsplit(':', 1)[1]) - 8000}"
+                                 for target in static["targets"]]
+(work / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 shutil.copytree(source / "rules", work / "rules")
 PY
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
@@ -87,6 +93,10 @@ def get(path, **params):
 def query(expr):
     return get("query", query=expr)["result"]
 
+import yaml  # noqa: E402
+config = yaml.safe_load(pathlib.Path("k8s/prometheus/prometheus.yml").read_text())
+expected = sum(len(static["targets"]) for job in config["scrape_configs"] if job["job_name"] == "microshop"
+               for static in job["static_configs"])
 deadline = time.monotonic() + 45
 while True:
     targets = get("targets")["activeTargets"]
@@ -94,7 +104,7 @@ while True:
     up = [t for t in shop if t["health"] == "up"]
     confirmed = query('sum(orders_total{status="CONFIRMED"})')
     counted = confirmed and float(confirmed[0]["value"][1]) >= 1
-    if len(shop) == 3 and len(up) == 3 and counted:
+    if len(shop) == expected and len(up) == expected and counted:
         break
     if time.monotonic() > deadline:
         sys.exit(f"prometheus check: targets {[(t['scrapeUrl'], t['health'], t.get('lastError')) for t in shop]}, "
@@ -130,7 +140,6 @@ def exprs(node):
 for expr in exprs(dashboard):
     for name in metric_names_in(expr):
         wanted.setdefault(name, "dashboard")
-import yaml  # noqa: E402
 for group in yaml.safe_load(pathlib.Path("k8s/prometheus/rules/microshop.rules.yaml").read_text())["groups"]:
     recorded = {rule["record"] for rule in group["rules"] if "record" in rule}
     for rule in group["rules"]:

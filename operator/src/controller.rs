@@ -221,7 +221,7 @@ fn shop_of<K: Resource>(object: &K) -> Option<ObjectRef<Microshop>> {
 }
 
 /// The Microshops a Secret matters to: the one it belongs to, and those in its namespace whose
-/// spec references it (PostgreSQL, RabbitMQ, Redis).
+/// spec references it (PostgreSQL, RabbitMQ, Redis, the payment provider).
 fn shops_of_secret<K: Resource>(shops: &Store<Microshop>, secret: &K) -> Vec<ObjectRef<Microshop>> {
     let managed = secret
         .meta()
@@ -282,6 +282,13 @@ mod tests {
                 secret_ref: reference("redis"),
             }),
             services: crate::crd::ServicesSpec::default(),
+            payment_sandbox: crate::crd::PaymentSandboxSpec::default(),
+            payment_provider: Some(crate::crd::PaymentProviderSpec {
+                url: Some("https://provider.example".into()),
+                secret_ref: Some(crate::crd::SecretRef {
+                    name: "provider".into(),
+                }),
+            }),
             admin: crate::crd::AdminSpec::default(),
             deletion_policy: crate::crd::DeletionPolicy::Retain,
             paused: false,
@@ -291,7 +298,7 @@ mod tests {
         let (reader, mut writer) = reflector::store::<Microshop>();
         writer.apply_watcher_event(&watcher::Event::Apply(shop.clone()));
         let shop_ref = ObjectRef::from_obj(&shop);
-        for name in ["pg-admin", "rabbitmq", "redis"] {
+        for name in ["pg-admin", "rabbitmq", "redis", "provider"] {
             assert_eq!(
                 shops_of_secret(&reader, &secret("ns", name)),
                 std::slice::from_ref(&shop_ref),

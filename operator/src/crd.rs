@@ -10,7 +10,14 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One shop: its three services, their databases and the RabbitMQ topology between them.
+mod payments;
+mod service;
+
+pub use payments::{PaymentProviderSpec, PaymentSandboxSpec, SecretRef};
+pub use service::Service;
+
+/// One shop: its services, their databases and the RabbitMQ topology between them, and the
+/// payment sandbox when asked for.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "microshop.dev",
@@ -20,7 +27,7 @@ use serde::{Deserialize, Serialize};
     shortname = "shop",
     status = "MicroshopStatus",
     derive = "PartialEq",
-    doc = "A Microshop: user, product and order services with their databases and RabbitMQ topology",
+    doc = "A Microshop: user, product, order and payment services with their databases and RabbitMQ topology, and optionally a payment sandbox",
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -39,6 +46,18 @@ use serde::{Deserialize, Serialize};
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new(
+        "!(has(self.paymentProvider) && has(self.paymentProvider.url) && has(self.paymentSandbox) && self.paymentSandbox.enabled)"
+    ).message(
+        "spec.paymentProvider.url and spec.paymentSandbox.enabled exclude each other: while the sandbox is enabled it is the provider"
+    ),
+    validation = Rule::new(
+        "!has(self.paymentProvider) || (has(self.paymentSandbox) && self.paymentSandbox.enabled) || (has(self.paymentProvider.url) && has(self.paymentProvider.secretRef))"
+    ).message(
+        "spec.paymentProvider needs both url and secretRef (a Secret with keys api-key and webhook-secret) unless spec.paymentSandbox.enabled is true"
+    )
+)]
 pub struct MicroshopSpec {
     /// The `microshop` image holding every service binary. Unset: the image the operator was
     /// installed with (its `MICROSHOP_IMAGE`, the chart's `shopImage`), so an operator upgrade
@@ -58,6 +77,15 @@ pub struct MicroshopSpec {
     /// Per-service settings.
     #[serde(default)]
     pub services: ServicesSpec,
+    /// The payment sandbox, a stand-in card provider (hosted card page, signed webhooks) for
+    /// development and demonstrations. Never enable it where real money is taken: its test
+    /// cards pay any order.
+    #[serde(default)]
+    pub payment_sandbox: PaymentSandboxSpec,
+    /// The card provider the payment service talks to, when it is not the sandbox. Without it
+    /// and without the sandbox the shop runs no payment service (orders cannot be paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_provider: Option<PaymentProviderSpec>,
     /// The shop's first admin account, which the user service creates at start-up; its password
     /// is generated into the Secret `<name>-admin` (`status.adminSecret`).
     #[serde(default)]
@@ -73,7 +101,8 @@ pub struct MicroshopSpec {
 
 impl MicroshopSpec {
     /// The Secrets of the Microshop's namespace this spec references (PostgreSQL, RabbitMQ, and
-    /// Redis when set), each once: the operator reads them and never writes them.
+    /// Redis and the payment provider's when set), each once: the operator reads them and never
+    /// writes them.
     pub fn referenced_secrets(&self) -> BTreeSet<&str> {
         let mut names = BTreeSet::from([
             self.postgres.admin_secret_ref.name.as_str(),
@@ -82,7 +111,15 @@ impl MicroshopSpec {
         if let Some(redis) = &self.redis {
             names.insert(redis.secret_ref.name.as_str());
         }
+        if let Some(secret) = self.payment_provider_secret_ref() {
+            names.insert(secret.name.as_str());
+        }
         names
+    }
+
+    /// The Secret with the provider's keys the user gave (`spec.paymentProvider.secretRef`).
+    pub fn payment_provider_secret_ref(&self) -> Option<&SecretRef> {
+        self.payment_provider.as_ref()?.secret_ref.as_ref()
     }
 }
 
@@ -254,15 +291,29 @@ pub struct ServicesSpec {
     /// order-service.
     #[serde(default)]
     pub order: ServiceSpec,
+    /// payment-service (it runs while the shop has a card provider: `spec.paymentSandbox` or
+    /// `spec.paymentProvider`).
+    #[serde(default)]
+    pub payment: ServiceSpec,
 }
 
+/// The payment sandbox's fixed settings: its state lives in memory, so exactly one pod, never
+/// autoscaled.
+static SANDBOX: ServiceSpec = ServiceSpec {
+    replicas: 1,
+    resources: None,
+    autoscaling: None,
+};
+
 impl ServicesSpec {
-    /// The settings of `service`.
+    /// The settings of `service` (the payment sandbox's are fixed).
     pub fn get(&self, service: Service) -> &ServiceSpec {
         match service {
             Service::User => &self.user,
             Service::Product => &self.product,
             Service::Order => &self.order,
+            Service::Payment => &self.payment,
+            Service::PaymentSandbox => &SANDBOX,
         }
     }
 }
@@ -388,73 +439,12 @@ pub struct ServiceStatus {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseStatus {
-    /// `user`, `product` or `order`.
+    /// `user`, `product`, `order` or `payment`.
     pub service: String,
     /// Database (and role) name.
     pub database: String,
     /// The Secret holding `DATABASE_URL`.
     pub secret_name: String,
-}
-
-/// The shop's services.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Service {
-    /// Users and log-in.
-    User,
-    /// Products and stock.
-    Product,
-    /// Orders and the saga.
-    Order,
-}
-
-impl Service {
-    /// Every service, in start order.
-    pub const ALL: [Self; 3] = [Self::User, Self::Product, Self::Order];
-
-    /// Short name used in object names and status.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Product => "product",
-            Self::Order => "order",
-        }
-    }
-
-    /// The binary in the `microshop` image.
-    pub fn binary(self) -> &'static str {
-        match self {
-            Self::User => "user-service",
-            Self::Product => "product-service",
-            Self::Order => "order-service",
-        }
-    }
-
-    /// The HTTP port (the seed's ports).
-    pub fn port(self) -> i32 {
-        match self {
-            Self::User => 8001,
-            Self::Product => 8002,
-            Self::Order => 8003,
-        }
-    }
-
-    /// Whether it talks to RabbitMQ (all three do: the user service publishes `user.events`
-    /// through its outbox).
-    pub fn uses_amqp(self) -> bool {
-        matches!(self, Self::User | Self::Product | Self::Order)
-    }
-
-    /// Whether it verifies access tokens with the shop's public keys (the user service verifies
-    /// its own with its signing key).
-    pub fn verifies_tokens(self) -> bool {
-        self != Self::User
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! ```text
 //! Microshop ──reconcile──▶ databases (PostgreSQL role + database + Secret per service)
 //!                       ──▶ messaging (topology of microshop-events + AMQP Secret)
-//!                       ──▶ generated Secrets (token keys, service keys, first admin: made once, kept)
-//!                       ──▶ workloads (Deployment, Service, HPA or replicas, PDB per service)
+//!                       ──▶ generated Secrets (token keys, service keys, first admin, the sandbox's
+//!                           provider keys: made once, kept)
+//!                       ──▶ workloads (Deployment, Service, HPA or replicas, PDB per service; the
+//!                           payment sandbox when enabled)
 //!                       ──▶ status (conditions, pods) and Kubernetes Events
 //! ```
 

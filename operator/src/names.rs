@@ -3,8 +3,8 @@
 
 use crate::crd::Service;
 
-/// Longest Microshop name: `<name>-product` must stay a 63-character DNS label (the CRD
-/// enforces it with a CEL rule).
+/// Longest Microshop name: `<name>-payment-sandbox`, the longest object name, must stay a
+/// 63-character DNS label (the CRD enforces it with a CEL rule).
 pub const MAX_SHOP_NAME: usize = 40;
 
 /// PostgreSQL identifiers are at most 63 bytes.
@@ -59,6 +59,12 @@ pub fn admin_account_secret(shop: &str) -> String {
 /// binary name (`order-service`): the caller sends it, the called service accepts it.
 pub fn service_keys_secret(shop: &str) -> String {
     format!("{shop}-service-keys")
+}
+
+/// The Secret the operator generates the card provider's keys into (`api-key`,
+/// `webhook-secret`) when the sandbox is the provider and the spec names no Secret of its own.
+pub fn payment_provider_secret(shop: &str) -> String {
+    format!("{shop}-payment-provider")
 }
 
 /// The Secret holding the services' `AMQP_URL` (the user's URI with the shop's vhost).
@@ -118,6 +124,17 @@ mod tests {
             database(&namespace, "shop-a", Service::Product),
             "stable"
         );
+    }
+
+    #[test]
+    fn the_longest_object_name_of_the_longest_shop_name_is_a_dns_label() {
+        let shop = "s".repeat(MAX_SHOP_NAME);
+        let longest = Service::ALL
+            .iter()
+            .map(|service| workload(&shop, *service).len())
+            .chain([payment_provider_secret(&shop).len()])
+            .max();
+        assert!(longest <= Some(63), "{longest:?}");
     }
 
     #[test]

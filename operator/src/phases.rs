@@ -1,5 +1,6 @@
 //! The steps of a pass: databases, messaging, the generated Secrets (token keys, first admin,
-//! service keys), the Redis URL, workloads; and the cleanup on deletion.
+//! service keys, the sandbox's provider keys), the Redis URL, workloads; and the cleanup on
+//! deletion.
 
 pub mod admin_account;
 pub mod admin_secrets;
@@ -8,6 +9,7 @@ pub mod databases;
 pub mod generated;
 pub mod keys;
 pub mod messaging;
+pub mod payment_provider;
 pub mod redis;
 pub mod service_keys;
 pub mod workloads;

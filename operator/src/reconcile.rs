@@ -12,14 +12,14 @@ use kube::runtime::finalizer::{self, finalizer};
 use kube::{Client, Resource, ResourceExt};
 
 use crate::config::Settings;
-use crate::crd::{Microshop, MicroshopStatus, ServiceStatus};
+use crate::crd::{Microshop, MicroshopStatus, Service, ServiceStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::names;
 use crate::phases::workloads::Credentials;
 use crate::phases::{
-    admin_account, admin_secrets, cleanup, databases, keys, messaging, redis, service_keys,
-    workloads,
+    admin_account, admin_secrets, cleanup, databases, keys, messaging, payment_provider, redis,
+    service_keys, workloads,
 };
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
@@ -231,16 +231,7 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     let redis_url = redis::url(&shop, &ctx.client).await;
     let workloads = match (&databases, &messaging, generated, redis_url) {
         (Ok(provisioned), Ok(amqp_url), Ok(generated), Ok(redis_url)) => {
-            let credentials = Credentials {
-                database_urls: &provisioned.urls,
-                amqp_url,
-                jwt_signing_key: generated.keys.signing_key.expose_secret(),
-                jwt_public_keys: &generated.keys.public_keys,
-                admin_email: &generated.admin.email,
-                admin_password: generated.admin.password.expose_secret(),
-                order_service_key: generated.service_keys.order_service.expose_secret(),
-                redis_url: redis_url.as_deref(),
-            };
+            let credentials = generated.credentials(provisioned, amqp_url, redis_url.as_deref());
             workloads::ensure_all(&shop, &ctx.client, &credentials).await
         }
         (Ok(_), Ok(_), Err(error), _) | (Ok(_), Ok(_), Ok(_), Err(error)) => Err(error),
@@ -270,20 +261,45 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     Ok(Action::requeue(if ready { RECHECK } else { WAIT_FOR_PODS }))
 }
 
-/// What the operator generates into Secrets and keeps.
+/// What the operator generates into Secrets and keeps (and the provider's keys, generated for
+/// the sandbox or read from the user's Secret).
 struct Generated {
     keys: keys::Keys,
     admin: admin_account::AdminAccount,
     service_keys: service_keys::ServiceKeys,
+    provider: Option<payment_provider::ProviderKeys>,
 }
 
-/// The Secrets the operator generates values into: the token keys, the first admin account and
-/// the service keys.
+impl Generated {
+    /// What the pods read from Secrets, for the credentials checksums.
+    fn credentials<'a>(
+        &'a self,
+        databases: &'a databases::Databases,
+        amqp_url: &'a str,
+        redis_url: Option<&'a str>,
+    ) -> Credentials<'a> {
+        Credentials {
+            database_urls: &databases.urls,
+            amqp_url,
+            jwt_signing_key: self.keys.signing_key.expose_secret(),
+            jwt_public_keys: &self.keys.public_keys,
+            admin_email: &self.admin.email,
+            admin_password: self.admin.password.expose_secret(),
+            service_keys: &self.service_keys,
+            provider: self.provider.as_ref(),
+            redis_url,
+        }
+    }
+}
+
+/// The Secrets the operator generates values into: the token keys, the first admin account,
+/// the service keys and the card provider's keys.
 async fn generated_secrets(shop: &Shop<'_>, client: &Client) -> Result<Generated, Error> {
     Ok(Generated {
         keys: keys::ensure(shop, client).await?,
         admin: admin_account::ensure(shop, client).await?,
         service_keys: service_keys::ensure(shop, client).await?,
+        provider: payment_provider::ensure(shop, client).await?,
     })
 }
 
@@ -333,16 +349,22 @@ fn pods_state(
         .filter(|(_, s)| s.ready < s.desired)
         .map(|(name, _)| format!("{}-{name}", shop.name))
         .collect();
+    // Not a failure (a shop made before payments existed keeps working), but worth saying.
+    let payments = if shop.runs(Service::Payment) {
+        ""
+    } else {
+        "; payments are off (no payment service): set spec.paymentSandbox.enabled, or spec.paymentProvider with url and secretRef"
+    };
     if waiting.is_empty() {
         State::ok(
             "ReplicasReady",
-            format!("pods ready: {}", summary.join(", ")),
+            format!("pods ready: {}{payments}", summary.join(", ")),
         )
     } else {
         State::failed(
             "ReplicasNotReady",
             format!(
-                "pods ready: {}; see kubectl describe deployment {}",
+                "pods ready: {}; see kubectl describe deployment {}{payments}",
                 summary.join(", "),
                 waiting.join(" ")
             ),
@@ -454,7 +476,14 @@ impl Report {
     async fn publish(self, shop: &Shop<'_>, ctx: &Context) -> Result<(), Error> {
         if self.status != self.previous {
             let api: Api<Microshop> = Api::namespaced(ctx.client.clone(), &shop.namespace);
-            let patch = serde_json::json!({ "status": self.status });
+            let mut patch = serde_json::json!({ "status": self.status });
+            // A merge patch keeps the keys it does not name: the pods of a program the shop no
+            // longer runs (the sandbox switched off) are removed by name.
+            for gone in self.previous.services.keys() {
+                if !self.status.services.contains_key(gone) {
+                    patch["status"]["services"][gone] = serde_json::Value::Null;
+                }
+            }
             api.patch_status(&shop.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;
         }

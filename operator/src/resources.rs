@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Service as KubeService, ServicePort, ServiceSpec,
+    Capabilities, Container, ContainerPort, HTTPGetAction, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext,
+    Service as KubeService, ServicePort, ServiceSpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -22,11 +22,14 @@ use kube::{Resource, ResourceExt};
 use crate::crd::{Microshop, PullPolicy, Service};
 use crate::names;
 
+mod env;
+mod provider;
 mod secrets;
 
+pub use provider::{PaymentProvider, SANDBOX_PUBLIC_URL, WEBHOOK_PATH};
 pub use secrets::{
-    ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, DATABASE_URL_KEY, JWT_PUBLIC_KEYS,
-    JWT_SIGNING_KEY, ORDER_SERVICE_KEY, PASSWORD_KEY,
+    ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, API_KEY_KEY, DATABASE_URL_KEY,
+    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, PASSWORD_KEY, WEBHOOK_SECRET_KEY, service_key_name,
 };
 
 /// UID and GID the services run as (distroless's `nonroot`).
@@ -133,7 +136,9 @@ impl<'a> Shop<'a> {
     }
 
     /// `service`'s Deployment; without `replicas` when an HPA sizes it. `credentials` is the
-    /// digest of what its pods read from Secrets ([`credentials_checksum`]).
+    /// digest of what its pods read from Secrets ([`credentials_checksum`]). The payment
+    /// sandbox's single pod is replaced (`Recreate`), never rolled: two sandboxes would each
+    /// know only half of the open checkouts.
     pub fn deployment(&self, service: Service, credentials: &str) -> Deployment {
         let spec = self.resource.spec.services.get(service);
         let replicas = spec.autoscaling().is_none().then_some(spec.replicas);
@@ -177,10 +182,15 @@ impl<'a> Shop<'a> {
             }),
             ..Container::default()
         };
+        let strategy = (service == Service::PaymentSandbox).then(|| DeploymentStrategy {
+            type_: Some("Recreate".to_owned()),
+            rolling_update: None,
+        });
         Deployment {
             metadata: self.metadata(names::workload(&self.name, service), Some(service)),
             spec: Some(DeploymentSpec {
                 replicas,
+                strategy,
                 selector: LabelSelector {
                     match_labels: Some(self.selector(service)),
                     match_expressions: None,
@@ -214,92 +224,6 @@ impl<'a> Shop<'a> {
             }),
             status: None,
         }
-    }
-
-    fn env(&self, service: Service) -> Vec<EnvVar> {
-        let mut env = vec![
-            value("HTTP_PORT", service.port().to_string()),
-            value("LOG_FORMAT", "json"),
-            value("RUST_LOG", "info"),
-            // Lets glibc give argon2's 19 MiB work areas back (README, Performance).
-            value("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1048576"),
-            from_secret(
-                "DATABASE_URL",
-                names::database_secret(&self.name, service),
-                DATABASE_URL_KEY,
-            ),
-        ];
-        if service == Service::User {
-            let admin = names::admin_account_secret(&self.name);
-            env.extend([
-                from_secret(
-                    JWT_SIGNING_KEY,
-                    names::jwt_secret(&self.name),
-                    JWT_SIGNING_KEY,
-                ),
-                from_secret("BOOTSTRAP_ADMIN_EMAIL", admin.clone(), ADMIN_EMAIL_KEY),
-                from_secret("BOOTSTRAP_ADMIN_PASSWORD", admin, ADMIN_PASSWORD_KEY),
-            ]);
-        }
-        if service.verifies_tokens() {
-            env.push(from_secret(
-                JWT_PUBLIC_KEYS,
-                names::jwt_secret(&self.name),
-                JWT_PUBLIC_KEYS,
-            ));
-        }
-        if service.uses_amqp() {
-            env.push(from_secret(
-                "AMQP_URL",
-                names::amqp_secret(&self.name),
-                AMQP_URL_KEY,
-            ));
-            env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
-        }
-        if let (Service::User | Service::Product | Service::Order, Some(redis)) =
-            (service, &self.resource.spec.redis)
-        {
-            // Log-in throttling (user), the read cache (product) and the carts (order); without
-            // it each pod counts on its own, reads go to PostgreSQL and the cart routes answer
-            // 503. The topology prefix keeps the keys of shops sharing one Redis apart.
-            env.extend([
-                from_secret(
-                    "REDIS_URL",
-                    redis.secret_ref.name.clone(),
-                    &redis.secret_ref.key,
-                ),
-                value("REDIS_KEY_PREFIX", self.topology_prefix.clone()),
-            ]);
-        }
-        let service_keys = names::service_keys_secret(&self.name);
-        if service == Service::Product {
-            // The callers its internal routes accept, each with its own key. SERVICE_KEYS must
-            // come after ORDER_SERVICE_KEY: Kubernetes expands $(VAR) only for variables
-            // defined before it.
-            env.extend([
-                from_secret("ORDER_SERVICE_KEY", service_keys.clone(), ORDER_SERVICE_KEY),
-                value(
-                    "SERVICE_KEYS",
-                    format!("{ORDER_SERVICE_KEY}=$(ORDER_SERVICE_KEY)"),
-                ),
-            ]);
-        }
-        if service == Service::Order {
-            // Its own key, sent to the product service's internal routes.
-            env.push(from_secret("SERVICE_KEY", service_keys, ORDER_SERVICE_KEY));
-            let host = names::workload(&self.name, Service::Product);
-            env.push(value(
-                "PRODUCT_SERVICE_URL",
-                format!("http://{host}:{}", Service::Product.port()),
-            ));
-            // The buyer's shipping address, read with the buyer's own token.
-            let host = names::workload(&self.name, Service::User);
-            env.push(value(
-                "USER_SERVICE_URL",
-                format!("http://{host}:{}", Service::User.port()),
-            ));
-        }
-        env
     }
 
     /// `service`'s `ClusterIP` Service.
@@ -430,28 +354,5 @@ fn probe(path: &str, period_seconds: i32, failure_threshold: i32) -> Probe {
         failure_threshold: Some(failure_threshold),
         timeout_seconds: Some(2),
         ..Probe::default()
-    }
-}
-
-fn value(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.into()),
-        value_from: None,
-    }
-}
-
-fn from_secret(name: &str, secret: String, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret,
-                key: key.to_owned(),
-                optional: Some(false),
-            }),
-            ..EnvVarSource::default()
-        }),
     }
 }

@@ -151,3 +151,43 @@ fn redis_is_optional_and_names_a_secret_key_like_rabbitmq() {
         "Redis may change: it holds throttling counters, a cache and carts, nothing durable"
     );
 }
+
+#[test]
+fn the_payment_sandbox_is_off_by_default_and_a_real_provider_needs_a_url_and_its_keys() {
+    let spec = spec_schema();
+    let sandbox = &spec["properties"]["paymentSandbox"];
+    assert_eq!(sandbox["default"], serde_json::json!({"enabled": false}));
+    assert!(sandbox["properties"]["publicUrl"]["pattern"].is_string());
+    let provider = &spec["properties"]["paymentProvider"];
+    assert!(provider["properties"]["url"]["pattern"].is_string());
+    assert_eq!(
+        provider["properties"]["secretRef"]["required"],
+        serde_json::json!(["name"])
+    );
+    assert_eq!(
+        spec["required"],
+        serde_json::json!(["postgres", "rabbitmq"]),
+        "a shop runs without payments"
+    );
+    let rules: Vec<&str> = spec["x-kubernetes-validations"]
+        .as_array()
+        .expect("the spec's CEL rules")
+        .iter()
+        .filter_map(|rule| rule["rule"].as_str())
+        .collect();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.contains("paymentProvider.url") && r.contains("paymentSandbox.enabled")),
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.contains("paymentProvider.secretRef")),
+        "{rules:?}"
+    );
+    let payment = &spec["properties"]["services"]["properties"]["payment"]["properties"];
+    assert_eq!(payment["replicas"]["minimum"].as_f64(), Some(0.0));
+    assert!(payment["autoscaling"].is_object());
+}

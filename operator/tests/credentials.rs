@@ -1,7 +1,7 @@
 //! The Secrets the operator generates values into (token keys, the first admin's password, the
-//! service keys), the Secrets the spec references (Redis), and the credentials checksum that
-//! rolls exactly the pods that read a changed one; against the fake API server with the real
-//! PostgreSQL and RabbitMQ.
+//! service keys, the sandbox's provider keys), the Secrets the spec references (Redis), and the
+//! credentials checksum that rolls exactly the pods that read a changed one; against the fake
+//! API server with the real PostgreSQL and RabbitMQ.
 
 mod support;
 
@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use support::cluster::{Cluster, plain_value, secret_ref, secret_value};
 use support::shop::{self, SHOP, spec};
 
-/// The credentials checksum of every service, in `Service::ALL` order.
+/// The credentials checksum of every program, in `Service::ALL` order: user, product, order,
+/// payment, payment sandbox.
 fn checksums(cluster: &Cluster) -> Vec<String> {
     Service::ALL.iter().map(|s| cluster.checksum(*s)).collect()
 }
@@ -57,7 +58,7 @@ async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
     assert!(before.iter().all(|c| c.len() == 64), "{before:?}");
 
     // The broker's URI changes (same broker, another spelling of its address): every service
-    // reads AMQP_URL, the user service too (it publishes user.events).
+    // reads AMQP_URL, the user service too (it publishes user.events); the sandbox does not.
     let uri = microshop_testkit::amqp_url().replace("127.0.0.1", "localhost");
     cluster
         .fake
@@ -66,7 +67,11 @@ async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
     assert!(stored(&cluster, &names::amqp_secret(SHOP), "AMQP_URL").contains("localhost"));
     let after_amqp = checksums(&cluster);
     for (service, (before, after)) in Service::ALL.iter().zip(before.iter().zip(&after_amqp)) {
-        assert_ne!(before, after, "{service} rolls");
+        if service.uses_amqp() {
+            assert_ne!(before, after, "{service} rolls");
+        } else {
+            assert_eq!(before, after, "{service} reads no AMQP_URL");
+        }
     }
 
     // A key rotation publishes a second public key: the services that verify tokens roll, the
@@ -89,6 +94,8 @@ async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
     );
     assert_ne!(after_keys[1], after_amqp[1], "product rolls");
     assert_ne!(after_keys[2], after_amqp[2], "order rolls");
+    assert_ne!(after_keys[3], after_amqp[3], "payment rolls");
+    assert_eq!(after_keys[4], after_amqp[4], "the sandbox takes no tokens");
 
     cluster.drop_everything().await;
 }
@@ -176,7 +183,7 @@ async fn a_new_admin_email_keeps_the_password_and_rolls_only_the_user_pods() {
     assert_eq!(stored(&cluster, &admin, "ADMIN_PASSWORD"), password);
     let after = checksums(&cluster);
     assert_ne!(after[0], before[0], "user rolls to read the new address");
-    assert_eq!(after[1..], before[1..], "product and order read no admin");
+    assert_eq!(after[1..], before[1..], "the others read no admin");
 
     cluster.drop_everything().await;
 }
@@ -261,6 +268,7 @@ async fn the_service_key_is_generated_once_kept_and_replaced_only_when_unusable(
     let secret = names::service_keys_secret(SHOP);
     let key = order_service_key(&cluster);
     assert!(is_hex_key(&key), "{key}");
+    let payment_key = payment_service_key(&cluster);
     let before = checksums(&cluster);
 
     // Later passes keep it, and soon do not even rewrite it.
@@ -289,6 +297,16 @@ async fn the_service_key_is_generated_once_kept_and_replaced_only_when_unusable(
     assert_eq!(after[0], before[0], "user reads no service key");
     assert_ne!(after[1], before[1], "product rolls");
     assert_ne!(after[2], before[2], "order rolls");
+    assert_eq!(
+        after[3..],
+        before[3..],
+        "payment and sandbox read no order key"
+    );
+    assert_eq!(
+        payment_service_key(&cluster),
+        payment_key,
+        "the other caller's key stays"
+    );
 
     // Too short for the services: replaced too.
     edit_secret(
@@ -333,6 +351,118 @@ async fn a_service_key_rotated_by_hand_is_kept_and_rolls_order_and_product_only(
     assert_eq!(after[0], before[0], "user reads no service key");
     assert_ne!(after[1], before[1], "product rolls to accept the new key");
     assert_ne!(after[2], before[2], "order rolls to send the new key");
+    assert_eq!(
+        after[3..],
+        before[3..],
+        "payment and sandbox read no order key"
+    );
+
+    cluster.drop_everything().await;
+}
+
+/// The payment service's key as stored.
+fn payment_service_key(cluster: &Cluster) -> String {
+    stored(
+        cluster,
+        &names::service_keys_secret(SHOP),
+        "payment-service",
+    )
+}
+
+#[tokio::test]
+async fn the_payment_services_key_rolls_order_and_payment_only_and_an_older_secret_gains_it() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let before = checksums(&cluster);
+    let secret = names::service_keys_secret(SHOP);
+
+    // Rotated by hand: kept, and both ends of the payment service's calls roll.
+    let rotated = "fedcba9876543210".repeat(4);
+    edit_secret(
+        &cluster,
+        &secret,
+        json!({"payment-service": encoded(&rotated)}),
+    )
+    .await;
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(payment_service_key(&cluster), rotated, "kept");
+    let after = checksums(&cluster);
+    assert_eq!(
+        after[..2],
+        before[..2],
+        "user and product read no payment key"
+    );
+    assert_ne!(after[2], before[2], "order rolls to accept the new key");
+    assert_ne!(after[3], before[3], "payment rolls to send the new key");
+    assert_eq!(after[4], before[4], "the sandbox reads no service key");
+
+    // The Secret of an operator from before the payment service: its order key stays (no pod
+    // of the product or order service is refused a call), a payment key is added.
+    let order_key = order_service_key(&cluster);
+    edit_secret(&cluster, &secret, json!({"payment-service": null})).await;
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(order_service_key(&cluster), order_key, "kept");
+    let added = payment_service_key(&cluster);
+    assert!(is_hex_key(&added) && added != rotated, "added: {added}");
+    assert_eq!(checksums(&cluster)[1], after[1], "product does not roll");
+
+    cluster.drop_everything().await;
+}
+
+/// The sandbox's provider key `key` as stored.
+fn provider_key(cluster: &Cluster, key: &str) -> String {
+    stored(cluster, &names::payment_provider_secret(SHOP), key)
+}
+
+#[tokio::test]
+async fn the_sandboxs_provider_keys_are_generated_once_and_each_replaced_alone_when_unusable() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let secret = names::payment_provider_secret(SHOP);
+    let api_key = provider_key(&cluster, "api-key");
+    let webhook_secret = provider_key(&cluster, "webhook-secret");
+    assert!(is_hex_key(&api_key) && is_hex_key(&webhook_secret));
+    assert_ne!(api_key, webhook_secret);
+    let before = checksums(&cluster);
+
+    // Later passes keep them, and soon do not even rewrite them.
+    cluster.reconcile().await.expect("pass");
+    let since = cluster.fake.version();
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(provider_key(&cluster, "api-key"), api_key);
+    let rewrites: Vec<String> = cluster
+        .fake
+        .changes_since(since)
+        .into_iter()
+        .filter(|c| c.ends_with(&format!("secrets/{secret}")))
+        .collect();
+    assert_eq!(rewrites, Vec::<String>::new());
+    assert_eq!(checksums(&cluster), before);
+
+    // Someone empties the webhook secret: a new one, the API key stays, and exactly the payment
+    // service and the sandbox (both ends of the webhooks) roll.
+    edit_secret(&cluster, &secret, json!({"webhook-secret": ""})).await;
+    cluster.reconcile().await.expect("pass");
+    let replaced = provider_key(&cluster, "webhook-secret");
+    assert!(is_hex_key(&replaced) && replaced != webhook_secret);
+    assert_eq!(provider_key(&cluster, "api-key"), api_key, "kept");
+    let after = checksums(&cluster);
+    assert_eq!(
+        after[..3],
+        before[..3],
+        "user, product and order read no provider key"
+    );
+    assert_ne!(after[3], before[3], "payment rolls");
+    assert_ne!(after[4], before[4], "the sandbox rolls");
+
+    // Someone deletes the Secret: it comes back with new keys.
+    Api::<Secret>::namespaced(cluster.fake.admin_client(), &cluster.namespace)
+        .delete(&secret, &DeleteParams::default())
+        .await
+        .expect("deletes");
+    cluster.reconcile().await.expect("pass");
+    assert!(is_hex_key(&provider_key(&cluster, "api-key")));
+    assert_ne!(provider_key(&cluster, "api-key"), api_key);
 
     cluster.drop_everything().await;
 }
@@ -386,6 +516,11 @@ async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_s
     assert_ne!(with_redis[0], before[0], "user rolls");
     assert_ne!(with_redis[1], before[1], "product rolls");
     assert_ne!(with_redis[2], before[2], "order rolls (its carts)");
+    assert_eq!(
+        with_redis[3..],
+        before[3..],
+        "payment and sandbox use no Redis"
+    );
 
     // A new URL rolls the pods of all three.
     cluster.fake.insert(shop::secret(
@@ -397,7 +532,11 @@ async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_s
     cluster.reconcile().await.expect("pass");
     let moved = checksums(&cluster);
     for (i, service) in Service::ALL.iter().enumerate() {
-        assert_ne!(moved[i], with_redis[i], "{service} rolls to the new URL");
+        if service.uses_redis() {
+            assert_ne!(moved[i], with_redis[i], "{service} rolls to the new URL");
+        } else {
+            assert_eq!(moved[i], with_redis[i], "{service} reads no Redis");
+        }
     }
 
     // Redis goes from the spec: so do the variables, and the checksum is what it was.

@@ -32,7 +32,7 @@ async fn database_exists(name: &str) -> bool {
 /// Every database, Secret, Deployment and Service of a fresh shop exists and looks right.
 async fn assert_provisioned(cluster: &Cluster) {
     let namespace = cluster.namespace.as_str();
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         let database = names::database(namespace, SHOP, service);
         assert!(database_exists(&database).await, "{database} created");
         let secret = cluster
@@ -45,13 +45,24 @@ async fn assert_provisioned(cluster: &Cluster) {
             "no garbage collection (a foreground cascade included) may delete a database Secret: {secret:#}"
         );
         assert_eq!(secret["metadata"]["labels"][names::SHOP_LABEL], SHOP);
-
+    }
+    assert!(
+        cluster
+            .get(
+                "secrets",
+                &names::database_secret(SHOP, Service::PaymentSandbox)
+            )
+            .is_none(),
+        "the sandbox has no database"
+    );
+    for service in Service::ALL {
         let deployment = cluster
             .get("deployments", &names::workload(SHOP, service))
             .expect("Deployment");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(container["command"], json!([service.binary()]));
         assert_eq!(deployment["spec"]["replicas"], 1);
+        assert_eq!(container["ports"][0]["containerPort"], service.port());
         for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
             assert!(container[probe]["httpGet"]["path"].is_string(), "{probe}");
         }
@@ -73,6 +84,14 @@ async fn assert_provisioned(cluster: &Cluster) {
         .expect("AMQP Secret");
     assert!(secret_value(&amqp, "AMQP_URL").starts_with("amqp://"));
     assert_eq!(amqp["metadata"]["ownerReferences"][0]["kind"], "Microshop");
+    assert_generated_secrets(cluster);
+    assert_env(cluster, cluster.namespace.as_str());
+    assert_payments(cluster);
+}
+
+/// The Secrets the operator generates values into: token keys, first admin, service keys, the
+/// sandbox's provider keys.
+fn assert_generated_secrets(cluster: &Cluster) {
     let jwt = cluster
         .get("secrets", &names::jwt_secret(SHOP))
         .expect("the token key Secret");
@@ -106,12 +125,33 @@ async fn assert_provisioned(cluster: &Cluster) {
         .get("secrets", &names::service_keys_secret(SHOP))
         .expect("the service keys Secret");
     assert_eq!(keys["metadata"]["ownerReferences"][0]["kind"], "Microshop");
-    let key = secret_value(&keys, "order-service");
-    assert!(
-        key.len() == 64 && key.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
-        "64 lowercase hex characters: {key}"
+    for caller in ["order-service", "payment-service"] {
+        let key = secret_value(&keys, caller);
+        assert!(
+            is_hex_key(&key),
+            "{caller}: 64 lowercase hex characters: {key}"
+        );
+    }
+    assert_ne!(
+        secret_value(&keys, "order-service"),
+        secret_value(&keys, "payment-service"),
+        "one key per caller"
     );
-    assert_env(cluster, namespace);
+    let provider = cluster
+        .get("secrets", &names::payment_provider_secret(SHOP))
+        .expect("the sandbox's provider keys Secret");
+    assert_eq!(
+        provider["metadata"]["ownerReferences"][0]["kind"],
+        "Microshop"
+    );
+    for key in ["api-key", "webhook-secret"] {
+        assert!(is_hex_key(&secret_value(&provider, key)), "{key}");
+    }
+}
+
+/// 64 lowercase hex characters, as `openssl rand -hex 32` prints them.
+fn is_hex_key(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// What each service's pods read, and from where.
@@ -123,7 +163,7 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
         names::amqp_secret(SHOP),
     );
     let prefix = format!("{namespace}.{SHOP}.");
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         let env = cluster.env(service);
         assert_eq!(
             secret_ref(&env, "DATABASE_URL"),
@@ -165,7 +205,7 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
         None,
         "the user service verifies with its signing key"
     );
-    for service in [Service::Product, Service::Order] {
+    for service in [Service::Product, Service::Order, Service::Payment] {
         let env = cluster.env(service);
         assert_eq!(
             secret_ref(&env, "JWT_PUBLIC_KEYS"),
@@ -192,32 +232,36 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
     assert_service_keys_and_no_redis(cluster);
 }
 
-/// The order service sends its service key, the product service accepts it; without
-/// `spec.redis` nobody gets Redis.
+/// Each caller sends its own service key, the service it calls accepts it (the product service
+/// the order service's, the order service the payment service's); without `spec.redis` nobody
+/// gets Redis.
 fn assert_service_keys_and_no_redis(cluster: &Cluster) {
     let from = |secret: String, key: &str| Some((secret, key.to_owned()));
-    // Service keys: the order service sends its own, the product service accepts it.
     let keys = names::service_keys_secret(SHOP);
-    let order = cluster.env(Service::Order);
-    assert_eq!(
-        secret_ref(&order, "SERVICE_KEY"),
-        from(keys.clone(), "order-service")
-    );
-    let product = cluster.env(Service::Product);
-    assert_eq!(
-        secret_ref(&product, "ORDER_SERVICE_KEY"),
-        from(keys, "order-service")
-    );
-    assert_eq!(
-        plain_value(&product, "SERVICE_KEYS").as_deref(),
-        Some("order-service=$(ORDER_SERVICE_KEY)")
-    );
-    let position = |name: &str| product.iter().position(|var| var["name"] == name);
-    assert_eq!(
-        position("SERVICE_KEYS"),
-        position("ORDER_SERVICE_KEY").map(|p| p + 1),
-        "Kubernetes expands $(ORDER_SERVICE_KEY) only when it is defined before: {product:#?}"
-    );
+    for (caller, called, variable) in [
+        (Service::Order, Service::Product, "ORDER_SERVICE_KEY"),
+        (Service::Payment, Service::Order, "PAYMENT_SERVICE_KEY"),
+    ] {
+        let key = caller.binary();
+        assert_eq!(
+            secret_ref(&cluster.env(caller), "SERVICE_KEY"),
+            from(keys.clone(), key),
+            "{caller} sends its own key"
+        );
+        let env = cluster.env(called);
+        assert_eq!(secret_ref(&env, variable), from(keys.clone(), key));
+        assert_eq!(
+            plain_value(&env, "SERVICE_KEYS"),
+            Some(format!("{key}=$({variable})")),
+            "{called} accepts {caller} and no other"
+        );
+        let position = |name: &str| env.iter().position(|var| var["name"] == name);
+        assert_eq!(
+            position("SERVICE_KEYS"),
+            position(variable).map(|p| p + 1),
+            "Kubernetes expands $({variable}) only when it is defined before: {env:#?}"
+        );
+    }
     for (service, absent) in [
         (
             Service::User,
@@ -229,7 +273,15 @@ fn assert_service_keys_and_no_redis(cluster: &Cluster) {
         ),
         (
             Service::Order,
-            ["ORDER_SERVICE_KEY", "SERVICE_KEYS", "REDIS_URL"],
+            ["ORDER_SERVICE_KEY", "REDIS_URL", "PROVIDER_API_KEY"],
+        ),
+        (
+            Service::Payment,
+            ["SERVICE_KEYS", "REDIS_URL", "PAYMENT_SERVICE_KEY"],
+        ),
+        (
+            Service::PaymentSandbox,
+            ["SERVICE_KEY", "SERVICE_KEYS", "AMQP_URL"],
         ),
     ] {
         let env = cluster.env(service);
@@ -250,6 +302,84 @@ fn assert_service_keys_and_no_redis(cluster: &Cluster) {
             "user gets no {name} without spec.redis"
         );
     }
+}
+
+/// The payment service reaches the order service and the sandbox, the sandbox reaches the
+/// payment service's webhook route; both read the provider's keys from the same Secret; the
+/// sandbox runs one pod that is replaced, never rolled, and no HPA or PDB.
+fn assert_payments(cluster: &Cluster) {
+    let from = |key: &str| Some((names::payment_provider_secret(SHOP), key.to_owned()));
+    let payment = cluster.env(Service::Payment);
+    for (name, value) in [
+        ("HTTP_PORT", "8004"),
+        ("ORDER_SERVICE_URL", "http://shop-order:8003"),
+        ("PROVIDER_URL", "http://shop-payment-sandbox:8090"),
+    ] {
+        assert_eq!(
+            plain_value(&payment, name).as_deref(),
+            Some(value),
+            "{name}"
+        );
+    }
+    assert_eq!(secret_ref(&payment, "PROVIDER_API_KEY"), from("api-key"));
+    assert_eq!(
+        secret_ref(&payment, "WEBHOOK_SECRETS"),
+        from("webhook-secret")
+    );
+    assert_eq!(
+        plain_value(&cluster.env(Service::Order), "PAYMENT_SERVICE_URL").as_deref(),
+        Some("http://shop-payment:8004")
+    );
+
+    let sandbox = cluster.env(Service::PaymentSandbox);
+    for (name, value) in [
+        ("HTTP_PORT", "8090"),
+        ("PUBLIC_URL", "http://localhost:8090"),
+        (
+            "WEBHOOK_URL",
+            "http://shop-payment:8004/api/payments/callback",
+        ),
+    ] {
+        assert_eq!(
+            plain_value(&sandbox, name).as_deref(),
+            Some(value),
+            "{name}"
+        );
+    }
+    assert_eq!(secret_ref(&sandbox, "API_KEY"), from("api-key"));
+    assert_eq!(
+        secret_ref(&sandbox, "WEBHOOK_SECRET"),
+        from("webhook-secret")
+    );
+    for absent in [
+        "DATABASE_URL",
+        "AMQP_URL",
+        "JWT_PUBLIC_KEYS",
+        "REDIS_URL",
+        "PROVIDER_URL",
+    ] {
+        assert!(
+            sandbox.iter().all(|var| var["name"] != absent),
+            "the sandbox gets no {absent}"
+        );
+    }
+    let name = names::workload(SHOP, Service::PaymentSandbox);
+    let deployment = cluster.get("deployments", &name).expect("the sandbox runs");
+    assert_eq!(deployment["spec"]["strategy"], json!({"type": "Recreate"}));
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(
+        cluster.get("services", &name).expect("its Service")["spec"]["ports"][0]["port"],
+        8090
+    );
+    assert!(cluster.get("horizontalpodautoscalers", &name).is_none());
+    assert!(cluster.get("poddisruptionbudgets", &name).is_none());
+    let payment = cluster
+        .get("deployments", &names::workload(SHOP, Service::Payment))
+        .expect("the payment service runs");
+    assert!(
+        payment["spec"].get("strategy").is_none(),
+        "the payment service rolls like the others"
+    );
 }
 
 #[tokio::test]
@@ -292,7 +422,16 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
         shop["status"]["observedGeneration"],
         shop["metadata"]["generation"]
     );
-    assert_eq!(shop["status"]["replicas"], "0/3");
+    assert_eq!(shop["status"]["replicas"], "0/5");
+    let reported: Vec<&String> = shop["status"]["services"]
+        .as_object()
+        .expect("pods per program")
+        .keys()
+        .collect();
+    assert_eq!(
+        reported,
+        ["order", "payment", "payment-sandbox", "product", "user"]
+    );
     assert!(
         cluster.events().contains(&"Normal Provisioned".to_owned()),
         "{:?}",
@@ -311,7 +450,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     );
     assert_eq!(
         cluster.get("microshops", SHOP).expect("exists")["status"]["replicas"],
-        "3/3"
+        "5/5"
     );
     assert!(cluster.events().contains(&"Normal Ready".to_owned()));
 
@@ -492,6 +631,112 @@ async fn switching_to_autoscaling_and_back_hands_replicas_over_without_a_dip() {
     cluster.drop_everything().await;
 }
 
+/// A Secret with the card provider's keys, as a user creates it for a real provider.
+fn provider_secret(namespace: &str, name: &str, webhook_secret: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"api-key": "pk_live_0123456789abcdef0123456789abcdef", "webhook-secret": webhook_secret},
+    })
+}
+
+#[tokio::test]
+async fn without_a_card_provider_no_payment_service_runs_and_a_real_provider_replaces_the_sandbox()
+{
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    let namespace = cluster.namespace.clone();
+    cluster.create().await;
+    cluster.pods_become_ready();
+    cluster.reconcile().await.expect("ready pass");
+    let generated = cluster
+        .get("secrets", &names::payment_provider_secret(SHOP))
+        .expect("the sandbox's keys");
+    let (payment, sandbox) = (
+        names::workload(SHOP, Service::Payment),
+        names::workload(SHOP, Service::PaymentSandbox),
+    );
+
+    // The sandbox is switched off: it goes, and with it the payment service (no provider is
+    // left); the rest of the shop stays Ready and says why payments are off.
+    cluster
+        .edit(json!({"paymentSandbox": {"enabled": false}}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    for name in [&payment, &sandbox] {
+        assert!(cluster.get("deployments", name).is_none(), "{name} removed");
+        assert!(cluster.get("services", name).is_none(), "{name} removed");
+    }
+    let shop = cluster.get("microshops", SHOP).expect("exists");
+    assert_eq!(shop["status"]["replicas"], "3/3");
+    assert!(
+        shop["status"]["services"].get("payment").is_none(),
+        "{shop:#}"
+    );
+    let workloads = cluster.condition("WorkloadsReady");
+    assert_eq!(workloads["status"], "True");
+    assert!(
+        workloads["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("payments are off")),
+        "{workloads}"
+    );
+    assert_eq!(cluster.condition("Ready")["status"], "True");
+    assert_eq!(
+        cluster.get("secrets", &names::payment_provider_secret(SHOP)),
+        Some(generated),
+        "the sandbox's keys stay for when it comes back"
+    );
+    assert!(
+        database_exists(&names::database(&namespace, SHOP, Service::Payment)).await,
+        "the payment database stays"
+    );
+
+    // A real provider: a missing Secret says which one to create and what it must hold.
+    cluster
+        .edit(json!({"paymentProvider": {"url": "https://pay.example/v2", "secretRef": {"name": "card-provider"}}}))
+        .await;
+    let error = cluster.reconcile().await.expect_err("no provider Secret");
+    assert_eq!(error.reason(), "SecretMissing");
+    let message = cluster.condition("WorkloadsReady")["message"].clone();
+    assert!(
+        message.as_str().is_some_and(
+            |m| m.contains(&format!("{namespace}/card-provider")) && m.contains("\"api-key\"")
+        ),
+        "{message}"
+    );
+
+    // The user creates it: the payment service runs against that provider with those keys.
+    cluster.fake.insert(provider_secret(
+        &namespace,
+        "card-provider",
+        "whsec_one_0123456789abcdef0123456789",
+    ));
+    cluster.reconcile().await.expect("pass");
+    let env = cluster.env(Service::Payment);
+    assert_eq!(
+        plain_value(&env, "PROVIDER_URL").as_deref(),
+        Some("https://pay.example/v2")
+    );
+    let from = |key: &str| Some(("card-provider".to_owned(), key.to_owned()));
+    assert_eq!(secret_ref(&env, "PROVIDER_API_KEY"), from("api-key"));
+    assert_eq!(secret_ref(&env, "WEBHOOK_SECRETS"), from("webhook-secret"));
+    assert!(cluster.get("deployments", &sandbox).is_none(), "no sandbox");
+
+    // A second webhook secret (a rotation) rolls the payment pods, and only them.
+    let before = cluster.checksum(Service::Order);
+    let payment_before = cluster.checksum(Service::Payment);
+    cluster.fake.insert(provider_secret(
+        &namespace,
+        "card-provider",
+        "whsec_two_0123456789abcdef0123456789,whsec_one_0123456789abcdef0123456789",
+    ));
+    cluster.reconcile().await.expect("pass");
+    assert_ne!(cluster.checksum(Service::Payment), payment_before);
+    assert_eq!(cluster.checksum(Service::Order), before);
+
+    cluster.drop_everything().await;
+}
+
 #[tokio::test]
 async fn what_the_operator_stops_setting_goes_and_what_others_set_stays() {
     let mut spec = spec(DeletionPolicy::Delete);
@@ -605,7 +850,7 @@ async fn deleting_with_retain_keeps_databases_and_secrets_and_lets_the_shop_go()
         cluster.get("microshops", SHOP).is_none(),
         "finalizer removed"
     );
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         assert!(database_exists(&names::database(&namespace, SHOP, service)).await);
         let secret = cluster
             .get("secrets", &names::database_secret(SHOP, service))
@@ -669,7 +914,7 @@ async fn deleting_with_delete_drops_databases_queues_and_secrets() {
         .expect("deletes");
     cluster.reconcile().await.expect("cleanup pass");
     assert!(cluster.get("microshops", SHOP).is_none());
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         assert!(!database_exists(&names::database(&namespace, SHOP, service)).await);
         assert!(
             cluster
@@ -745,7 +990,7 @@ async fn a_delete_shop_deleted_together_with_its_admin_secrets_still_drops_every
         cluster.get("microshops", SHOP).is_none(),
         "not stuck Terminating"
     );
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         assert!(!database_exists(&names::database(&namespace, SHOP, service)).await);
     }
     assert!(!queue_exists(&broker, &queue).await, "{queue} deleted");
@@ -800,7 +1045,7 @@ async fn a_delete_shop_whose_admin_secrets_are_gone_goes_and_says_what_it_left_b
         .find(|e| e["reason"] == "LeftBehind")
         .expect("a LeftBehind event");
     let note = left["note"].as_str().expect("a note");
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         let database = names::database(&namespace, SHOP, service);
         assert!(note.contains(&database), "{note}");
         assert!(
@@ -854,7 +1099,7 @@ async fn two_shops_of_the_same_name_in_two_namespaces_do_not_collide() {
     let second = Cluster::new(&b, &spec(DeletionPolicy::Delete), &support::pg_admin_uri());
     first.create().await;
     second.create().await;
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         assert_ne!(
             names::database(&a, SHOP, service),
             names::database(&b, SHOP, service)
@@ -866,7 +1111,7 @@ async fn two_shops_of_the_same_name_in_two_namespaces_do_not_collide() {
         .await
         .expect("deletes");
     first.reconcile().await.expect("cleanup");
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         assert!(!database_exists(&names::database(&a, SHOP, service)).await);
         assert!(
             database_exists(&names::database(&b, SHOP, service)).await,

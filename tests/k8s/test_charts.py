@@ -117,31 +117,62 @@ def test_the_ha_values_turn_on_every_option():
     assert deny_all, "a default deny-all policy"
 
 
-def test_each_service_gets_only_the_secrets_it_needs():
-    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
-    env = {doc["metadata"]["name"].rsplit("-", 1)[1]:
-           {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
-           for doc in docs if doc["kind"] == "Deployment"}
+def deployment_env(docs: list[dict]) -> dict[str, dict[str, dict]]:
+    """Per workload (user, ..., payment-sandbox), its container's environment by name."""
     fullname = next(doc["metadata"]["name"] for doc in docs if doc["kind"] == "Deployment").rsplit("-", 1)[0]
+    return {doc["metadata"]["name"].removeprefix(fullname + "-"):
+            {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+            for doc in docs if doc["kind"] == "Deployment"}
+
+
+def test_without_a_card_provider_no_payment_service_is_rendered():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+    env = deployment_env(docs)
+    assert set(env) == {"user", "product", "order"}
+    # The order service accepts no payment-service key it could not find in the Secret.
+    assert "SERVICE_KEYS" not in env["order"] and "PAYMENT_SERVICE_KEY" not in env["order"]
+
+
+def test_each_service_gets_only_the_secrets_it_needs():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                  "--set", "paymentSandbox.enabled=true")
+    env = deployment_env(docs)
+    assert set(env) == {"user", "product", "order", "payment", "payment-sandbox"}
+    fullname = "t-microshop"
     secret = lambda e: (e["valueFrom"]["secretKeyRef"]["name"].removeprefix(fullname + "-"),
                         e["valueFrom"]["secretKeyRef"]["key"])
     # Only the user service signs tokens and knows the first admin's password.
     assert secret(env["user"]["JWT_SIGNING_KEY"]) == ("jwt", "JWT_SIGNING_KEY")
     assert env["user"]["BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["optional"] is True
-    for name in ("product", "order"):
+    for name in ("product", "order", "payment"):
         assert "JWT_SIGNING_KEY" not in env[name] and "BOOTSTRAP_ADMIN_PASSWORD" not in env[name]
         assert secret(env[name]["JWT_PUBLIC_KEYS"]) == ("jwt", "JWT_PUBLIC_KEYS")
-    # The order service sends its key; the product service accepts it (and no other).
-    assert secret(env["order"]["SERVICE_KEY"]) == ("service-keys", "order-service")
-    assert secret(env["product"]["ORDER_SERVICE_KEY"]) == ("service-keys", "order-service")
-    assert env["product"]["SERVICE_KEYS"]["value"] == "order-service=$(ORDER_SERVICE_KEY)"
-    names = list(env["product"])
-    assert names.index("ORDER_SERVICE_KEY") < names.index("SERVICE_KEYS"), "defined before use"
+    # Each caller sends its own key; the service it calls accepts it (and no other): the product
+    # service the order service's, the order service the payment service's.
+    for caller, called in (("order", "product"), ("payment", "order")):
+        variable = f"{caller.upper()}_SERVICE_KEY"
+        assert secret(env[caller]["SERVICE_KEY"]) == ("service-keys", f"{caller}-service")
+        assert secret(env[called][variable]) == ("service-keys", f"{caller}-service")
+        assert env[called]["SERVICE_KEYS"]["value"] == f"{caller}-service=$({variable})"
+        names = list(env[called])
+        assert names.index(variable) < names.index("SERVICE_KEYS"), "defined before use"
     # The order service calls the user service (a buyer's address, with the buyer's token), and
-    # only it does; every service publishes events.
+    # only it does; every service publishes events, the sandbox does not.
     assert env["order"]["USER_SERVICE_URL"]["value"] == "http://t-microshop-user:8001"
+    assert env["order"]["PAYMENT_SERVICE_URL"]["value"] == "http://t-microshop-payment:8004"
     assert all("USER_SERVICE_URL" not in env[name] for name in env if name != "order")
-    assert all("AMQP_URL" in env[name] for name in env)
+    assert all("AMQP_URL" in env[name] for name in env if name != "payment-sandbox")
+    # The payment service and the sandbox share the provider's keys; the sandbox reads nothing
+    # else.
+    payment, sandbox = env["payment"], env["payment-sandbox"]
+    assert payment["ORDER_SERVICE_URL"]["value"] == "http://t-microshop-order:8003"
+    assert payment["PROVIDER_URL"]["value"] == "http://t-microshop-payment-sandbox:8090"
+    assert secret(payment["PROVIDER_API_KEY"]) == secret(sandbox["API_KEY"]) == ("payment-provider", "api-key")
+    assert secret(payment["WEBHOOK_SECRETS"]) == secret(sandbox["WEBHOOK_SECRET"]) == ("payment-provider", "webhook-secret")
+    assert sandbox["WEBHOOK_URL"]["value"] == "http://t-microshop-payment:8004/api/payments/callback"
+    assert sandbox["PUBLIC_URL"]["value"] == "http://localhost:8090"
+    read = {name for name, e in sandbox.items() if "valueFrom" in e}
+    assert read == {"API_KEY", "WEBHOOK_SECRET"}, read
 
 
 def test_redis_is_the_user_product_and_order_services_when_configured_and_the_policy_lets_them_reach_it():
@@ -162,16 +193,61 @@ def test_redis_is_the_user_product_and_order_services_when_configured_and_the_po
     for name in ("shop-user", "shop-product", "shop-order"):
         policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == name)
         assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
-    # The order service reaches the product service and the user service, nothing else.
+    # The order service reaches the product, user and payment services, nothing else.
     order = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-order")
     called = [peer for rule in order["spec"]["egress"] for peer in rule.get("to", []) if "podSelector" in peer
               and peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")]
-    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in called] == ["product", "user"], called
+    assert [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in called] == ["product", "user", "payment"], called
     user = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-user")
     callers = [peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
                for rule in user["spec"]["ingress"] for peer in rule.get("from", []) if "podSelector" in peer
                and peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")]
     assert "order" in callers, callers
+
+
+def policy_peers(policy: dict, direction: str) -> list[str]:
+    """The release's workloads a NetworkPolicy lets in (ingress) or out to (egress)."""
+    side = "from" if direction == "ingress" else "to"
+    return [peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+            for rule in policy["spec"].get(direction, []) for peer in rule.get(side, [])
+            if peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")]
+
+
+def test_the_payment_sandbox_runs_one_replaced_pod_and_talks_only_to_the_payment_service():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    named = lambda kind, name: [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    sandbox = named("Deployment", "shop-payment-sandbox")[0]
+    assert sandbox["spec"]["replicas"] == 1
+    assert sandbox["spec"]["strategy"] == {"type": "Recreate"}
+    assert sandbox["spec"]["template"]["spec"]["containers"][0]["command"] == ["payment-sandbox"]
+    assert sandbox["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "payment-sandbox"
+    assert not named("HorizontalPodAutoscaler", "shop-payment-sandbox")
+    assert not named("PodDisruptionBudget", "shop-payment-sandbox"), "one pod: a budget would block drains"
+    assert named("PodDisruptionBudget", "shop-payment"), "the payment service is a service like the others"
+    assert named("Service", "shop-payment-sandbox")[0]["spec"]["ports"][0]["port"] == 8090
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    assert {"payment", "payment-sandbox"} <= set(monitor["spec"]["selector"]["matchExpressions"][0]["values"])
+    policy = lambda name: named("NetworkPolicy", name)[0]
+    assert policy_peers(policy("shop-payment-sandbox"), "ingress") == ["payment"]
+    assert policy_peers(policy("shop-payment-sandbox"), "egress") == ["payment"]
+    assert policy_peers(policy("shop-payment"), "egress") == ["order", "payment-sandbox"]
+    assert sorted(policy_peers(policy("shop-payment"), "ingress")) == ["order", "payment-sandbox"]
+    assert policy_peers(policy("shop-order"), "ingress") == ["payment"]
+    egress_ports = {p["port"] for rule in policy("shop-payment-sandbox")["spec"]["egress"] for p in rule.get("ports", [])}
+    assert 5432 not in egress_ports and 5672 not in egress_ports, "no database, no broker"
+
+
+def test_a_real_card_provider_replaces_the_sandbox():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "provider-values.yaml")
+    env = deployment_env(docs)
+    assert "payment-sandbox" not in env
+    payment = env["payment"]
+    assert payment["PROVIDER_URL"]["value"] == "https://api.pay.example/v2"
+    assert payment["PROVIDER_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "card-provider-keys", "key": "secret-key"}
+    assert payment["WEBHOOK_SECRETS"]["valueFrom"]["secretKeyRef"] == {"name": "card-provider-keys", "key": "signing-secret"}
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-payment")
+    provider = [rule for rule in policy["spec"]["egress"] if any(p["port"] == 443 for p in rule.get("ports", []))]
+    assert provider and provider[0]["to"] == [{"ipBlock": {"cidr": "203.0.113.0/24"}}], policy
 
 
 def test_the_minimal_values_render_no_optional_objects():
@@ -273,6 +349,10 @@ def test_sample_and_dev_manifests_are_valid():
     (("image", "tag"), "latest; rm -rf /"),
     (("image", "pullPolicy"), "Sometimes"),
     (("services", "order", "autoscaling", "targetCPU"), 150),
+    (("services", "payment", "replicas"), -1),
+    (("paymentSandbox", "enabled"), "yes"),
+    (("paymentSandbox", "publicUrl"), "localhost:8090"),
+    (("paymentProvider", "url"), "pay.example/v2"),
 ])
 def test_the_crd_schema_refuses_bad_microshops(path, value):
     sample = next(doc for doc in load_yaml(ROOT / "k8s" / "samples" / "microshop.yaml") if doc["kind"] == "Microshop")

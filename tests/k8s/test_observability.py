@@ -28,7 +28,7 @@ CHART_COPIES = {
 # This list only keeps the rules and the dashboard consistent with it; the real-scrape test (the
 # services' API tests reading /metrics) checks that the services actually export them.
 EXPORTED_METRICS = {
-    # every service (label service="user-service"|"product-service"|"order-service")
+    # every service (label service="user-service"|...|"payment-service", and the payment sandbox)
     "http_requests_total",
     "http_request_duration_seconds",  # histogram
     "process_cpu_seconds_total",
@@ -38,7 +38,7 @@ EXPORTED_METRICS = {
     "process_max_fds",
     "process_start_time_seconds",
     "process_threads",
-    # order-service
+    # order-service (upstream_*, circuit_breaker_state: the payment service too)
     "orders_total",
     "orders_pending_stale",
     "upstream_requests_total",
@@ -50,12 +50,21 @@ EXPORTED_METRICS = {
     "upstream_retries_total",
     # every service: supervised background tasks
     "background_task_panics_total",
-    # product-service and order-service
+    # product-service, order-service and payment-service
     "outbox_pending",
     "outbox_undelivered_total",
     "outbox_publish_seconds",  # histogram
     "events_consumed_total",
     "dlq_messages",
+    # payment-service
+    "payments_total",
+    "payment_refunds_total",
+    "payment_refunds_pending_stale",
+    "payment_webhook_signature_failures_total",
+    "payment_webhook_delay_seconds",  # histogram
+    # payment-sandbox
+    "sandbox_webhook_deliveries_total",
+    "sandbox_checkouts_total",
     # the operator (no service label)
     "microshop_operator_reconciliations_total",
     "microshop_operator_reconcile_failures_total",
@@ -66,6 +75,7 @@ EXPORTED_METRICS = {
 }
 HISTOGRAMS = {
     "http_request_duration_seconds",
+    "payment_webhook_delay_seconds",
     "outbox_publish_seconds",
     "microshop_operator_reconcile_duration_seconds",
 }
@@ -81,6 +91,8 @@ EXPECTED_ALERTS = {
     "MicroshopBackgroundTaskPanics",
     "MicroshopCircuitBreakerOpen",
     "MicroshopOrdersStuckPending",
+    "PaymentRefundsFailing",
+    "PaymentWebhookSignatureFailures",
     "MicroshopTargetDown",
     "MicroshopOperatorWatchFailing",
     "MicroshopOperatorNoLeader",
@@ -375,7 +387,7 @@ def test_the_kubernetes_config_finds_the_charts_pods():
     shop = [doc for doc in render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml") if doc["kind"] == "Deployment"]
     operator = [doc for doc in render("microshop-operator", chart_dir("microshop-operator") / "ci" / "default-values.yaml")
                 if doc["kind"] == "Deployment"]
-    assert len(shop) == 3 and len(operator) == 1
+    assert len(shop) == 5 and len(operator) == 1, "the services, the payment service and its sandbox"
     for expected_job, deployments in (("microshop", shop), ("microshop-operator", operator)):
         for deployment in deployments:
             annotations = deployment["spec"]["template"]["metadata"]["annotations"]

@@ -70,24 +70,33 @@ def release_templates() -> dict:
     return releases(SKAFFOLD)[0]["setValueTemplates"]
 
 
+def release_values() -> list[str]:
+    """The release's plain values (setValues) as `helm template` flags."""
+    flags = []
+    for key, value in releases(SKAFFOLD)[0].get("setValues", {}).items():
+        flags += ["--set", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
+    return flags
+
+
 def test_port_forwards_name_services_the_charts_render():
     from conftest import render
     release = releases(SKAFFOLD)[0]["name"]
-    rendered = {doc["metadata"]["name"]: doc for doc in
-                render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", release=release)
-                if doc["kind"] == "Service"}
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", *release_values(),
+                  release=release)
+    rendered = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Service"}
     for forward in SKAFFOLD["portForward"]:
         service = rendered.get(forward["resourceName"])
         assert service, f"{forward['resourceName']} is not a Service of release {release}"
         assert forward["port"] in [p["port"] for p in service["spec"]["ports"]], forward
     # The dev Secrets in k8s/dev/ are the ones this release reads.
     dev_secrets = {doc["metadata"]["name"] for doc in yaml.safe_load_all((ROOT / "k8s/dev/microshop-secrets.yaml").read_text())}
-    deployments = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", release=release)
-    read = {env["valueFrom"]["secretKeyRef"]["name"] for doc in deployments if doc["kind"] == "Deployment"
+    read = {env["valueFrom"]["secretKeyRef"]["name"] for doc in docs if doc["kind"] == "Deployment"
             for env in doc["spec"]["template"]["spec"]["containers"][0]["env"] if "valueFrom" in env}
     # Secrets the release names through its values (Redis) rather than by the chart's defaults.
     named = {value for key, value in release_templates().items() if key.endswith(".existingSecret")}
     assert read | named == dev_secrets, (read, named, dev_secrets)
+    # Every Service of the release is forwarded (the sandbox's hosted card page included).
+    assert set(rendered) == {forward["resourceName"] for forward in SKAFFOLD["portForward"]}
 
 
 def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
@@ -96,10 +105,14 @@ def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
     copied = set(re.findall(r"/out/(\S+)", service_stage))
     from conftest import render
     commands = {doc["spec"]["template"]["spec"]["containers"][0]["command"][0]
-                for doc in render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+                for doc in render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                                  "--set", "paymentSandbox.enabled=true")
                 if doc["kind"] == "Deployment"}
-    operator_binaries = set(re.findall(r'=> "(\w+-service)"', (ROOT / "operator" / "src" / "crd.rs").read_text()))
-    assert commands == operator_binaries == {"user-service", "product-service", "order-service"}
+    crd = (ROOT / "operator" / "src" / "crd" / "service.rs").read_text()
+    binary_fn = crd.split("pub fn binary(self)", 1)[1].split("\n    }\n", 1)[0]
+    operator_binaries = set(re.findall(r'=> "([\w-]+)"', binary_fn))
+    assert commands == operator_binaries == {"user-service", "product-service", "order-service",
+                                             "payment-service", "payment-sandbox"}
     assert commands <= built and commands <= copied, (commands, built, copied)
     assert "microshop-operator" in built
     assert 'ENTRYPOINT ["microshop-operator"]' in DOCKERFILE

@@ -17,23 +17,93 @@ stays a 63-character DNS label.
 {{- end -}}
 
 {{/*
-The three services, in the order they are rendered: a YAML list, read with
+The services the release runs, in the order they are rendered: a YAML list, read with
 `include "microshop.services" . | fromYamlArray`. Their values live under .Values.services.<name>.
+The payment service runs while the shop has a card provider (microshop.payments).
 */}}
 {{- define "microshop.services" -}}
 - user
 - product
 - order
+{{- if include "microshop.payments" . }}
+- payment
+{{- end }}
 {{- end -}}
 
-{{/* Whether service .name talks to RabbitMQ (the user service does not). */}}
-{{- define "microshop.usesAmqp" -}}
+{{/*
+Every workload of the release: the services, then the payment sandbox when enabled (its values
+live under .Values.paymentSandbox; one pod, no HPA, no PDB, no database). Read like
+microshop.services.
+*/}}
+{{- define "microshop.workloads" -}}
+{{ include "microshop.services" . }}
+{{- if .Values.paymentSandbox.enabled }}
+- payment-sandbox
+{{- end }}
+{{- end -}}
+
+{{/* The values of workload .name: .Values.services.<name>, or .Values.paymentSandbox. */}}
+{{- define "microshop.workloadValues" -}}
+{{- if eq .name "payment-sandbox" -}}
+{{- toYaml .root.Values.paymentSandbox -}}
+{{- else -}}
+{{- toYaml (index .root.Values.services .name) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the shop has a card provider: the payment sandbox (paymentSandbox.enabled) or a real
+one (paymentProvider.url); empty otherwise (no payment service: orders cannot be paid). Both at
+once is refused: while the sandbox is enabled it is the provider.
+*/}}
+{{- define "microshop.payments" -}}
+{{- if and .Values.paymentSandbox.enabled .Values.paymentProvider.url -}}
+{{- fail "paymentProvider.url and paymentSandbox.enabled exclude each other: while the sandbox is enabled it is the card provider" -}}
+{{- end -}}
+{{- if or .Values.paymentSandbox.enabled .Values.paymentProvider.url -}}
 true
 {{- end -}}
+{{- end -}}
 
-{{/* Name of the Deployment, Service, HPA, PDB and NetworkPolicy of service .name. */}}
+{{/* PROVIDER_URL of the payment service: the sandbox's Service, or paymentProvider.url. */}}
+{{- define "microshop.providerUrl" -}}
+{{- if .Values.paymentSandbox.enabled -}}
+{{- printf "http://%s:%d" (include "microshop.componentName" (dict "root" . "name" "payment-sandbox")) (int .Values.paymentSandbox.port) -}}
+{{- else -}}
+{{- .Values.paymentProvider.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with the card provider's keys (api-key, webhook-secret). */}}
+{{- define "microshop.paymentProviderSecret" -}}
+{{- .Values.paymentProvider.existingSecret | default (printf "%s-payment-provider" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/* Whether workload .name has a database of its own (every service; not the sandbox). */}}
+{{- define "microshop.hasDatabase" -}}
+{{- if ne .name "payment-sandbox" -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Whether workload .name talks to RabbitMQ (every service, through its outbox; not the sandbox). */}}
+{{- define "microshop.usesAmqp" -}}
+{{- if ne .name "payment-sandbox" -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+Name of the Deployment, Service, HPA, PDB and NetworkPolicy of workload .name. The sandbox's
+"-payment-sandbox" is longer than the 8 characters the full name leaves room for: a full name
+that would make it longer than a DNS label is refused.
+*/}}
 {{- define "microshop.componentName" -}}
-{{- printf "%s-%s" (include "microshop.fullname" .root) .name -}}
+{{- $name := printf "%s-%s" (include "microshop.fullname" .root) .name -}}
+{{- if gt (len $name) 63 -}}
+{{- fail (printf "%s is longer than 63 characters: set a shorter fullnameOverride (at most 47 characters with the payment sandbox)" $name) -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{/* Labels of every object of the release. */}}
@@ -50,10 +120,19 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
-{{/* Labels of the objects of service .name (dict "root" $ "name" "user"). */}}
+{{/* The binary of workload .name in the image: <name>-service, or payment-sandbox. */}}
+{{- define "microshop.binary" -}}
+{{- if eq .name "payment-sandbox" -}}
+payment-sandbox
+{{- else -}}
+{{- printf "%s-service" .name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of the objects of workload .name (dict "root" $ "name" "user"). */}}
 {{- define "microshop.labels" -}}
 {{ include "microshop.commonLabels" .root }}
-app.kubernetes.io/name: {{ .name }}-service
+app.kubernetes.io/name: {{ include "microshop.binary" . }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
@@ -84,7 +163,7 @@ app.kubernetes.io/part-of: microshop
 {{- .Values.auth.adminSecret | default (printf "%s-admin" (include "microshop.fullname" .)) -}}
 {{- end -}}
 
-{{/* The Secret with one key per calling service (key "order-service"). */}}
+{{/* The Secret with one key per calling service (keys "order-service", "payment-service"). */}}
 {{- define "microshop.serviceKeysSecret" -}}
 {{- .Values.auth.serviceKeysSecret | default (printf "%s-service-keys" (include "microshop.fullname" .)) -}}
 {{- end -}}

@@ -1,5 +1,5 @@
-//! Deleting a Microshop. Workloads and the AMQP, token key and service key Secrets go with it
-//! (the garbage collector follows their owner references). The database Secrets and the first
+//! Deleting a Microshop. Workloads and the AMQP, token key, service key and generated payment
+//! provider Secrets go with it (the garbage collector follows their owner references). The database Secrets and the first
 //! admin's Secret (its account lives in the user database) have no owner reference, so nothing
 //! but this cleanup decides their fate: `Retain` keeps them and touches neither PostgreSQL nor
 //! RabbitMQ, so an unreachable server never blocks the deletion; `Delete` drops the databases,
@@ -35,7 +35,7 @@ pub struct Cleanup {
 /// Runs the shop's deletion policy.
 pub async fn run(shop: &Shop<'_>, client: &Client) -> Result<Cleanup, Error> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
-    let databases: Vec<String> = Service::ALL
+    let databases: Vec<String> = Service::WITH_DATABASE
         .iter()
         .map(|s| names::database(&shop.namespace, &shop.name, *s))
         .collect();
@@ -110,7 +110,7 @@ fn unreadable(result: Result<(), Error>) -> Result<Option<String>, Error> {
 /// those are the user's, whatever their names (the passes refuse to write them).
 fn data_secrets(shop: &Shop<'_>) -> Vec<String> {
     let referenced = shop.resource.spec.referenced_secrets();
-    Service::ALL
+    Service::WITH_DATABASE
         .iter()
         .map(|service| names::database_secret(&shop.name, *service))
         .chain([names::admin_account_secret(&shop.name)])

@@ -1,4 +1,5 @@
-//! Phase 1: a role, a database and a Secret with `DATABASE_URL` for each service.
+//! Phase 1: a role, a database and a Secret with `DATABASE_URL` for each service (the payment
+//! sandbox has none).
 
 use std::collections::BTreeMap;
 
@@ -35,7 +36,7 @@ pub async fn ensure_all(shop: &Shop<'_>, client: &Client) -> Result<Databases, E
     let mut admin = PostgresAdmin::connect(&admin_uri).await?;
     let mut databases = Databases::default();
     let mut result = Ok(());
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         match ensure_one(shop, service, &secrets, &mut admin).await {
             Ok((status, url)) => {
                 databases.statuses.push(status);

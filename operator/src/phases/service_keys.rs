@@ -1,87 +1,66 @@
 //! The shop's service keys (DESIGN §7): one per calling service, generated once into
-//! `<shop>-service-keys` and kept. Today one caller: the order service sends its key to the
-//! product service's internal routes, which accept it through `SERVICE_KEYS`.
+//! `<shop>-service-keys` under the caller's binary name and kept. The order service sends its
+//! key to the product service's internal routes, the payment service its own to the order
+//! service's; the called service accepts each through `SERVICE_KEYS`.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 use microshop_auth::service_key;
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
-use crate::apply::value_of;
+use crate::crd::Service;
 use crate::error::Error;
 use crate::names;
-use crate::phases::generated;
-use crate::resources::{ORDER_SERVICE_KEY, Shop};
-
-/// Random bytes per generated key: 32, written as 64 lowercase hex characters (what
-/// `openssl rand -hex 32` prints).
-const KEY_BYTES: usize = 32;
+use crate::phases::generated::{self, Keys};
+use crate::resources::{Shop, service_key_name};
 
 /// The keys as the pods read them.
 #[derive(Debug, Clone)]
 pub struct ServiceKeys {
-    /// The order service's key (`SERVICE_KEY` of the order pods, accepted by the product pods).
-    pub order_service: SecretString,
+    keys: Keys,
 }
 
-/// The keys in the shop's service keys Secret; a new key when it holds none, or one the
-/// services would refuse (edited by hand).
+impl ServiceKeys {
+    /// The key `caller` sends (its `SERVICE_KEY`, in the `SERVICE_KEYS` of the services it
+    /// calls).
+    pub fn of(&self, caller: Service) -> &str {
+        self.keys.get(service_key_name(caller))
+    }
+}
+
+/// The keys in the shop's service keys Secret; a new key for a caller it holds none for, or one
+/// the services would refuse (edited by hand). The other callers' keys stay.
 pub async fn ensure(shop: &Shop<'_>, client: &Client) -> Result<ServiceKeys, Error> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &shop.namespace);
     let name = names::service_keys_secret(&shop.name);
-    let kept = generated::keep(
-        shop,
-        &secrets,
-        &name,
-        |secret| {
-            value_of(secret, ORDER_SERVICE_KEY)
-                .filter(|key| usable(key))
-                .map(SecretString::from)
-        },
-        || SecretString::from(generate()),
-        |key| shop.service_keys_secret(key.expose_secret()),
-    )
-    .await?;
-    if kept.generated {
-        tracing::info!(shop = %shop.name, namespace = %shop.namespace, secret = %name, "service key generated");
-    }
-    Ok(ServiceKeys {
-        order_service: kept.value,
+    let callers = Service::CALLERS.map(service_key_name);
+    let keys = generated::keep_keys(shop, &secrets, &name, &callers, usable, |keys| {
+        shop.service_keys_secret(keys)
     })
+    .await?;
+    for caller in &keys.generated {
+        tracing::info!(shop = %shop.name, namespace = %shop.namespace, secret = %name, %caller, "service key generated");
+    }
+    Ok(ServiceKeys { keys })
 }
 
-/// A new key: 32 bytes from a CSPRNG (`rand::rng()`: `ChaCha12` seeded from the OS) as 64
-/// lowercase hex characters.
-pub fn generate() -> String {
-    let mut bytes = [0_u8; KEY_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .fold(String::with_capacity(2 * KEY_BYTES), |mut hex, byte| {
-            use std::fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
-}
-
-/// Whether the services accept `key`: the order service as its `SERVICE_KEY`, the product
-/// service in its `SERVICE_KEYS` (the same checks they make at start-up).
+/// Whether the services accept `key`: the caller as its `SERVICE_KEY`, the called service in
+/// its `SERVICE_KEYS` (the same checks they make at start-up).
 fn usable(key: &str) -> bool {
-    let accepted = format!("{ORDER_SERVICE_KEY}={key}");
+    let accepted = format!("caller={key}");
     service_key::header(&SecretString::from(key)).is_ok()
         && service_key::ServiceKeys::parse(&SecretString::from(accepted))
-            .is_ok_and(|keys| keys.callers().eq([ORDER_SERVICE_KEY]))
+            .is_ok_and(|keys| keys.callers().eq(["caller"]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phases::generated::random_key;
 
     #[test]
     fn generated_keys_are_64_lowercase_hex_characters_and_differ() {
-        let (a, b) = (generate(), generate());
+        let (a, b) = (random_key(), random_key());
         for key in [&a, &b] {
             assert_eq!(key.len(), 64, "{key}");
             assert!(

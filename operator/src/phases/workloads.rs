@@ -1,5 +1,6 @@
-//! Phase 3: per service a Deployment and a Service, an HPA when autoscaling is on, a PDB when
-//! more than one pod runs; and how many pods are ready.
+//! Phase 3: per program the shop runs a Deployment and a Service, an HPA when autoscaling is on,
+//! a PDB when more than one pod runs; and how many pods are ready. The objects of a program it
+//! no longer runs (the sandbox switched off, the payment service without a provider) go.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,8 @@ use crate::apply::{apply, hand_over_replicas, remove};
 use crate::crd::{Service, ServiceStatus};
 use crate::error::Error;
 use crate::names;
+use crate::phases::payment_provider::ProviderKeys;
+use crate::phases::service_keys::ServiceKeys;
 use crate::resources::{Shop, credentials_checksum};
 
 /// What the services' pods read from the shop's Secrets.
@@ -29,9 +32,11 @@ pub struct Credentials<'a> {
     pub admin_email: &'a str,
     /// The first admin's password (the user service's).
     pub admin_password: &'a str,
-    /// The order service's service key (the order service sends it, the product service
-    /// accepts it).
-    pub order_service_key: &'a str,
+    /// The service keys (each caller sends its own, the services it calls accept it).
+    pub service_keys: &'a ServiceKeys,
+    /// The card provider's keys, when the shop has a provider (the payment service's and the
+    /// sandbox's).
+    pub provider: Option<&'a ProviderKeys>,
     /// The Redis URL, when the shop has one (the user, product and order services').
     pub redis_url: Option<&'a str>,
 }
@@ -47,21 +52,31 @@ impl Credentials<'_> {
         if service == Service::User {
             values.extend([self.jwt_signing_key, self.admin_email, self.admin_password]);
         }
-        if matches!(service, Service::User | Service::Product | Service::Order) {
+        if service.uses_redis() {
             // Nothing without Redis, so that shops without one keep their checksum.
             values.extend(self.redis_url);
         }
         if service.verifies_tokens() {
             values.push(self.jwt_public_keys);
         }
-        if matches!(service, Service::Product | Service::Order) {
-            values.push(self.order_service_key);
+        // The keys of the callers it accepts, then its own.
+        for caller in service.callers() {
+            values.push(self.service_keys.of(*caller));
+        }
+        if service.is_caller() {
+            values.push(self.service_keys.of(service));
+        }
+        if let (Service::Payment | Service::PaymentSandbox, Some(provider)) =
+            (service, self.provider)
+        {
+            values.extend([provider.api_key.as_str(), provider.webhook_secret.as_str()]);
         }
         credentials_checksum(&values)
     }
 }
 
-/// Applies every object and reports desired and ready pods per service.
+/// Applies every object of the programs the shop runs, removes those of the others, and reports
+/// desired and ready pods per program it runs.
 pub async fn ensure_all(
     shop: &Shop<'_>,
     client: &Client,
@@ -75,6 +90,13 @@ pub async fn ensure_all(
     let mut statuses = BTreeMap::new();
     for service in Service::ALL {
         let name = names::workload(&shop.name, service);
+        if !shop.runs(service) {
+            remove(&autoscalers, &name).await?;
+            remove(&budgets, &name).await?;
+            remove(&services, &name).await?;
+            remove(&deployments, &name).await?;
+            continue;
+        }
         let autoscaler = shop.autoscaler(service);
         if autoscaler.is_some() {
             // Before the apply without spec.replicas, or the Deployment would drop to 1 pod.

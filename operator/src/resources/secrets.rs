@@ -24,9 +24,16 @@ pub const ADMIN_EMAIL_KEY: &str = "ADMIN_EMAIL";
 /// The key of the first admin's password in the shop's admin account Secret.
 pub const ADMIN_PASSWORD_KEY: &str = "ADMIN_PASSWORD";
 
-/// The key of the order service's key in the shop's service keys Secret: the calling service's
-/// binary name, as the called service's `SERVICE_KEYS` names it.
-pub const ORDER_SERVICE_KEY: &str = "order-service";
+/// The key of the provider's API key in the payment provider Secret (generated or the user's).
+pub const API_KEY_KEY: &str = "api-key";
+/// The key of the provider's webhook signing secret in the payment provider Secret.
+pub const WEBHOOK_SECRET_KEY: &str = "webhook-secret";
+
+/// The key of a calling service's key in the shop's service keys Secret: its binary name
+/// (`order-service`), as the called service's `SERVICE_KEYS` names it.
+pub fn service_key_name(caller: Service) -> &'static str {
+    caller.binary()
+}
 
 impl Shop<'_> {
     /// The Secret with `service`'s database URL and password. It has no owner reference:
@@ -70,15 +77,20 @@ impl Shop<'_> {
         )
     }
 
-    /// The Secret with the service keys: the order service's (under `order-service`), which it
-    /// sends to the product service's internal routes. It goes with the shop, as the token keys
-    /// do.
-    pub fn service_keys_secret(&self, order_service: &str) -> Secret {
+    /// The Secret with the service keys, one per calling service under its binary name
+    /// (`order-service`: sent to the product service's internal routes; `payment-service`: to
+    /// the order service's). It goes with the shop, as the token keys do.
+    pub fn service_keys_secret(&self, keys: &[(&str, &str)]) -> Secret {
         let name = names::service_keys_secret(&self.name);
-        opaque(
-            self.metadata(name, None),
-            &[(ORDER_SERVICE_KEY, order_service)],
-        )
+        opaque(self.metadata(name, None), keys)
+    }
+
+    /// The Secret with the card provider's keys the operator generated for the sandbox (`api-key`
+    /// and `webhook-secret`, shared by the sandbox and the payment service). It goes with the
+    /// shop: the sandbox's payments live in memory only.
+    pub fn payment_provider_secret(&self, keys: &[(&str, &str)]) -> Secret {
+        let name = names::payment_provider_secret(&self.name);
+        opaque(self.metadata(name, None), keys)
     }
 }
 

@@ -8,8 +8,8 @@
 
 use microshop_events::Topology;
 use microshop_operator::crd::{
-    AdminSpec, DeletionPolicy, Microshop, MicroshopSpec, PostgresSpec, RabbitMqSpec, SecretKeyRef,
-    Service, ServicesSpec,
+    AdminSpec, DeletionPolicy, Microshop, MicroshopSpec, PaymentSandboxSpec, PostgresSpec,
+    RabbitMqSpec, SecretKeyRef, Service, ServicesSpec,
 };
 use microshop_operator::names;
 use microshop_operator::provision::postgres::PostgresAdmin;
@@ -35,7 +35,8 @@ pub fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Value {
     })
 }
 
-/// A shop whose admin Secrets are `pg-admin` and `rabbitmq` (key `uri`).
+/// A shop whose admin Secrets are `pg-admin` and `rabbitmq` (key `uri`), with the payment
+/// sandbox as its card provider (as the sample has it): every program runs.
 pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
     MicroshopSpec {
         image: None,
@@ -55,6 +56,11 @@ pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
         },
         redis: None,
         services: ServicesSpec::default(),
+        payment_sandbox: PaymentSandboxSpec {
+            enabled: true,
+            public_url: None,
+        },
+        payment_provider: None,
         admin: AdminSpec::default(),
         deletion_policy: policy,
         paused: false,
@@ -128,7 +134,7 @@ pub async fn drop_everything(namespace: &str) {
     let mut admin = PostgresAdmin::connect(&super::pg_admin_uri())
         .await
         .expect("connects");
-    for service in Service::ALL {
+    for service in Service::WITH_DATABASE {
         let database = names::database(namespace, SHOP, service);
         admin.drop_database(&database).await.expect("drops");
     }

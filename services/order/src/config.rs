@@ -2,6 +2,7 @@
 
 use microshop_auth::{CallerConfig, VerifyConfig};
 use microshop_db::DbConfig;
+use microshop_http_client::UpstreamArgs;
 use microshop_limits::RedisConfig;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
@@ -52,16 +53,10 @@ pub struct Config {
     /// back (`30m`, `2h`, `500ms`).
     #[arg(long, env = "ORDER_PAYMENT_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
     pub order_payment_timeout: std::time::Duration,
-    /// Deadline of one call to another service, retries included.
-    #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 3_000)]
-    pub upstream_deadline_ms: u64,
     /// How long an order may wait for its stock answer before its `order.created` is sent
     /// again; still unanswered one more timeout later, it is rejected (`60s`, `2m`, `500ms`).
     #[arg(long, env = "ORDER_RESERVATION_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub order_reservation_timeout: std::time::Duration,
-    /// How long a circuit breaker stays open before it lets one probe through.
-    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
-    pub breaker_cool_down_ms: u64,
     /// How long an `Idempotency-Key` is remembered (`24h`); a key is its caller's own.
     #[arg(long, env = "IDEMPOTENCY_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub idempotency_key_ttl: std::time::Duration,
@@ -77,6 +72,9 @@ pub struct Config {
     #[arg(long, env = "CART_REDIS_TIMEOUT_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub cart_redis_timeout_ms: u64,
+    /// Deadlines and breakers of calls to the product, user and payment services.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// The Redis of the carts (only the cart routes need it).
     #[command(flatten)]
     pub redis: RedisConfig,

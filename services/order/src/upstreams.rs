@@ -4,12 +4,10 @@
 //! from the access token) and the payment service (the payment of an order, asked for with the
 //! buyer's token too).
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use microshop_auth::KeyError;
 use microshop_domain::Id;
-use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
+use microshop_http_client::{Upstream, UpstreamError, UpstreamMetrics};
 use serde::Deserialize;
 
 use crate::Config;
@@ -61,17 +59,9 @@ impl Upstreams {
         let (name, key) = config.caller.header()?;
         let mut headers = HeaderMap::new();
         headers.insert(name, key);
-        let settings = UpstreamConfig {
-            deadline: Duration::from_millis(config.upstream_deadline_ms),
-            breaker_cool_down: Duration::from_millis(config.breaker_cool_down_ms),
-            headers,
-            ..UpstreamConfig::default()
-        };
+        let settings = config.upstream.config(headers);
         // The user service is called with the buyer's token, never with this service's key.
-        let user_settings = UpstreamConfig {
-            headers: HeaderMap::new(),
-            ..settings.clone()
-        };
+        let user_settings = config.upstream.config(HeaderMap::new());
         Ok(Self {
             products: Upstream::new(
                 "product-service",

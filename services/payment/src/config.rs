@@ -2,6 +2,7 @@
 
 use microshop_auth::{CallerConfig, VerifyConfig};
 use microshop_db::DbConfig;
+use microshop_http_client::UpstreamArgs;
 use microshop_messaging::AmqpConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
@@ -40,18 +41,15 @@ pub struct Config {
     /// while one is rotated), or the path of a file holding them.
     #[arg(long, env = "WEBHOOK_SECRETS", hide_env_values = true)]
     pub webhook_secrets: SecretString,
-    /// Deadline of one call to the order service or the provider, retries included.
-    #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 5_000)]
-    pub upstream_deadline_ms: u64,
-    /// How long a circuit breaker stays open before it lets one probe through.
-    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
-    pub breaker_cool_down_ms: u64,
     /// How long an `Idempotency-Key` is remembered (`24h`); a key is its caller's own.
     #[arg(long, env = "IDEMPOTENCY_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub idempotency_key_ttl: std::time::Duration,
     /// How often refunds not yet accepted by the provider are sent again (`5s`).
     #[arg(long, env = "REFUND_RETRY_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub refund_retry_interval: std::time::Duration,
+    /// Deadlines and breakers of calls to the order service and the provider.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Access-token verification.
     #[command(flatten)]
     pub auth: VerifyConfig,

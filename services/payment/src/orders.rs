@@ -1,11 +1,9 @@
 //! The order service, as the payment service consults it: an order's buyer, status and amount,
 //! read from its internal route with this service's key (never taken from the client).
 
-use std::time::Duration;
-
 use axum::http::HeaderMap;
 use microshop_auth::KeyError;
-use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
+use microshop_http_client::{Upstream, UpstreamError, UpstreamMetrics};
 use serde::Deserialize;
 
 use crate::Config;
@@ -36,12 +34,7 @@ impl Orders {
         let (name, key) = config.caller.header()?;
         let mut headers = HeaderMap::new();
         headers.insert(name, key);
-        let settings = UpstreamConfig {
-            deadline: Duration::from_millis(config.upstream_deadline_ms),
-            breaker_cool_down: Duration::from_millis(config.breaker_cool_down_ms),
-            headers,
-            ..UpstreamConfig::default()
-        };
+        let settings = config.upstream.config(headers);
         Ok(Self {
             upstream: Upstream::new(
                 "order-service",

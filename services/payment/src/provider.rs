@@ -2,11 +2,9 @@
 //! idempotent by a key derived from our own id, so a retry never opens a second session or
 //! refunds twice.
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use microshop_auth::KeyError;
-use microshop_http_client::{Upstream, UpstreamConfig, UpstreamError, UpstreamMetrics};
+use microshop_http_client::{Upstream, UpstreamError, UpstreamMetrics};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -64,12 +62,7 @@ impl Provider {
         bearer.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, bearer);
-        let settings = UpstreamConfig {
-            deadline: Duration::from_millis(config.upstream_deadline_ms),
-            breaker_cool_down: Duration::from_millis(config.breaker_cool_down_ms),
-            headers,
-            ..UpstreamConfig::default()
-        };
+        let settings = config.upstream.config(headers);
         Ok(Self {
             upstream: Upstream::new(
                 "payment-provider",

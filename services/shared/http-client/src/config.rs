@@ -39,3 +39,27 @@ impl Default for UpstreamConfig {
         }
     }
 }
+
+/// The settings of a service's upstream calls, from its environment (`#[command(flatten)]`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpstreamArgs {
+    /// Deadline of one call to another service, retries included.
+    #[arg(long, env = "UPSTREAM_DEADLINE_MS", default_value_t = 3_000)]
+    pub upstream_deadline_ms: u64,
+    /// How long a circuit breaker stays open before it lets one probe through.
+    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 3_000)]
+    pub breaker_cool_down_ms: u64,
+}
+
+impl UpstreamArgs {
+    /// An upstream's tunables: these settings, `headers` sent with every call, the rest
+    /// defaults.
+    pub fn config(&self, headers: reqwest::header::HeaderMap) -> UpstreamConfig {
+        UpstreamConfig {
+            deadline: Duration::from_millis(self.upstream_deadline_ms),
+            breaker_cool_down: Duration::from_millis(self.breaker_cool_down_ms),
+            headers,
+            ..UpstreamConfig::default()
+        }
+    }
+}

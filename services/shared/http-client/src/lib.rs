@@ -28,6 +28,6 @@ mod metrics;
 
 pub use breaker::BreakerState;
 pub use client::Upstream;
-pub use config::UpstreamConfig;
+pub use config::{UpstreamArgs, UpstreamConfig};
 pub use error::UpstreamError;
 pub use metrics::UpstreamMetrics;

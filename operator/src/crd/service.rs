@@ -1,0 +1,113 @@
+//! The shop's programs, and what each needs: database, broker, token keys, Redis, service keys.
+
+use std::fmt;
+
+/// The shop's programs: its services, and the payment sandbox (a stand-in card provider).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// Users and log-in.
+    User,
+    /// Products and stock.
+    Product,
+    /// Orders and the saga.
+    Order,
+    /// Payments, provider webhooks and refunds.
+    Payment,
+    /// The stand-in card provider (no database, no broker, state in memory).
+    PaymentSandbox,
+}
+
+impl Service {
+    /// Every program, in start order.
+    pub const ALL: [Self; 5] = [
+        Self::User,
+        Self::Product,
+        Self::Order,
+        Self::Payment,
+        Self::PaymentSandbox,
+    ];
+
+    /// The services with a database of their own (all but the sandbox).
+    pub const WITH_DATABASE: [Self; 4] = [Self::User, Self::Product, Self::Order, Self::Payment];
+
+    /// Short name used in object names and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Product => "product",
+            Self::Order => "order",
+            Self::Payment => "payment",
+            Self::PaymentSandbox => "payment-sandbox",
+        }
+    }
+
+    /// The binary in the `microshop` image.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::User => "user-service",
+            Self::Product => "product-service",
+            Self::Order => "order-service",
+            Self::Payment => "payment-service",
+            Self::PaymentSandbox => "payment-sandbox",
+        }
+    }
+
+    /// The HTTP port (the seed's ports, then DESIGN §1's).
+    pub fn port(self) -> i32 {
+        match self {
+            Self::User => 8001,
+            Self::Product => 8002,
+            Self::Order => 8003,
+            Self::Payment => 8004,
+            Self::PaymentSandbox => 8090,
+        }
+    }
+
+    /// Whether it has a database (and a role, and a Secret with its URL).
+    pub fn has_database(self) -> bool {
+        self != Self::PaymentSandbox
+    }
+
+    /// Whether it talks to RabbitMQ (every service does, through its outbox; the sandbox does
+    /// not).
+    pub fn uses_amqp(self) -> bool {
+        self.has_database()
+    }
+
+    /// Whether it verifies access tokens with the shop's public keys (the user service verifies
+    /// its own with its signing key; the sandbox takes none).
+    pub fn verifies_tokens(self) -> bool {
+        matches!(self, Self::Product | Self::Order | Self::Payment)
+    }
+
+    /// Whether it uses the shop's Redis when there is one (log-in throttling, the read cache,
+    /// the carts).
+    pub fn uses_redis(self) -> bool {
+        matches!(self, Self::User | Self::Product | Self::Order)
+    }
+
+    /// The services whose calls its internal routes accept, each with its own service key
+    /// (DESIGN §7): the product service takes the order service's stock calls, the order
+    /// service the payment service's.
+    pub fn callers(self) -> &'static [Self] {
+        match self {
+            Self::Product => &[Self::Order],
+            Self::Order => &[Self::Payment],
+            Self::User | Self::Payment | Self::PaymentSandbox => &[],
+        }
+    }
+
+    /// The services that call another one's internal routes, so have a service key.
+    pub const CALLERS: [Self; 2] = [Self::Order, Self::Payment];
+
+    /// Whether it sends a service key of its own (`SERVICE_KEY`).
+    pub fn is_caller(self) -> bool {
+        Self::CALLERS.contains(&self)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
