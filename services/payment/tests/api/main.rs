@@ -6,6 +6,7 @@
 
 mod faults;
 mod flow;
+mod process;
 mod refunds;
 mod shop;
 mod webhooks;

@@ -14,10 +14,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-/// The provider's API key in tests.
-pub const API_KEY: &str = "sk_test_0123456789abcdef0123456789abcdef";
-/// The webhook signing secret in tests.
-pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef0123456789";
+pub use microshop_testkit::auth::{PROVIDER_API_KEY as API_KEY, WEBHOOK_SECRET};
 
 /// Test cards.
 pub const CARD_OK: &str = "4242 4242 4242 4242";

@@ -109,9 +109,9 @@ async fn the_relay_publishes_outbox_rows_in_order_and_deletes_them(pool: PgPool)
     }
 }
 
-/// Deletes the test's work queue; its exchange stays, with nothing bound.
+/// Deletes the test's work queues of order events; their exchange stays, with nothing bound.
 async fn delete_work_queue(test: &TestBroker) {
-    test.delete_queue(&test.topology.product_order_events())
+    test.delete_queues_bound_to(&test.topology.order_events())
         .await;
 }
 

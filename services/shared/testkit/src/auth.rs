@@ -150,13 +150,22 @@ pub fn caller_args(caller: &str) -> Vec<String> {
     vec![format!("--service-key={}", service_key(caller))]
 }
 
+/// The card provider's API key and webhook secret of the tests (the payment service's
+/// `PROVIDER_API_KEY` and `WEBHOOK_SECRETS`, the payment sandbox's `API_KEY` and
+/// `WEBHOOK_SECRET`).
+pub const PROVIDER_API_KEY: &str = "sk_test_0123456789abcdef0123456789abcdef";
+/// See [`PROVIDER_API_KEY`].
+pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef0123456789";
+
 /// Environment variables that give a service binary the keys (each reads the ones it needs;
-/// `SERVICE_KEY` is the order service's, the only caller so far).
-pub fn env() -> [(&'static str, String); 4] {
+/// `SERVICE_KEY` is the order service's, which the payment service's format matches).
+pub fn env() -> [(&'static str, String); 6] {
     [
         ("JWT_SIGNING_KEY", signing_key_pem()),
         ("JWT_PUBLIC_KEYS", public_keys_pem()),
         ("SERVICE_KEYS", service_keys()),
         ("SERVICE_KEY", service_key("order-service")),
+        ("PROVIDER_API_KEY", PROVIDER_API_KEY.to_owned()),
+        ("WEBHOOK_SECRETS", WEBHOOK_SECRET.to_owned()),
     ]
 }

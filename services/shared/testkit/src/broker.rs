@@ -72,6 +72,21 @@ impl TestBroker {
             .expect("the exchanges are declared again");
     }
 
+    /// Deletes every work queue of the topology bound to `exchange` (a producer's exchange has
+    /// several consumers' queues), so its publishes reach no queue.
+    pub async fn delete_queues_bound_to(&self, exchange: &str) {
+        let bound: Vec<String> = self
+            .topology
+            .queues()
+            .into_iter()
+            .filter(|queue| queue.bound_to == exchange)
+            .map(|queue| queue.name)
+            .collect();
+        for queue in bound {
+            self.delete_queue(&queue).await;
+        }
+    }
+
     /// Declares the whole topology again (after [`delete_queue`](Self::delete_queue)).
     pub async fn redeclare(&self) {
         let channel = self.broker.channel().await.expect("channel opens");
