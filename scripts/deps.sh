@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports, and that shellcheck
-# (the script and workflow checks of `make test`, tests/k8s/test_ci.py) is installed.
+# Makes sure PostgreSQL, RabbitMQ and Redis answer on their loopback ports, that shellcheck
+# (the script and workflow checks of `make test`, tests/k8s/test_ci.py) is installed, and that
+# python3-aiosmtpd is, for the local SMTP sink (scripts/smtp-sink.py) of `make up` and the tests.
 # Idempotent: a server that already answers is never touched. A missing one is installed from
 # Debian's packages (as root or through sudo) and started; then we wait for its port.
 # `--bench-tools` also installs what `make bench` runs (wrk, pgbench).
@@ -82,6 +83,14 @@ lint_tools() {
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p') present"
 }
 
+# The local SMTP sink runs on Debian's aiosmtpd, which only Debian's own python3 can import
+# (scripts/smtp-sink.py moves to it when the python3 on PATH, say pyenv's, cannot).
+smtp_sink() {
+  python3 -c 'import aiosmtpd' 2>/dev/null || /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
+    install_packages python3-aiosmtpd
+  echo "aiosmtpd: present (the SMTP sink)"
+}
+
 # `make bench` also needs wrk and pgbench (and python3 for its report).
 bench_tools() {
   local missing=()
@@ -96,4 +105,5 @@ postgres
 rabbitmq
 redis
 lint_tools
+smtp_sink
 if [ "${1:-}" = --bench-tools ]; then bench_tools; fi

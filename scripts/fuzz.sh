@@ -39,7 +39,7 @@ curl -fsS -o /dev/null -X POST "$PRODUCTS_URL/api/products" -H 'Content-Type: ap
   -H "Authorization: Bearer $token" -d '{"name": "Fuzzed", "price": 10.0, "stock": 1000000}'
 
 failed=0
-for url in "$USERS_URL" "$PRODUCTS_URL" "$ORDERS_URL" "$PAYMENTS_URL"; do
+for url in "$USERS_URL" "$PRODUCTS_URL" "$ORDERS_URL" "$PAYMENTS_URL" "$NOTIFICATIONS_URL"; do
   echo "fuzz: $url/openapi.json"
   if ! SCHEMATHESIS_HOOKS=tests/fuzz/hooks.py "$venv/bin/schemathesis" \
       --config-file "${FUZZ_CONFIG:-tests/fuzz/schemathesis.toml}" run "$url/openapi.json" \

@@ -10,6 +10,7 @@ SERVICES=(
   "product-service:$((port_base + 2)):products_db$db_suffix"
   "order-service:$((port_base + 3)):orders_db$db_suffix"
   "payment-service:$((port_base + 4)):payments_db$db_suffix"
+  "notification-service:$((port_base + 5)):notifications_db$db_suffix"
   # The stand-in card provider: no database (its state is in memory).
   "payment-sandbox:$((port_base + 90)):"
 )
@@ -28,7 +29,13 @@ ORDERS_URL=http://127.0.0.1:$((port_base + 3))
 # shellcheck disable=SC2034
 PAYMENTS_URL=http://127.0.0.1:$((port_base + 4))
 # shellcheck disable=SC2034
+NOTIFICATIONS_URL=http://127.0.0.1:$((port_base + 5))
+# shellcheck disable=SC2034
 SANDBOX_URL=http://127.0.0.1:$((port_base + 90))
+# The local SMTP sink the notification service sends to (scripts/smtp-sink.py): mail lands in
+# $RUN_DIR/mail/, one .eml file per message.
+# shellcheck disable=SC2034
+SMTP_PORT=$((port_base + 25))
 
 # Stops a private shop (one started with the SHOP_* settings above) and removes its databases
 # and run folder. $1: the PostgreSQL server URL without a database.

@@ -66,6 +66,34 @@ running() { # name -> prints the pid when that service runs from our pid file
   kill -0 "$pid" 2>/dev/null && [ "$(ps -p "$pid" -o comm=)" = "${1:0:15}" ] && echo "$pid"
 }
 
+# The local SMTP sink the notification service sends to: every mail lands in $RUN_DIR/mail/ as
+# one .eml file (scripts/smtp-sink.py on Debian's python3-aiosmtpd, installed by make deps).
+# Started before the services and waited for, so that a taken port fails `make up` here.
+sink_pidfile=$RUN_DIR/smtp-sink.pid
+if [ -f "$sink_pidfile" ] && [ "$(ps -p "$(cat "$sink_pidfile")" -o comm= 2>/dev/null)" = python3 ]; then
+  echo "smtp-sink: already running (pid $(cat "$sink_pidfile"))"
+else
+  sink_log=$RUN_DIR/smtp-sink.log
+  : >>"$sink_log"
+  sink_from=$(($(wc -c <"$sink_log") + 1)) # where this start's output begins in the log
+  sink_listening() { tail -c "+$sink_from" "$sink_log" | grep '^smtp-sink: listening on' >/dev/null; }
+  nohup python3 scripts/smtp-sink.py --host 127.0.0.1 --port "$SMTP_PORT" --dir "$RUN_DIR/mail" \
+    >>"$sink_log" 2>&1 </dev/null &
+  echo $! >"$sink_pidfile"
+  for _ in $(seq 100); do
+    if sink_listening || ! kill -0 $! 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  if ! sink_listening; then
+    kill $! 2>/dev/null || true
+    rm -f "$sink_pidfile"
+    echo "smtp-sink did not start on 127.0.0.1:$SMTP_PORT; the end of $sink_log:" >&2
+    tail -n 20 "$sink_log" >&2
+    exit 1
+  fi
+  echo "smtp-sink: started (pid $!)"
+fi
+
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port db <<<"$entry"
   if pid=$(running "$name"); then echo "$name: already running (pid $pid)"; continue; fi
@@ -95,6 +123,7 @@ for entry in "${SERVICES[@]}"; do
     PRODUCT_SERVICE_URL="$PRODUCTS_URL" USER_SERVICE_URL="$USERS_URL" \
     ORDER_SERVICE_URL="$ORDERS_URL" PAYMENT_SERVICE_URL="$PAYMENTS_URL" PROVIDER_URL="$SANDBOX_URL" \
     PUBLIC_URL="$SANDBOX_URL" WEBHOOK_URL="$PAYMENTS_URL/api/payments/callback" \
+    SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" MAIL_FROM="Microshop <shop@localhost>" \
     REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}" REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
     AMQP_TOPOLOGY_PREFIX="$TOPOLOGY_PREFIX" AMQP_TEMPORARY_TOPOLOGY="$([ -n "$TOPOLOGY_PREFIX" ] && echo true || echo false)" \
     nohup env "${secrets[@]}" "target/$PROFILE/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
@@ -121,6 +150,8 @@ for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port _ <<<"$entry"
   printf '%-16s http://127.0.0.1:%s  (openapi: /openapi.json, metrics: /metrics)\n' "$name" "$port"
 done
+echo
+printf '%-16s smtp://127.0.0.1:%s  (mail lands in %s/mail/)\n' "smtp-sink" "$SMTP_PORT" "$RUN_DIR"
 echo
 echo "admin account: $ADMIN_EMAIL, password in $admin_env (ADMIN_EMAIL, ADMIN_PASSWORD)"
 echo "logs: make logs    stop: make down"

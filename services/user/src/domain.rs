@@ -3,12 +3,12 @@
 
 pub mod address;
 mod country;
-mod email;
+
 pub mod password;
 
 pub use address::{Address, AddressInput};
 pub use country::{COUNTRY_CODES, Country};
-pub use email::{EMAIL_PATTERN, Email, MAX_EMAIL_CHARS};
+pub use microshop_domain::email::{EMAIL_PATTERN, Email, MAX_EMAIL_CHARS};
 pub use password::Password;
 
 use microshop_domain::ValidationError;

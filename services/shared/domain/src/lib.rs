@@ -5,6 +5,7 @@
 //! - [`Money`]: an exact amount in cents, shown as a JSON number (`12999.0`);
 //! - [`Page`]: a bounded page of a list;
 //! - [`idempotency::IdempotencyKey`]: what makes a retried write safe;
+//! - [`email::Email`]: an e-mail address as the shop accepts it;
 //! - [`number`]: whole numbers as JSON Schema counts them (`3.0` is the integer 3);
 //! - [`ValidationError`] and the text rules of [`validation`]: a value that broke a rule, naming
 //!   the field.
@@ -12,6 +13,7 @@
 //! The web crate adds extractors, OpenAPI schemas (feature `openapi`) and the mapping of a
 //! [`ValidationError`] to `422`.
 
+pub mod email;
 mod id;
 pub mod idempotency;
 mod money;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::notifications::NotificationRequested;
 use crate::orders::{
     OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered, OrderPaid, OrderRejected,
     OrderShipped, StockRejected, StockReleased, StockReserved,
@@ -122,6 +123,9 @@ pub enum Event {
     /// A product's stock fell to or below its low-stock threshold (once per crossing).
     #[serde(rename = "inventory.low_stock")]
     InventoryLowStock(InventoryLowStock),
+    /// A task for the notification service's sender: send this notification.
+    #[serde(rename = "notification.requested")]
+    NotificationRequested(NotificationRequested),
 }
 
 impl Event {
@@ -146,6 +150,7 @@ impl Event {
             Self::ProductUpdated(_) => "product.updated",
             Self::ProductStockUpdated(_) => "product.stock.updated",
             Self::InventoryLowStock(_) => "inventory.low_stock",
+            Self::NotificationRequested(_) => "notification.requested",
         }
     }
 }

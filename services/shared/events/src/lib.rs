@@ -4,6 +4,7 @@
 //! Nothing here talks to a broker: this crate is data only, so any AMQP client can use it.
 
 mod envelope;
+mod notifications;
 mod orders;
 mod payments;
 mod topology;
@@ -12,6 +13,7 @@ pub use envelope::{
     Envelope, Event, InventoryLowStock, ProductStockUpdated, ProductUpdated, UserRegistered,
     UserUpdated,
 };
+pub use notifications::NotificationRequested;
 pub use orders::{
     OrderCancelled, OrderConfirmed, OrderCreated, OrderDelivered, OrderItem, OrderLine, OrderPaid,
     OrderRejected, OrderShipped, ShortLine, StockLine, StockRejected, StockReleased, StockReserved,

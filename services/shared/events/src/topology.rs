@@ -6,7 +6,12 @@
 //! user.events (fanout)    ──▶ notification.user-events ─(dead letters)─▶ microshop.dlx ──▶ notification.user-events.dlq
 //! payment.events (fanout) ──▶ order.payment-events  ──(dead letters)──▶ microshop.dlx ──▶ order.payment-events.dlq
 //! order.events (fanout)   ──▶ payment.order-events  ──(dead letters)──▶ microshop.dlx ──▶ payment.order-events.dlq
+//! order.events, payment.events, product.events ──▶ notification.<producer>-events (each with its .dlq)
+//! notification.tasks (fanout) ──▶ notification.tasks ──(dead letters)──▶ microshop.dlx ──▶ notification.tasks.dlq
 //! ```
+//!
+//! `notification.tasks` is the notification service's own work queue: its outbox publishes one
+//! `notification.requested` per notification to send, and its sender consumes them.
 //!
 //! `notification.user-events` is declared before its consumer (the notification service) exists,
 //! so that the user service's `mandatory` publishes are routable and its events wait there.
@@ -121,6 +126,11 @@ impl Topology {
         self.name("payment.events")
     }
 
+    /// Where the notification service publishes its sender's tasks (`notification.tasks`).
+    pub fn notification_tasks_exchange(&self) -> String {
+        self.name("notification.tasks")
+    }
+
     /// The dead-letter exchange (`microshop.dlx`).
     pub fn dead_letters(&self) -> String {
         self.name("microshop.dlx")
@@ -152,6 +162,27 @@ impl Topology {
         self.name("notification.user-events")
     }
 
+    /// The notification service consumes order events here (`notification.order-events`).
+    pub fn notification_order_events(&self) -> String {
+        self.name("notification.order-events")
+    }
+
+    /// The notification service consumes payment events here (`notification.payment-events`).
+    pub fn notification_payment_events(&self) -> String {
+        self.name("notification.payment-events")
+    }
+
+    /// The notification service consumes product events here (`notification.product-events`:
+    /// low stock).
+    pub fn notification_product_events(&self) -> String {
+        self.name("notification.product-events")
+    }
+
+    /// The notification service's sender takes its tasks here (`notification.tasks`).
+    pub fn notification_tasks(&self) -> String {
+        self.name("notification.tasks")
+    }
+
     /// The DLQ of `queue`.
     pub fn dlq_of(queue: &str) -> String {
         format!("{queue}.dlq")
@@ -177,6 +208,10 @@ impl Topology {
                 kind: ExchangeKind::Fanout,
             },
             Exchange {
+                name: self.notification_tasks_exchange(),
+                kind: ExchangeKind::Fanout,
+            },
+            Exchange {
                 name: self.dead_letters(),
                 kind: ExchangeKind::Direct,
             },
@@ -191,6 +226,13 @@ impl Topology {
             (self.notification_user_events(), self.user_events()),
             (self.order_payment_events(), self.payment_events()),
             (self.payment_order_events(), self.order_events()),
+            (self.notification_order_events(), self.order_events()),
+            (self.notification_payment_events(), self.payment_events()),
+            (self.notification_product_events(), self.product_events()),
+            (
+                self.notification_tasks(),
+                self.notification_tasks_exchange(),
+            ),
         ];
         let expires_ms = self.temporary.then_some(TEMPORARY_QUEUE_EXPIRY_MS);
         work.into_iter()
@@ -243,7 +285,15 @@ mod tests {
                 "order.payment-events",
                 "order.payment-events.dlq",
                 "payment.order-events",
-                "payment.order-events.dlq"
+                "payment.order-events.dlq",
+                "notification.order-events",
+                "notification.order-events.dlq",
+                "notification.payment-events",
+                "notification.payment-events.dlq",
+                "notification.product-events",
+                "notification.product-events.dlq",
+                "notification.tasks",
+                "notification.tasks.dlq"
             ]
         );
         let exchanges: Vec<_> = topology
@@ -258,6 +308,7 @@ mod tests {
                 ("product.events".to_owned(), ExchangeKind::Fanout),
                 ("user.events".to_owned(), ExchangeKind::Fanout),
                 ("payment.events".to_owned(), ExchangeKind::Fanout),
+                ("notification.tasks".to_owned(), ExchangeKind::Fanout),
                 ("microshop.dlx".to_owned(), ExchangeKind::Direct)
             ]
         );

@@ -7,6 +7,7 @@
 //! - [`TestBroker`]: a test's own, self-deleting topology on the shared RabbitMQ;
 //! - [`TestDatabase`]: an extra throw-away database, for tests that run several services;
 //! - [`TestApp`]: a service's server running in the test process;
+//! - [`SmtpSink`]: a real SMTP server (`scripts/smtp-sink.py`) that keeps and parses every mail;
 //! - [`scenarios`]: fault scenarios every service must pass;
 //! - [`checks`]: input-validation checks every service must pass;
 //! - [`eventually`]: waiting for what happens asynchronously;
@@ -22,6 +23,7 @@ mod poll;
 mod process;
 mod proxy;
 pub mod scenarios;
+mod smtp;
 pub mod tls;
 
 pub use app::{TestApp, local_args};
@@ -31,3 +33,4 @@ pub use database::{TestDatabase, db};
 pub use poll::{PATIENCE, eventually, eventually_some, eventually_within};
 pub use process::ServiceProcess;
 pub use proxy::TcpProxy;
+pub use smtp::{ReceivedMail, SmtpSink};

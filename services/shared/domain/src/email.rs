@@ -1,6 +1,6 @@
 //! E-mail addresses: what the shop accepts and how it normalises them.
 
-use microshop_domain::ValidationError;
+use crate::ValidationError;
 
 /// Longest address (RFC 5321 path limit, DESIGN §4).
 pub const MAX_EMAIL_CHARS: usize = 254;
