@@ -17,13 +17,13 @@ NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-deps: ## start PostgreSQL, RabbitMQ and Redis if they are not answering (installs them on Debian)
+deps: ## start PostgreSQL, RabbitMQ and Redis if they are not answering, install the SMTP sink's aiosmtpd (installs them on Debian)
 	@scripts/deps.sh
 
-up: deps ## build and run the services in the background (idempotent)
+up: deps ## build and run the services, the payment sandbox and the SMTP sink in the background (idempotent)
 	@scripts/up.sh
 
-down: ## stop the services `make up` started
+down: ## stop what `make up` started
 	@scripts/down.sh
 
 logs: ## follow the services' logs

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test on a real Kubernetes cluster (kind): builds both images from the Dockerfile,
-# installs the dev PostgreSQL and RabbitMQ, the operator chart and the sample Microshop (with the
-# payment sandbox as its card provider), runs the seed walkthrough (which pays its order on the
-# sandbox's card page) against the shop the operator deployed, then deletes the shop twice:
+# installs the dev PostgreSQL, RabbitMQ, Redis and mail sink (Mailpit), the operator chart and the
+# sample Microshop (with the payment sandbox as its card provider and Mailpit as its mail server),
+# runs the seed walkthrough (which pays its order on the sandbox's card page) against the shop the
+# operator deployed, checks that the new user's welcome mail reached Mailpit, then deletes the
+# shop twice:
 # with deletionPolicy Retain (workloads go, databases, roles and their Secrets stay) and with
 # Delete (they go too). Exits 0 only when every step held; on failure it prints the cluster's
 # state and the operator's logs.
@@ -16,8 +18,9 @@
 #   KEEP_CLUSTER=1         keep the cluster this script created (it is deleted otherwise); a
 #                          cluster that existed before the run is always kept
 #   TAG=e2e-<sha>-<time>   the tag of both images
-#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+4 (user, product, order,
-#                          payment) and base+90 (the payment sandbox)
+#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+5 (user, product, order,
+#                          payment, notification), base+90 (the payment sandbox) and base+25
+#                          (Mailpit's API, 8025)
 #   E2E_TIMEOUT=600        seconds each wait may take at most
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +35,7 @@ namespace=default
 operator_namespace=microshop-system
 shop=shop
 # The services (each with its database), and every workload of the sample (the sandbox too).
-services=(user product order payment)
+services=(user product order payment notification)
 workloads=("${services[@]}" payment-sandbox)
 started=$SECONDS
 
@@ -194,12 +197,14 @@ kind load docker-image "microshop:$tag" "microshop-operator:$tag" --name "$clust
 ok "images microshop:$tag and microshop-operator:$tag built and loaded"
 
 # --- c. dev dependencies ---------------------------------------------------------------------
-step "c. dev PostgreSQL, RabbitMQ and Redis (k8s/dev/)"
-k apply -n "$namespace" -f k8s/dev/postgres.yaml -f k8s/dev/rabbitmq.yaml -f k8s/dev/redis.yaml
+step "c. dev PostgreSQL, RabbitMQ, Redis and Mailpit (k8s/dev/)"
+k apply -n "$namespace" -f k8s/dev/postgres.yaml -f k8s/dev/rabbitmq.yaml -f k8s/dev/redis.yaml \
+  -f k8s/dev/mailpit.yaml
 k rollout status -n "$namespace" deployment/postgres --timeout="${limit}s"
 k rollout status -n "$namespace" deployment/rabbitmq --timeout="${limit}s"
 k rollout status -n "$namespace" deployment/redis --timeout="${limit}s"
-ok "PostgreSQL, RabbitMQ and Redis are ready"
+k rollout status -n "$namespace" deployment/mailpit --timeout="${limit}s"
+ok "PostgreSQL, RabbitMQ, Redis and Mailpit are ready"
 
 # --- d. the operator -------------------------------------------------------------------------
 step "d. operator chart"
@@ -225,10 +230,15 @@ sandbox=$(k get deployment -n "$namespace" "$shop-payment-sandbox" -o jsonpath='
 [ "$sandbox" = "1 Recreate" ] || fail "deployment $shop-payment-sandbox is \"$sandbox\", not one pod with strategy Recreate"
 [ -n "$(k get -n "$namespace" secret "$shop-payment-provider" -o jsonpath='{.data.api-key}')" ] ||
   fail "Secret $shop-payment-provider has no api-key (the sandbox's generated keys)"
-ok "microshop/$shop is Ready; its Deployments (the payment service and sandbox too) run microshop:$tag"
+# The notification service sends through the sample's SMTP Secret (spec.smtp), read by reference.
+mail=$(k get deployment -n "$namespace" "$shop-notification" -o jsonpath='{range .spec.template.spec.containers[0].env[*]}{.name}={.value}{.valueFrom.secretKeyRef.name}/{.valueFrom.secretKeyRef.key}{"\n"}{end}')
+grep -qx "MAIL_TRANSPORT=smtp/" <<<"$mail" || fail "deployment $shop-notification does not send mail over SMTP: $mail"
+grep -qx "SMTP_URL=shop-smtp/SMTP_URL" <<<"$mail" ||
+  fail "deployment $shop-notification does not read SMTP_URL from Secret shop-smtp: $mail"
+ok "microshop/$shop is Ready; its Deployments (the payment and notification services and the sandbox too) run microshop:$tag"
 
 # --- f. the walkthrough ----------------------------------------------------------------------
-step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 4)) and :$((port_base + 90))"
+step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 5)) and :$((port_base + 90))"
 # Each workload on base + (its port - 8000): 8001 -> base+1, ..., the sandbox's 8090 -> base+90.
 local_ports=()
 for workload in "${workloads[@]}"; do
@@ -240,6 +250,12 @@ for workload in "${workloads[@]}"; do
     >"$logs/port-forward-$workload.log" 2>&1 &
   forwards+=("$!")
 done
+# Mailpit's API (its web UI's port), to find the welcome mail.
+mail_port=$((port_base + 25))
+local_ports+=("$mail_port")
+kubectl --context "$context" port-forward -n "$namespace" service/mailpit "$mail_port:8025" \
+  >"$logs/port-forward-mailpit.log" 2>&1 &
+forwards+=("$!")
 forwarding() {
   local pid port
   for pid in "${forwards[@]}"; do kill -0 "$pid" 2>/dev/null || fail "a port-forward exited (see its log below)"; done
@@ -257,13 +273,22 @@ USER_SERVICE_URL=http://127.0.0.1:$((port_base + 1)) \
 PRODUCT_SERVICE_URL=http://127.0.0.1:$((port_base + 2)) \
 ORDER_SERVICE_URL=http://127.0.0.1:$((port_base + 3)) \
   scripts/walkthrough.sh
-# The payment service and the sandbox serve their API descriptions too.
-for port in $((port_base + 4)) $((port_base + 90)); do
+# The payment and notification services and the sandbox serve their API descriptions too.
+for port in $((port_base + 4)) $((port_base + 5)) $((port_base + 90)); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || fail "127.0.0.1:$port/health/ready is not 200"
   curl -fsS -o /dev/null "http://127.0.0.1:$port/openapi.json" || fail "127.0.0.1:$port/openapi.json is not 200"
 done
-stop_forwards
 ok "walkthrough: the order was CONFIRMED, then PAID on the sandbox's card page; the stock went from 50 to 47"
+# The walkthrough registered a user: the notification service mails a welcome through Mailpit.
+mail_arrived() {
+  local total
+  total=$(curl -fsS "http://127.0.0.1:$mail_port/api/v1/messages?limit=1" | grep -o '"total": *[0-9]*' | grep -o '[0-9]*$') ||
+    return 1
+  [ "${total:-0}" -ge 1 ]
+}
+wait_until "a mail reaches Mailpit (the welcome of the walkthrough's user)" mail_arrived
+stop_forwards
+ok "mail: the notification service delivered the welcome mail to Mailpit over SMTP"
 
 # --- g. deletion with Retain -----------------------------------------------------------------
 step "g. delete microshop/$shop with deletionPolicy Retain"
@@ -276,7 +301,7 @@ databases_and_roles present || fail "a database or role of $shop was dropped alt
   fail "Secret $shop-admin was deleted although the policy is Retain (the retained account's password would be lost)"
 [ -z "$(k get -n "$namespace" secret "$shop-admin" -o jsonpath='{.metadata.ownerReferences}')" ] ||
   fail "Secret $shop-admin still has an owner reference after the shop was deleted with Retain"
-ok "Retain: Deployments gone; Secrets $shop-{user,product,order,payment}-db and $shop-admin, databases and roles $(database user) etc. kept"
+ok "Retain: Deployments gone; Secrets $shop-{user,product,order,payment,notification}-db and $shop-admin, databases and roles $(database user) etc. kept"
 
 # --- h. deletion with Delete -----------------------------------------------------------------
 # The whole sample file goes at once, its admin Secrets with the shop: the operator holds them

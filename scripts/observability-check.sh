@@ -29,12 +29,12 @@ cleanup() {
 trap cleanup EXIT
 
 # Our crates at DEBUG: what they log there must be as free of secrets as INFO.
-RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,payment_service=debug,payment_sandbox=debug,microshop_auth=debug,microshop_web=debug,access=debug \
+RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,payment_service=debug,notification_service=debug,payment_sandbox=debug,microshop_auth=debug,microshop_web=debug,access=debug \
   scripts/up.sh >/dev/null
 
 # The committed scrape config, with the shop's targets (job microshop: the services and the
 # payment sandbox, 127.0.0.1:8001 and on) moved to this private shop's ports (the same offset from
-# its port base: 8004 -> base+4, 8090 -> base+90).
+# its port base: 8005 -> base+5, 8090 -> base+90).
 tools/venv/bin/python - "$work" "$port_base" <<'PY'
 import pathlib, shutil, sys
 import yaml

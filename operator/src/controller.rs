@@ -221,7 +221,7 @@ fn shop_of<K: Resource>(object: &K) -> Option<ObjectRef<Microshop>> {
 }
 
 /// The Microshops a Secret matters to: the one it belongs to, and those in its namespace whose
-/// spec references it (PostgreSQL, RabbitMQ, Redis, the payment provider).
+/// spec references it (PostgreSQL, RabbitMQ, Redis, the payment provider, the SMTP server).
 fn shops_of_secret<K: Resource>(shops: &Store<Microshop>, secret: &K) -> Vec<ObjectRef<Microshop>> {
     let managed = secret
         .meta()
@@ -289,6 +289,12 @@ mod tests {
                     name: "provider".into(),
                 }),
             }),
+            smtp: Some(crate::crd::SmtpSpec {
+                secret_ref: crate::crd::SecretRef {
+                    name: "smtp".into(),
+                },
+            }),
+            shop_url: None,
             admin: crate::crd::AdminSpec::default(),
             deletion_policy: crate::crd::DeletionPolicy::Retain,
             paused: false,
@@ -298,7 +304,7 @@ mod tests {
         let (reader, mut writer) = reflector::store::<Microshop>();
         writer.apply_watcher_event(&watcher::Event::Apply(shop.clone()));
         let shop_ref = ObjectRef::from_obj(&shop);
-        for name in ["pg-admin", "rabbitmq", "redis", "provider"] {
+        for name in ["pg-admin", "rabbitmq", "redis", "provider", "smtp"] {
             assert_eq!(
                 shops_of_secret(&reader, &secret("ns", name)),
                 std::slice::from_ref(&shop_ref),

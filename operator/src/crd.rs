@@ -10,9 +10,11 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod notifications;
 mod payments;
 mod service;
 
+pub use notifications::SmtpSpec;
 pub use payments::{PaymentProviderSpec, PaymentSandboxSpec, SecretRef};
 pub use service::Service;
 
@@ -27,7 +29,7 @@ pub use service::Service;
     shortname = "shop",
     status = "MicroshopStatus",
     derive = "PartialEq",
-    doc = "A Microshop: user, product, order and payment services with their databases and RabbitMQ topology, and optionally a payment sandbox",
+    doc = "A Microshop: user, product, order, payment and notification services with their databases and RabbitMQ topology, and optionally a payment sandbox",
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -86,6 +88,19 @@ pub struct MicroshopSpec {
     /// and without the sandbox the shop runs no payment service (orders cannot be paid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_provider: Option<PaymentProviderSpec>,
+    /// The SMTP server the notification service sends mail through. Unset: it sends none
+    /// (`MAIL_TRANSPORT=log`: each notification is stored and logged as if sent), for shops
+    /// without a mail server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSpec>,
+    /// The shop's public base URL as buyers' browsers reach it, which the notification service's
+    /// mails link to (`SHOP_URL`). Unset: `http://localhost:8000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 2048),
+        regex(pattern = r"^https?://[^\s/?#]+(/[^\s]*)?$")
+    )]
+    pub shop_url: Option<String>,
     /// The shop's first admin account, which the user service creates at start-up; its password
     /// is generated into the Secret `<name>-admin` (`status.adminSecret`).
     #[serde(default)]
@@ -101,8 +116,8 @@ pub struct MicroshopSpec {
 
 impl MicroshopSpec {
     /// The Secrets of the Microshop's namespace this spec references (PostgreSQL, RabbitMQ, and
-    /// Redis and the payment provider's when set), each once: the operator reads them and never
-    /// writes them.
+    /// Redis's, the payment provider's and the SMTP server's when set), each once: the operator
+    /// reads them and never writes them.
     pub fn referenced_secrets(&self) -> BTreeSet<&str> {
         let mut names = BTreeSet::from([
             self.postgres.admin_secret_ref.name.as_str(),
@@ -113,6 +128,9 @@ impl MicroshopSpec {
         }
         if let Some(secret) = self.payment_provider_secret_ref() {
             names.insert(secret.name.as_str());
+        }
+        if let Some(smtp) = &self.smtp {
+            names.insert(smtp.secret_ref.name.as_str());
         }
         names
     }
@@ -255,7 +273,7 @@ pub struct RedisSpec {
 pub struct AdminSpec {
     /// Its e-mail address. A new address gets the same password; the account of the old one
     /// stays an admin.
-    // The user service's rule (`EMAIL_PATTERN` in services/user/src/domain/email.rs), so that an
+    // The user service's rule (`EMAIL_PATTERN` in services/shared/domain/src/email.rs), so that an
     // address the API server accepts never keeps the user service from starting.
     #[serde(default = "default_admin_email")]
     #[schemars(
@@ -295,6 +313,9 @@ pub struct ServicesSpec {
     /// `spec.paymentProvider`).
     #[serde(default)]
     pub payment: ServiceSpec,
+    /// notification-service (e-mail through `spec.smtp`, SMS records).
+    #[serde(default)]
+    pub notification: ServiceSpec,
 }
 
 /// The payment sandbox's fixed settings: its state lives in memory, so exactly one pod, never
@@ -313,6 +334,7 @@ impl ServicesSpec {
             Service::Product => &self.product,
             Service::Order => &self.order,
             Service::Payment => &self.payment,
+            Service::Notification => &self.notification,
             Service::PaymentSandbox => &SANDBOX,
         }
     }
@@ -439,7 +461,7 @@ pub struct ServiceStatus {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseStatus {
-    /// `user`, `product`, `order` or `payment`.
+    /// `user`, `product`, `order`, `payment` or `notification`.
     pub service: String,
     /// Database (and role) name.
     pub database: String,

@@ -3,8 +3,8 @@
 
 use crate::crd::Service;
 
-/// Longest Microshop name: `<name>-payment-sandbox`, the longest object name, must stay a
-/// 63-character DNS label (the CRD enforces it with a CEL rule).
+/// Longest Microshop name: `<name>-payment-sandbox` and `<name>-notification-db`, the longest
+/// object names, must stay 63-character DNS labels (the CRD enforces it with a CEL rule).
 pub const MAX_SHOP_NAME: usize = 40;
 
 /// PostgreSQL identifiers are at most 63 bytes.
@@ -132,6 +132,11 @@ mod tests {
         let longest = Service::ALL
             .iter()
             .map(|service| workload(&shop, *service).len())
+            .chain(
+                Service::WITH_DATABASE
+                    .iter()
+                    .map(|service| database_secret(&shop, *service).len()),
+            )
             .chain([payment_provider_secret(&shop).len()])
             .max();
         assert!(longest <= Some(63), "{longest:?}");

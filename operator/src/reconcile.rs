@@ -19,7 +19,7 @@ use crate::names;
 use crate::phases::workloads::Credentials;
 use crate::phases::{
     admin_account, admin_secrets, cleanup, databases, keys, messaging, payment_provider, redis,
-    service_keys, workloads,
+    service_keys, smtp, workloads,
 };
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
@@ -228,10 +228,10 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     if generated.is_ok() {
         report.status.admin_secret = Some(names::admin_account_secret(&shop.name));
     }
-    let redis_url = redis::url(&shop, &ctx.client).await;
-    let workloads = match (&databases, &messaging, generated, redis_url) {
-        (Ok(provisioned), Ok(amqp_url), Ok(generated), Ok(redis_url)) => {
-            let credentials = generated.credentials(provisioned, amqp_url, redis_url.as_deref());
+    let referenced = referenced_settings(&shop, &ctx.client).await;
+    let workloads = match (&databases, &messaging, generated, referenced) {
+        (Ok(provisioned), Ok(amqp_url), Ok(generated), Ok(referenced)) => {
+            let credentials = generated.credentials(provisioned, amqp_url, &referenced);
             workloads::ensure_all(&shop, &ctx.client, &credentials).await
         }
         (Ok(_), Ok(_), Err(error), _) | (Ok(_), Ok(_), Ok(_), Err(error)) => Err(error),
@@ -276,7 +276,7 @@ impl Generated {
         &'a self,
         databases: &'a databases::Databases,
         amqp_url: &'a str,
-        redis_url: Option<&'a str>,
+        referenced: &'a Referenced,
     ) -> Credentials<'a> {
         Credentials {
             database_urls: &databases.urls,
@@ -287,9 +287,25 @@ impl Generated {
             admin_password: self.admin.password.expose_secret(),
             service_keys: &self.service_keys,
             provider: self.provider.as_ref(),
-            redis_url,
+            redis_url: referenced.redis_url.as_deref(),
+            smtp: referenced.smtp.as_ref(),
         }
     }
+}
+
+/// What the pods read from the optional Secrets the spec references (the operator only reads
+/// them): Redis's URL, the SMTP server's settings.
+struct Referenced {
+    redis_url: Option<String>,
+    smtp: Option<smtp::Smtp>,
+}
+
+/// The settings of the optional Secrets the spec references; a missing one is `SecretMissing`.
+async fn referenced_settings(shop: &Shop<'_>, client: &Client) -> Result<Referenced, Error> {
+    Ok(Referenced {
+        redis_url: redis::url(shop, client).await?,
+        smtp: smtp::settings(shop, client).await?,
+    })
 }
 
 /// The Secrets the operator generates values into: the token keys, the first admin account,

@@ -26,10 +26,12 @@ mod env;
 mod provider;
 mod secrets;
 
+pub use env::SHOP_URL;
 pub use provider::{PaymentProvider, SANDBOX_PUBLIC_URL, WEBHOOK_PATH};
 pub use secrets::{
     ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, API_KEY_KEY, DATABASE_URL_KEY,
-    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, PASSWORD_KEY, WEBHOOK_SECRET_KEY, service_key_name,
+    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, MAIL_FROM_KEY, PASSWORD_KEY, SMTP_URL_KEY,
+    WEBHOOK_SECRET_KEY, service_key_name,
 };
 
 /// UID and GID the services run as (distroless's `nonroot`).

@@ -109,7 +109,7 @@ fn the_admin_email_defaults_and_follows_the_user_services_rule() {
     // server refuses what would keep the user service from starting.
     let source = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../services/user/src/domain/email.rs"),
+            .join("../services/shared/domain/src/email.rs"),
     )
     .expect("the user service's e-mail rule");
     let rule = source
@@ -190,4 +190,31 @@ fn the_payment_sandbox_is_off_by_default_and_a_real_provider_needs_a_url_and_its
     let payment = &spec["properties"]["services"]["properties"]["payment"]["properties"];
     assert_eq!(payment["replicas"]["minimum"].as_f64(), Some(0.0));
     assert!(payment["autoscaling"].is_object());
+}
+
+#[test]
+fn the_smtp_server_is_optional_and_named_by_a_secret_and_notification_is_a_service() {
+    let spec = spec_schema();
+    assert_eq!(
+        spec["required"],
+        serde_json::json!(["postgres", "rabbitmq"]),
+        "a shop runs without a mail server (its notifications are logged)"
+    );
+    let smtp = &spec["properties"]["smtp"];
+    assert_eq!(smtp["required"], serde_json::json!(["secretRef"]));
+    assert_eq!(
+        smtp["properties"]["secretRef"]["required"],
+        serde_json::json!(["name"]),
+        "the keys are fixed: SMTP_URL and MAIL_FROM"
+    );
+    assert!(
+        smtp.get("x-kubernetes-validations").is_none(),
+        "the mail server may change: its Secret rolls the notification pods"
+    );
+    let shop_url = &spec["properties"]["shopUrl"];
+    assert!(shop_url["pattern"].is_string());
+    assert_eq!(shop_url["maxLength"].as_f64(), Some(2048.0));
+    let notification = &spec["properties"]["services"]["properties"]["notification"]["properties"];
+    assert_eq!(notification["replicas"]["minimum"].as_f64(), Some(0.0));
+    assert!(notification["autoscaling"].is_object());
 }

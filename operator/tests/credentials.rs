@@ -1,6 +1,6 @@
 //! The Secrets the operator generates values into (token keys, the first admin's password, the
-//! service keys, the sandbox's provider keys), the Secrets the spec references (Redis), and the
-//! credentials checksum that rolls exactly the pods that read a changed one; against the fake
+//! service keys, the sandbox's provider keys), the Secrets the spec references (Redis, SMTP), and
+//! the credentials checksum that rolls exactly the pods that read a changed one; against the fake
 //! API server with the real PostgreSQL and RabbitMQ.
 
 mod support;
@@ -9,7 +9,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use microshop_auth::SigningKey;
-use microshop_operator::crd::{DeletionPolicy, RedisSpec, SecretKeyRef, Service};
+use microshop_operator::crd::{
+    DeletionPolicy, RedisSpec, SecretKeyRef, SecretRef, Service, SmtpSpec,
+};
 use microshop_operator::names;
 use microshop_operator::phases::admin_account;
 use microshop_operator::resources::Shop;
@@ -19,7 +21,7 @@ use support::cluster::{Cluster, plain_value, secret_ref, secret_value};
 use support::shop::{self, SHOP, spec};
 
 /// The credentials checksum of every program, in `Service::ALL` order: user, product, order,
-/// payment, payment sandbox.
+/// payment, notification, payment sandbox.
 fn checksums(cluster: &Cluster) -> Vec<String> {
     Service::ALL.iter().map(|s| cluster.checksum(*s)).collect()
 }
@@ -95,7 +97,8 @@ async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
     assert_ne!(after_keys[1], after_amqp[1], "product rolls");
     assert_ne!(after_keys[2], after_amqp[2], "order rolls");
     assert_ne!(after_keys[3], after_amqp[3], "payment rolls");
-    assert_eq!(after_keys[4], after_amqp[4], "the sandbox takes no tokens");
+    assert_ne!(after_keys[4], after_amqp[4], "notification rolls");
+    assert_eq!(after_keys[5], after_amqp[5], "the sandbox takes no tokens");
 
     cluster.drop_everything().await;
 }
@@ -300,7 +303,7 @@ async fn the_service_key_is_generated_once_kept_and_replaced_only_when_unusable(
     assert_eq!(
         after[3..],
         before[3..],
-        "payment and sandbox read no order key"
+        "payment, notification and sandbox read no order key"
     );
     assert_eq!(
         payment_service_key(&cluster),
@@ -354,7 +357,7 @@ async fn a_service_key_rotated_by_hand_is_kept_and_rolls_order_and_product_only(
     assert_eq!(
         after[3..],
         before[3..],
-        "payment and sandbox read no order key"
+        "payment, notification and sandbox read no order key"
     );
 
     cluster.drop_everything().await;
@@ -394,7 +397,11 @@ async fn the_payment_services_key_rolls_order_and_payment_only_and_an_older_secr
     );
     assert_ne!(after[2], before[2], "order rolls to accept the new key");
     assert_ne!(after[3], before[3], "payment rolls to send the new key");
-    assert_eq!(after[4], before[4], "the sandbox reads no service key");
+    assert_eq!(
+        after[4..],
+        before[4..],
+        "notification and sandbox read no service key"
+    );
 
     // The Secret of an operator from before the payment service: its order key stays (no pod
     // of the product or order service is refused a call), a payment key is added.
@@ -453,7 +460,8 @@ async fn the_sandboxs_provider_keys_are_generated_once_and_each_replaced_alone_w
         "user, product and order read no provider key"
     );
     assert_ne!(after[3], before[3], "payment rolls");
-    assert_ne!(after[4], before[4], "the sandbox rolls");
+    assert_eq!(after[4], before[4], "notification reads no provider key");
+    assert_ne!(after[5], before[5], "the sandbox rolls");
 
     // Someone deletes the Secret: it comes back with new keys.
     Api::<Secret>::namespaced(cluster.fake.admin_client(), &cluster.namespace)
@@ -519,7 +527,7 @@ async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_s
     assert_eq!(
         with_redis[3..],
         before[3..],
-        "payment and sandbox use no Redis"
+        "payment, notification and sandbox use no Redis"
     );
 
     // A new URL rolls the pods of all three.
@@ -671,6 +679,174 @@ async fn a_rabbitmq_ref_naming_the_amqp_secret_is_refused_without_touching_it() 
         "{secret:#}"
     );
     assert!(secret["data"].get("AMQP_URL").is_none(), "{secret:#}");
+
+    cluster.drop_everything().await;
+}
+
+/// A spec naming the SMTP Secret `name`.
+fn smtp(name: &str) -> SmtpSpec {
+    SmtpSpec {
+        secret_ref: SecretRef { name: name.into() },
+    }
+}
+
+/// Whether the env var `name` is a Secret key reference marked optional.
+fn optional(env: &[Value], name: &str) -> Option<bool> {
+    let var = env.iter().find(|var| var["name"] == name)?;
+    var["valueFrom"]["secretKeyRef"]["optional"].as_bool()
+}
+
+#[tokio::test]
+async fn the_smtp_secret_reaches_only_the_notification_pods_and_its_changes_roll_only_them() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let notification = 4;
+    assert_eq!(Service::ALL[notification], Service::Notification);
+    let env = cluster.env(Service::Notification);
+    assert_eq!(plain_value(&env, "MAIL_TRANSPORT").as_deref(), Some("log"));
+    assert!(!has_env(&cluster, Service::Notification, "SMTP_URL"));
+    let before = checksums(&cluster);
+
+    // The user adds a mail server (a Secret of theirs, without a sender yet).
+    cluster.fake.insert(shop::secret(
+        &cluster.namespace,
+        "smtp",
+        "SMTP_URL",
+        "smtp://mailpit.default.svc:1025",
+    ));
+    cluster
+        .edit(json!({"smtp": {"secretRef": {"name": "smtp"}}}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    let env = cluster.env(Service::Notification);
+    let from = |key: &str| Some(("smtp".to_owned(), key.to_owned()));
+    assert_eq!(plain_value(&env, "MAIL_TRANSPORT").as_deref(), Some("smtp"));
+    assert_eq!(secret_ref(&env, "SMTP_URL"), from("SMTP_URL"));
+    assert_eq!(optional(&env, "SMTP_URL"), Some(false));
+    assert_eq!(secret_ref(&env, "MAIL_FROM"), from("MAIL_FROM"));
+    assert_eq!(
+        optional(&env, "MAIL_FROM"),
+        Some(true),
+        "the pods start without a sender in the Secret"
+    );
+    for service in Service::ALL {
+        if service != Service::Notification {
+            assert!(!has_env(&cluster, service, "SMTP_URL"), "{service}");
+        }
+    }
+    let with_smtp = checksums(&cluster);
+    assert_ne!(with_smtp[notification], before[notification], "rolls");
+    let others = |all: &[String]| {
+        let mut all = all.to_vec();
+        all.remove(notification);
+        all
+    };
+    assert_eq!(others(&with_smtp), others(&before), "nobody else reads it");
+
+    // A sender, then a new URL (a password change): each rolls the notification pods alone.
+    let mut previous = with_smtp;
+    for data in [
+        json!({"MAIL_FROM": encoded("Shop <shop@example.com>")}),
+        json!({"SMTP_URL": encoded("smtps://shop:new-password@mail.example.com:465")}),
+    ] {
+        edit_secret(&cluster, "smtp", data.clone()).await;
+        cluster.reconcile().await.expect("pass");
+        let now = checksums(&cluster);
+        assert_ne!(now[notification], previous[notification], "{data}");
+        assert_eq!(others(&now), others(&previous), "{data}");
+        previous = now;
+    }
+    let secret = cluster.get("secrets", "smtp").expect("still there");
+    assert!(
+        secret["metadata"].get("ownerReferences").is_none()
+            && secret["metadata"].get("labels").is_none(),
+        "the operator never writes the user's Secret: {secret:#}"
+    );
+
+    // The mail server leaves the spec: back to logging, and the checksum is what it was.
+    cluster.edit(json!({"smtp": null})).await;
+    cluster.reconcile().await.expect("pass");
+    let env = cluster.env(Service::Notification);
+    assert_eq!(plain_value(&env, "MAIL_TRANSPORT").as_deref(), Some("log"));
+    assert!(!has_env(&cluster, Service::Notification, "SMTP_URL"));
+    assert_eq!(checksums(&cluster), before);
+
+    cluster.drop_everything().await;
+}
+
+#[tokio::test]
+async fn a_missing_smtp_secret_or_url_says_what_to_create() {
+    let mut spec = spec(DeletionPolicy::Retain);
+    spec.smtp = Some(smtp("smtp"));
+    let cluster = Cluster::start(&spec);
+    let namespace = cluster.namespace.clone();
+    cluster.reconcile().await.expect("finalizer pass");
+    let error = cluster.reconcile().await.expect_err("no SMTP Secret");
+    assert_eq!(error.reason(), "SecretMissing");
+    let workloads = cluster.condition("WorkloadsReady");
+    assert_eq!(workloads["status"], "False");
+    assert_eq!(workloads["reason"], "SecretMissing");
+    let message = workloads["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("{namespace}/smtp"))
+            && message.contains("\"SMTP_URL\"")
+            && message.contains("smtp://"),
+        "{message}"
+    );
+    assert_eq!(cluster.condition("DatabasesReady")["status"], "True");
+    assert_eq!(cluster.condition("MessagingReady")["status"], "True");
+
+    // A Secret with only a sender (or an empty URL) is no better.
+    cluster.fake.insert(shop::secret(
+        &namespace,
+        "smtp",
+        "MAIL_FROM",
+        "shop@example.com",
+    ));
+    let error = cluster.reconcile().await.expect_err("no SMTP_URL");
+    assert_eq!(error.reason(), "SecretMissing");
+
+    // The user adds the URL: the next pass deploys.
+    edit_secret(
+        &cluster,
+        "smtp",
+        json!({"SMTP_URL": encoded("smtp://127.0.0.1:1025")}),
+    )
+    .await;
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(
+        secret_ref(&cluster.env(Service::Notification), "SMTP_URL"),
+        Some(("smtp".to_owned(), "SMTP_URL".to_owned()))
+    );
+
+    cluster.drop_everything().await;
+}
+
+#[tokio::test]
+async fn an_smtp_ref_naming_a_secret_the_operator_writes_is_refused_without_touching_it() {
+    let keys = names::service_keys_secret(SHOP);
+    let mut spec = spec(DeletionPolicy::Retain);
+    spec.smtp = Some(smtp(&keys));
+    let cluster = Cluster::start(&spec);
+    cluster.fake.insert(shop::secret(
+        &cluster.namespace,
+        &keys,
+        "SMTP_URL",
+        "smtp://127.0.0.1:1025",
+    ));
+
+    cluster.reconcile().await.expect("finalizer pass");
+    let error = cluster.reconcile().await.expect_err("refused");
+    assert_eq!(error.reason(), "Blocked");
+    let workloads = cluster.condition("WorkloadsReady");
+    assert!(
+        workloads["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&keys) && m.contains("spec.smtp.secretRef")),
+        "{workloads}"
+    );
+    let secret = cluster.get("secrets", &keys).expect("still there");
+    assert!(secret["data"].get("order-service").is_none(), "{secret:#}");
 
     cluster.drop_everything().await;
 }

@@ -85,8 +85,64 @@ async fn assert_provisioned(cluster: &Cluster) {
     assert!(secret_value(&amqp, "AMQP_URL").starts_with("amqp://"));
     assert_eq!(amqp["metadata"]["ownerReferences"][0]["kind"], "Microshop");
     assert_generated_secrets(cluster);
+    let status = cluster.get("microshops", SHOP).expect("exists")["status"].clone();
+    let databases: Vec<&str> = status["databases"]
+        .as_array()
+        .expect("the databases")
+        .iter()
+        .filter_map(|d| d["service"].as_str())
+        .collect();
+    assert_eq!(
+        databases,
+        ["user", "product", "order", "payment", "notification"]
+    );
     assert_env(cluster, cluster.namespace.as_str());
     assert_payments(cluster);
+    assert_notifications(cluster);
+    assert_notification_queues(cluster).await;
+}
+
+/// The notification service's queues (DESIGN §5) are declared under the shop's prefix: one per
+/// producer whose events it turns into notifications, and its own work queue fed through the
+/// `notification.tasks` exchange, each with its DLQ.
+async fn assert_notification_queues(cluster: &Cluster) {
+    let prefix = names::topology_prefix(&cluster.namespace, SHOP, None);
+    let topology = Topology::with_prefix(prefix.clone());
+    let mut declared: Vec<String> = topology
+        .queues()
+        .into_iter()
+        .map(|queue| queue.name)
+        .filter(|name| name.starts_with(&format!("{prefix}notification.")))
+        .collect();
+    declared.sort();
+    let mut expected: Vec<String> = [
+        "order-events",
+        "payment-events",
+        "product-events",
+        "tasks",
+        "user-events",
+    ]
+    .iter()
+    .flat_map(|queue| {
+        let name = format!("{prefix}notification.{queue}");
+        [format!("{name}.dlq"), name]
+    })
+    .collect();
+    expected.sort();
+    assert_eq!(declared, expected);
+    assert!(
+        topology
+            .exchanges()
+            .iter()
+            .any(|exchange| exchange.name == format!("{prefix}notification.tasks"))
+    );
+    let broker = Broker::new(
+        SecretString::from(microshop_testkit::amqp_url()),
+        "operator-test",
+    );
+    for queue in &declared {
+        assert!(queue_exists(&broker, queue).await, "{queue} declared");
+    }
 }
 
 /// The Secrets the operator generates values into: token keys, first admin, service keys, the
@@ -205,7 +261,12 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
         None,
         "the user service verifies with its signing key"
     );
-    for service in [Service::Product, Service::Order, Service::Payment] {
+    for service in [
+        Service::Product,
+        Service::Order,
+        Service::Payment,
+        Service::Notification,
+    ] {
         let env = cluster.env(service);
         assert_eq!(
             secret_ref(&env, "JWT_PUBLIC_KEYS"),
@@ -278,6 +339,10 @@ fn assert_service_keys_and_no_redis(cluster: &Cluster) {
         (
             Service::Payment,
             ["SERVICE_KEYS", "REDIS_URL", "PAYMENT_SERVICE_KEY"],
+        ),
+        (
+            Service::Notification,
+            ["SERVICE_KEY", "SERVICE_KEYS", "REDIS_URL"],
         ),
         (
             Service::PaymentSandbox,
@@ -382,6 +447,47 @@ fn assert_payments(cluster: &Cluster) {
     );
 }
 
+/// The notification service: its own database, the broker and the token keys; no service key,
+/// no Redis, no upstream; without `spec.smtp` it sends no mail (`MAIL_TRANSPORT=log`) and its
+/// mails link to the default shop address.
+fn assert_notifications(cluster: &Cluster) {
+    let env = cluster.env(Service::Notification);
+    for (name, value) in [
+        ("HTTP_PORT", "8005"),
+        ("MAIL_TRANSPORT", "log"),
+        ("SHOP_URL", "http://localhost:8000"),
+    ] {
+        assert_eq!(plain_value(&env, name).as_deref(), Some(value), "{name}");
+    }
+    for absent in [
+        "SMTP_URL",
+        "MAIL_FROM",
+        "SERVICE_KEY",
+        "REDIS_URL",
+        "ORDER_SERVICE_URL",
+        "USER_SERVICE_URL",
+    ] {
+        assert!(
+            env.iter().all(|var| var["name"] != absent),
+            "the notification service gets no {absent}"
+        );
+    }
+    let name = names::workload(SHOP, Service::Notification);
+    let deployment = cluster.get("deployments", &name).expect("it always runs");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["notification-service"])
+    );
+    assert!(
+        deployment["spec"].get("strategy").is_none(),
+        "it rolls like the others"
+    );
+    assert_eq!(
+        cluster.get("services", &name).expect("its Service")["spec"]["ports"][0]["port"],
+        8005
+    );
+}
+
 #[tokio::test]
 async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
@@ -422,7 +528,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
         shop["status"]["observedGeneration"],
         shop["metadata"]["generation"]
     );
-    assert_eq!(shop["status"]["replicas"], "0/5");
+    assert_eq!(shop["status"]["replicas"], "0/6");
     let reported: Vec<&String> = shop["status"]["services"]
         .as_object()
         .expect("pods per program")
@@ -430,7 +536,14 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
         .collect();
     assert_eq!(
         reported,
-        ["order", "payment", "payment-sandbox", "product", "user"]
+        [
+            "notification",
+            "order",
+            "payment",
+            "payment-sandbox",
+            "product",
+            "user"
+        ]
     );
     assert!(
         cluster.events().contains(&"Normal Provisioned".to_owned()),
@@ -450,7 +563,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     );
     assert_eq!(
         cluster.get("microshops", SHOP).expect("exists")["status"]["replicas"],
-        "5/5"
+        "6/6"
     );
     assert!(cluster.events().contains(&"Normal Ready".to_owned()));
 
@@ -667,7 +780,7 @@ async fn without_a_card_provider_no_payment_service_runs_and_a_real_provider_rep
         assert!(cluster.get("services", name).is_none(), "{name} removed");
     }
     let shop = cluster.get("microshops", SHOP).expect("exists");
-    assert_eq!(shop["status"]["replicas"], "3/3");
+    assert_eq!(shop["status"]["replicas"], "4/4");
     assert!(
         shop["status"]["services"].get("payment").is_none(),
         "{shop:#}"

@@ -128,7 +128,7 @@ def deployment_env(docs: list[dict]) -> dict[str, dict[str, dict]]:
 def test_without_a_card_provider_no_payment_service_is_rendered():
     docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
     env = deployment_env(docs)
-    assert set(env) == {"user", "product", "order"}
+    assert set(env) == {"user", "product", "order", "notification"}
     # The order service accepts no payment-service key it could not find in the Secret.
     assert "SERVICE_KEYS" not in env["order"] and "PAYMENT_SERVICE_KEY" not in env["order"]
 
@@ -137,14 +137,14 @@ def test_each_service_gets_only_the_secrets_it_needs():
     docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
                   "--set", "paymentSandbox.enabled=true")
     env = deployment_env(docs)
-    assert set(env) == {"user", "product", "order", "payment", "payment-sandbox"}
+    assert set(env) == {"user", "product", "order", "payment", "notification", "payment-sandbox"}
     fullname = "t-microshop"
     secret = lambda e: (e["valueFrom"]["secretKeyRef"]["name"].removeprefix(fullname + "-"),
                         e["valueFrom"]["secretKeyRef"]["key"])
     # Only the user service signs tokens and knows the first admin's password.
     assert secret(env["user"]["JWT_SIGNING_KEY"]) == ("jwt", "JWT_SIGNING_KEY")
     assert env["user"]["BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["optional"] is True
-    for name in ("product", "order", "payment"):
+    for name in ("product", "order", "payment", "notification"):
         assert "JWT_SIGNING_KEY" not in env[name] and "BOOTSTRAP_ADMIN_PASSWORD" not in env[name]
         assert secret(env[name]["JWT_PUBLIC_KEYS"]) == ("jwt", "JWT_PUBLIC_KEYS")
     # Each caller sends its own key; the service it calls accepts it (and no other): the product
@@ -173,6 +173,17 @@ def test_each_service_gets_only_the_secrets_it_needs():
     assert sandbox["PUBLIC_URL"]["value"] == "http://localhost:8090"
     read = {name for name, e in sandbox.items() if "valueFrom" in e}
     assert read == {"API_KEY", "WEBHOOK_SECRET"}, read
+    # The notification service calls no other service (no service key); without a mail server or
+    # an SMS webhook it stores and logs what it would send.
+    notification = env["notification"]
+    read = {name: secret(e) for name, e in notification.items() if "valueFrom" in e}
+    assert read == {"DATABASE_URL": ("notification-db", "DATABASE_URL"), "AMQP_URL": ("amqp", "AMQP_URL"),
+                    "JWT_PUBLIC_KEYS": ("jwt", "JWT_PUBLIC_KEYS")}, read
+    assert notification["HTTP_PORT"]["value"] == "8005"
+    assert notification["MAIL_TRANSPORT"]["value"] == "log"
+    assert notification["SMS_PROVIDER"]["value"] == "log"
+    assert notification["SHOP_URL"]["value"] == "http://localhost:8000"
+    assert "NOTIFICATION_MAX_ATTEMPTS" not in notification, "the service's default"
 
 
 def test_redis_is_the_user_product_and_order_services_when_configured_and_the_policy_lets_them_reach_it():
@@ -235,6 +246,47 @@ def test_the_payment_sandbox_runs_one_replaced_pod_and_talks_only_to_the_payment
     assert policy_peers(policy("shop-order"), "ingress") == ["payment"]
     egress_ports = {p["port"] for rule in policy("shop-payment-sandbox")["spec"]["egress"] for p in rule.get("ports", [])}
     assert 5432 not in egress_ports and 5672 not in egress_ports, "no database, no broker"
+
+
+def test_the_notification_service_mails_through_the_smtp_secret_and_reaches_only_its_servers():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    notification = deployment_env(docs)["notification"]
+    assert notification["MAIL_TRANSPORT"]["value"] == "smtp"
+    assert notification["SMTP_URL"]["valueFrom"]["secretKeyRef"] == {"name": "shop-mail-server", "key": "SMTP_URL"}
+    assert notification["MAIL_FROM"]["valueFrom"]["secretKeyRef"] == {
+        "name": "shop-mail-server", "key": "MAIL_FROM", "optional": True}, "a sender is optional"
+    assert notification["SMS_PROVIDER"]["value"] == "webhook"
+    assert notification["SMS_WEBHOOK_URL"]["value"] == "https://sms-gateway.example/v1/messages"
+    assert notification["SMS_WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"] == {
+        "name": "shop-sms-webhook", "key": "SMS_WEBHOOK_SECRET"}
+    assert notification["SHOP_URL"]["value"] == "https://shop.example"
+    assert notification["NOTIFICATION_MAX_ATTEMPTS"]["value"] == "6"
+    assert all("SMTP_URL" not in env for name, env in deployment_env(docs).items() if name != "notification")
+    named = lambda kind, name: [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert named("PodDisruptionBudget", "shop-notification"), "a service like the others"
+    assert named("Service", "shop-notification")[0]["spec"]["ports"][0]["port"] == 8005
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    assert "notification" in monitor["spec"]["selector"]["matchExpressions"][0]["values"]
+    # It calls no other workload and none calls it; it reaches the mail server and the webhook.
+    policy = named("NetworkPolicy", "shop-notification")[0]
+    assert policy_peers(policy, "egress") == [] and policy_peers(policy, "ingress") == []
+    to = {p["port"]: rule.get("to") for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert to[465] == [{"ipBlock": {"cidr": "198.51.100.25/32"}}], policy
+    assert to[443] == [{"ipBlock": {"cidr": "198.51.100.80/32"}}], policy
+    # Without them, no such egress.
+    default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                     "--set", "networkPolicy.enabled=true")
+    policy = next(d for d in default if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-notification"))
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert ports == {53, 5432, 5672}, ports
+
+
+def test_the_longest_full_name_keeps_every_object_name_a_dns_label():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                  "--set", "fullnameOverride=" + "s" * 50)
+    names = [doc["metadata"]["name"] for doc in docs]
+    assert "s" * 50 + "-notification" in names
+    assert all(len(name) <= 63 for name in names), names
 
 
 def test_a_real_card_provider_replaces_the_sandbox():
@@ -353,6 +405,9 @@ def test_sample_and_dev_manifests_are_valid():
     (("paymentSandbox", "enabled"), "yes"),
     (("paymentSandbox", "publicUrl"), "localhost:8090"),
     (("paymentProvider", "url"), "pay.example/v2"),
+    (("services", "notification", "replicas"), -1),
+    (("smtp", "secretRef"), {}),
+    (("shopUrl",), "shop.example"),
 ])
 def test_the_crd_schema_refuses_bad_microshops(path, value):
     sample = next(doc for doc in load_yaml(ROOT / "k8s" / "samples" / "microshop.yaml") if doc["kind"] == "Microshop")

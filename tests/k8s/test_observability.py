@@ -28,7 +28,8 @@ CHART_COPIES = {
 # This list only keeps the rules and the dashboard consistent with it; the real-scrape test (the
 # services' API tests reading /metrics) checks that the services actually export them.
 EXPORTED_METRICS = {
-    # every service (label service="user-service"|...|"payment-service", and the payment sandbox)
+    # every service (label service="user-service"|...|"notification-service", and the payment
+    # sandbox)
     "http_requests_total",
     "http_request_duration_seconds",  # histogram
     "process_cpu_seconds_total",
@@ -50,7 +51,7 @@ EXPORTED_METRICS = {
     "upstream_retries_total",
     # every service: supervised background tasks
     "background_task_panics_total",
-    # product-service, order-service and payment-service
+    # product-service, order-service, payment-service and notification-service
     "outbox_pending",
     "outbox_undelivered_total",
     "outbox_publish_seconds",  # histogram
@@ -65,6 +66,10 @@ EXPORTED_METRICS = {
     # payment-sandbox
     "sandbox_webhook_deliveries_total",
     "sandbox_checkouts_total",
+    # notification-service
+    "notifications_total",
+    "notifications_queued",
+    "notifications_oldest_queued_seconds",
     # the operator (no service label)
     "microshop_operator_reconciliations_total",
     "microshop_operator_reconcile_failures_total",
@@ -93,6 +98,8 @@ EXPECTED_ALERTS = {
     "MicroshopOrdersStuckPending",
     "PaymentRefundsFailing",
     "PaymentWebhookSignatureFailures",
+    "NotificationsFailing",
+    "NotificationsBacklog",
     "MicroshopTargetDown",
     "MicroshopOperatorWatchFailing",
     "MicroshopOperatorNoLeader",
@@ -387,7 +394,7 @@ def test_the_kubernetes_config_finds_the_charts_pods():
     shop = [doc for doc in render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml") if doc["kind"] == "Deployment"]
     operator = [doc for doc in render("microshop-operator", chart_dir("microshop-operator") / "ci" / "default-values.yaml")
                 if doc["kind"] == "Deployment"]
-    assert len(shop) == 5 and len(operator) == 1, "the services, the payment service and its sandbox"
+    assert len(shop) == 6 and len(operator) == 1, "the services, the payment service and its sandbox"
     for expected_job, deployments in (("microshop", shop), ("microshop-operator", operator)):
         for deployment in deployments:
             annotations = deployment["spec"]["template"]["metadata"]["annotations"]

@@ -99,6 +99,24 @@ def test_port_forwards_name_services_the_charts_render():
     assert set(rendered) == {forward["resourceName"] for forward in SKAFFOLD["portForward"]}
 
 
+def test_the_dev_mail_server_is_the_mailpit_sink_the_deps_profile_deploys():
+    """The release's SMTP Secret (k8s/dev/) and the sample's point at the Mailpit of
+    k8s/dev/mailpit.yaml, which the deps profile deploys, on its SMTP port."""
+    assert "k8s/dev/mailpit.yaml" in with_profiles("deps")["manifests"]["rawYaml"]
+    assert "k8s/dev/mailpit.yaml" in with_profiles("operator", "deps")["manifests"]["rawYaml"]
+    mailpit = {doc["kind"]: doc for doc in yaml.safe_load_all((ROOT / "k8s/dev/mailpit.yaml").read_text())}
+    ports = {port["name"]: port["port"] for port in mailpit["Service"]["spec"]["ports"]}
+    assert ports == {"smtp": 1025, "http": 8025}
+    assert mailpit["Deployment"]["spec"]["template"]["spec"]["containers"][0]["image"].startswith("axllent/mailpit:")
+    smtp_url = f"smtp://{mailpit['Service']['metadata']['name']}.default.svc:{ports['smtp']}"
+    name = releases(SKAFFOLD)[0]["setValues"]["smtp.secretRef.name"]
+    dev = {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all((ROOT / "k8s/dev/microshop-secrets.yaml").read_text())}
+    assert dev[name]["stringData"]["SMTP_URL"] == smtp_url
+    sample = {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all((ROOT / "k8s/samples/microshop.yaml").read_text())}
+    secret = sample["shop"]["spec"]["smtp"]["secretRef"]["name"]
+    assert sample[secret]["stringData"]["SMTP_URL"] == smtp_url
+
+
 def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
     built = set(re.findall(r"--bin (\S+)", DOCKERFILE))
     service_stage = DOCKERFILE.split("AS microshop\n", 1)[1].split("FROM ", 1)[0]
@@ -112,7 +130,7 @@ def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
     binary_fn = crd.split("pub fn binary(self)", 1)[1].split("\n    }\n", 1)[0]
     operator_binaries = set(re.findall(r'=> "([\w-]+)"', binary_fn))
     assert commands == operator_binaries == {"user-service", "product-service", "order-service",
-                                             "payment-service", "payment-sandbox"}
+                                             "payment-service", "notification-service", "payment-sandbox"}
     assert commands <= built and commands <= copied, (commands, built, copied)
     assert "microshop-operator" in built
     assert 'ENTRYPOINT ["microshop-operator"]' in DOCKERFILE

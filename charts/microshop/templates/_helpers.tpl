@@ -1,17 +1,17 @@
 {{/*
 The full name every object starts with: fullnameOverride, else the release name when it already
-contains the chart name, else <release>-<chart>. Cut to 55 characters so that <fullname>-product
-stays a 63-character DNS label.
+contains the chart name, else <release>-<chart>. Cut to 50 characters so that
+<fullname>-notification stays a 63-character DNS label.
 */}}
 {{- define "microshop.fullname" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 55 | trimSuffix "-" -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
 {{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 55 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 55 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -19,7 +19,8 @@ stays a 63-character DNS label.
 {{/*
 The services the release runs, in the order they are rendered: a YAML list, read with
 `include "microshop.services" . | fromYamlArray`. Their values live under .Values.services.<name>.
-The payment service runs while the shop has a card provider (microshop.payments).
+The payment service runs while the shop has a card provider (microshop.payments); the
+notification service always (without a mail server it logs what it would send).
 */}}
 {{- define "microshop.services" -}}
 - user
@@ -28,6 +29,7 @@ The payment service runs while the shop has a card provider (microshop.payments)
 {{- if include "microshop.payments" . }}
 - payment
 {{- end }}
+- notification
 {{- end -}}
 
 {{/*
@@ -166,6 +168,22 @@ app.kubernetes.io/part-of: microshop
 {{/* The Secret with one key per calling service (keys "order-service", "payment-service"). */}}
 {{- define "microshop.serviceKeysSecret" -}}
 {{- .Values.auth.serviceKeysSecret | default (printf "%s-service-keys" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+The Secret with the notification service's SMTP_URL and optional MAIL_FROM (smtp.secretRef.name);
+empty without a mail server (MAIL_TRANSPORT=log).
+*/}}
+{{- define "microshop.smtpSecret" -}}
+{{- .Values.smtp.secretRef.name -}}
+{{- end -}}
+
+{{/*
+The Secret with SMS_WEBHOOK_SECRET, which signs the SMS webhook's deliveries; required with
+notifications.sms.webhookUrl.
+*/}}
+{{- define "microshop.smsWebhookSecret" -}}
+{{- required "notifications.sms.secretRef.name: the Secret with SMS_WEBHOOK_SECRET is required with notifications.sms.webhookUrl" .Values.notifications.sms.secretRef.name -}}
 {{- end -}}
 
 {{/* The image reference. */}}

@@ -13,22 +13,31 @@ pub enum Service {
     Order,
     /// Payments, provider webhooks and refunds.
     Payment,
+    /// E-mail (SMTP) and SMS notifications, sent from the other services' events.
+    Notification,
     /// The stand-in card provider (no database, no broker, state in memory).
     PaymentSandbox,
 }
 
 impl Service {
     /// Every program, in start order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::User,
         Self::Product,
         Self::Order,
         Self::Payment,
+        Self::Notification,
         Self::PaymentSandbox,
     ];
 
     /// The services with a database of their own (all but the sandbox).
-    pub const WITH_DATABASE: [Self; 4] = [Self::User, Self::Product, Self::Order, Self::Payment];
+    pub const WITH_DATABASE: [Self; 5] = [
+        Self::User,
+        Self::Product,
+        Self::Order,
+        Self::Payment,
+        Self::Notification,
+    ];
 
     /// Short name used in object names and status.
     pub fn name(self) -> &'static str {
@@ -37,6 +46,7 @@ impl Service {
             Self::Product => "product",
             Self::Order => "order",
             Self::Payment => "payment",
+            Self::Notification => "notification",
             Self::PaymentSandbox => "payment-sandbox",
         }
     }
@@ -48,6 +58,7 @@ impl Service {
             Self::Product => "product-service",
             Self::Order => "order-service",
             Self::Payment => "payment-service",
+            Self::Notification => "notification-service",
             Self::PaymentSandbox => "payment-sandbox",
         }
     }
@@ -59,6 +70,7 @@ impl Service {
             Self::Product => 8002,
             Self::Order => 8003,
             Self::Payment => 8004,
+            Self::Notification => 8005,
             Self::PaymentSandbox => 8090,
         }
     }
@@ -77,7 +89,10 @@ impl Service {
     /// Whether it verifies access tokens with the shop's public keys (the user service verifies
     /// its own with its signing key; the sandbox takes none).
     pub fn verifies_tokens(self) -> bool {
-        matches!(self, Self::Product | Self::Order | Self::Payment)
+        matches!(
+            self,
+            Self::Product | Self::Order | Self::Payment | Self::Notification
+        )
     }
 
     /// Whether it uses the shop's Redis when there is one (log-in throttling, the read cache,
@@ -93,7 +108,7 @@ impl Service {
         match self {
             Self::Product => &[Self::Order],
             Self::Order => &[Self::Payment],
-            Self::User | Self::Payment | Self::PaymentSandbox => &[],
+            Self::User | Self::Payment | Self::Notification | Self::PaymentSandbox => &[],
         }
     }
 

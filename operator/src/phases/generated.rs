@@ -24,7 +24,7 @@ const KEY_BYTES: usize = 32;
 pub fn refuse_referenced(shop: &Shop<'_>, name: &str) -> Result<(), Error> {
     if shop.resource.spec.referenced_secrets().contains(name) {
         return Err(Error::Blocked(format!(
-            "Secret {name} is a name the operator writes; spec.postgres.adminSecretRef, spec.rabbitmq.secretRef, spec.redis.secretRef and spec.paymentProvider.secretRef must name other Secrets"
+            "Secret {name} is a name the operator writes; spec.postgres.adminSecretRef, spec.rabbitmq.secretRef, spec.redis.secretRef, spec.paymentProvider.secretRef and spec.smtp.secretRef must name other Secrets"
         )));
     }
     Ok(())

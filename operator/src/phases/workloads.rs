@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::names;
 use crate::phases::payment_provider::ProviderKeys;
 use crate::phases::service_keys::ServiceKeys;
+use crate::phases::smtp::Smtp;
 use crate::resources::{Shop, credentials_checksum};
 
 /// What the services' pods read from the shop's Secrets.
@@ -39,6 +40,8 @@ pub struct Credentials<'a> {
     pub provider: Option<&'a ProviderKeys>,
     /// The Redis URL, when the shop has one (the user, product and order services').
     pub redis_url: Option<&'a str>,
+    /// The SMTP server's settings, when the shop has one (the notification service's).
+    pub smtp: Option<&'a Smtp>,
 }
 
 impl Credentials<'_> {
@@ -70,6 +73,11 @@ impl Credentials<'_> {
             (service, self.provider)
         {
             values.extend([provider.api_key.as_str(), provider.webhook_secret.as_str()]);
+        }
+        if let (Service::Notification, Some(smtp)) = (service, self.smtp) {
+            // A sender added to the Secret rolls the pods as a new URL does.
+            values.push(&smtp.url);
+            values.extend(smtp.from.as_deref());
         }
         credentials_checksum(&values)
     }

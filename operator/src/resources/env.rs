@@ -5,15 +5,21 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
 use super::secrets::{
     ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, API_KEY_KEY, DATABASE_URL_KEY,
-    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, WEBHOOK_SECRET_KEY, service_key_name,
+    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, MAIL_FROM_KEY, SMTP_URL_KEY, WEBHOOK_SECRET_KEY,
+    service_key_name,
 };
 use super::{SANDBOX_PUBLIC_URL, Shop, WEBHOOK_PATH};
 use crate::crd::Service;
 use crate::names;
 
+/// The shop's public base URL when `spec.shopUrl` is unset (the notification service's mails
+/// link there): the storefront's port on the machine running `kubectl port-forward`.
+pub const SHOP_URL: &str = "http://localhost:8000";
+
 impl Shop<'_> {
     /// What `service`'s container gets: the settings every program shares, then its database,
-    /// token keys, broker, Redis, service keys, the services it calls and the card provider.
+    /// token keys, broker, Redis, service keys, the services it calls, the card provider and
+    /// the mail server.
     pub(super) fn env(&self, service: Service) -> Vec<EnvVar> {
         let mut env = vec![
             value("HTTP_PORT", service.port().to_string()),
@@ -72,6 +78,7 @@ impl Shop<'_> {
         env.extend(self.service_keys_env(service));
         env.extend(self.upstreams_env(service));
         env.extend(self.provider_env(service));
+        env.extend(self.mail_env(service));
         env
     }
 
@@ -126,7 +133,9 @@ impl Shop<'_> {
             ],
             // The order to pay (its amount is read from the order, never from the client).
             Service::Payment => &[("ORDER_SERVICE_URL", Service::Order)],
-            Service::User | Service::Product | Service::PaymentSandbox => &[],
+            Service::User | Service::Product | Service::Notification | Service::PaymentSandbox => {
+                &[]
+            }
         };
         upstreams
             .iter()
@@ -163,8 +172,31 @@ impl Shop<'_> {
                     from_secret("API_KEY", provider.secret, API_KEY_KEY),
                 ]
             }
-            Service::User | Service::Product | Service::Order => Vec::new(),
+            Service::User | Service::Product | Service::Order | Service::Notification => Vec::new(),
         }
+    }
+
+    /// The notification service's mail: through the SMTP server of `spec.smtp` (`SMTP_URL` and
+    /// the optional `MAIL_FROM` straight from that Secret), else none is sent
+    /// (`MAIL_TRANSPORT=log`: stored and logged only); and the shop's address its mails link to.
+    fn mail_env(&self, service: Service) -> Vec<EnvVar> {
+        if service != Service::Notification {
+            return Vec::new();
+        }
+        let spec = &self.resource.spec;
+        let mut env = vec![value(
+            "SHOP_URL",
+            spec.shop_url.as_deref().unwrap_or(SHOP_URL),
+        )];
+        match &spec.smtp {
+            Some(smtp) => env.extend([
+                value("MAIL_TRANSPORT", "smtp"),
+                from_secret("SMTP_URL", smtp.secret_ref.name.clone(), SMTP_URL_KEY),
+                from_optional_secret("MAIL_FROM", smtp.secret_ref.name.clone(), MAIL_FROM_KEY),
+            ]),
+            None => env.push(value("MAIL_TRANSPORT", "log")),
+        }
+        env
     }
 
     /// The base URL of `service`'s `ClusterIP` Service, as the other pods of the namespace
@@ -193,6 +225,15 @@ fn value(name: &str, value: impl Into<String>) -> EnvVar {
 }
 
 fn from_secret(name: &str, secret: String, key: &str) -> EnvVar {
+    secret_key(name, secret, key, false)
+}
+
+/// Like [`from_secret`], but the pod starts without the variable when the key is absent.
+fn from_optional_secret(name: &str, secret: String, key: &str) -> EnvVar {
+    secret_key(name, secret, key, true)
+}
+
+fn secret_key(name: &str, secret: String, key: &str, optional: bool) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: None,
@@ -200,7 +241,7 @@ fn from_secret(name: &str, secret: String, key: &str) -> EnvVar {
             secret_key_ref: Some(SecretKeySelector {
                 name: secret,
                 key: key.to_owned(),
-                optional: Some(false),
+                optional: Some(optional),
             }),
             ..EnvVarSource::default()
         }),

@@ -52,7 +52,7 @@ impl Shop<'_> {
         match service {
             Service::PaymentSandbox => self.resource.spec.payment_sandbox.enabled,
             Service::Payment => self.payment_provider().is_some(),
-            Service::User | Service::Product | Service::Order => true,
+            Service::User | Service::Product | Service::Order | Service::Notification => true,
         }
     }
 }

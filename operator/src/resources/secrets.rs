@@ -29,6 +29,11 @@ pub const API_KEY_KEY: &str = "api-key";
 /// The key of the provider's webhook signing secret in the payment provider Secret.
 pub const WEBHOOK_SECRET_KEY: &str = "webhook-secret";
 
+/// The key of the SMTP server's URL in the Secret `spec.smtp.secretRef` names (the user's).
+pub const SMTP_URL_KEY: &str = "SMTP_URL";
+/// The key of the sender address in that Secret (optional).
+pub const MAIL_FROM_KEY: &str = "MAIL_FROM";
+
 /// The key of a calling service's key in the shop's service keys Secret: its binary name
 /// (`order-service`), as the called service's `SERVICE_KEYS` names it.
 pub fn service_key_name(caller: Service) -> &'static str {

@@ -36,7 +36,8 @@ pub fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Value {
 }
 
 /// A shop whose admin Secrets are `pg-admin` and `rabbitmq` (key `uri`), with the payment
-/// sandbox as its card provider (as the sample has it): every program runs.
+/// sandbox as its card provider (as the sample has it): every program runs. No SMTP server:
+/// the notification service stores and logs its mails (`MAIL_TRANSPORT=log`).
 pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
     MicroshopSpec {
         image: None,
@@ -61,6 +62,8 @@ pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
             public_url: None,
         },
         payment_provider: None,
+        smtp: None,
+        shop_url: None,
         admin: AdminSpec::default(),
         deletion_policy: policy,
         paused: false,

@@ -38,23 +38,32 @@ fn text_schema() -> Object {
 fn sms_text_schema() -> Object {
     microshop_web::schema::text(REQUIRED_TEXT_PATTERN, 1, MAX_SMS_CHARS)
 }
-fn email_or_null_schema() -> Object {
-    microshop_web::schema::text_or_null(EMAIL_PATTERN, 3, MAX_EMAIL_CHARS)
+fn email_schema() -> Object {
+    microshop_web::schema::text(EMAIL_PATTERN, 3, MAX_EMAIL_CHARS)
 }
 fn phone_schema() -> Object {
     microshop_web::schema::text(PHONE_PATTERN, 8, 16)
 }
 
-/// Body of `POST /api/notifications/email`: to a user (their address, their preferences) or
-/// to an address.
+/// Body of `POST /api/notifications/email` as the OpenAPI document states it: to a user (their
+/// address, their preferences) or to an address. (Read as [`EmailRequest`].)
+#[allow(dead_code)] // the document's shape; requests are read as `EmailRequest`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmailRequestShape {
+    /// To a user of the shop.
+    User(EmailToUser),
+    /// To an address.
+    Address(EmailToAddress),
+}
+
+/// `{user_id, subject, text, category?}`.
+#[allow(dead_code)] // the document's shape
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EmailRequest {
-    /// A user of the shop (exactly one of `user_id` and `to`).
-    user_id: Option<Id>,
-    /// An address (exactly one of `user_id` and `to`).
-    #[schema(schema_with = email_or_null_schema, example = "ann@example.com")]
-    to: Option<String>,
+pub struct EmailToUser {
+    /// A user of the shop: greeted by name, at the address the shop knows.
+    user_id: Id,
     /// At most 200 characters.
     #[schema(schema_with = subject_schema, example = "Our summer sale")]
     subject: String,
@@ -65,6 +74,39 @@ pub struct EmailRequest {
     /// `transactional` (default: always sent) or `marketing` (not sent to users who turned
     /// marketing off).
     #[schema(pattern = "^(transactional|marketing)$", example = "marketing")]
+    category: Option<String>,
+}
+
+/// `{to, subject, text, category?}`.
+#[allow(dead_code)] // the document's shape
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailToAddress {
+    /// An address.
+    #[schema(schema_with = email_schema, example = "ann@example.com")]
+    to: String,
+    /// At most 200 characters.
+    #[schema(schema_with = subject_schema, example = "Our order of last week")]
+    subject: String,
+    /// Plain text, at most 10,000 characters.
+    #[schema(schema_with = text_schema, example = "It has shipped.")]
+    text: String,
+    /// `transactional` (default) or `marketing`.
+    #[schema(pattern = "^(transactional|marketing)$", example = "transactional")]
+    category: Option<String>,
+}
+
+/// `POST /api/notifications/email` as read: the fields of both shapes, checked to be one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    #[serde(default)]
+    user_id: Option<Id>,
+    #[serde(default)]
+    to: Option<String>,
+    subject: String,
+    text: String,
+    #[serde(default)]
     category: Option<String>,
 }
 
@@ -166,7 +208,7 @@ async fn queued(app: &App, request: &Request<'_>) -> Result<(StatusCode, Json<Qu
 /// Sends an e-mail (admin): to a user — greeted by name, at the address the shop knows, unless
 /// it is marketing and they turned marketing off (409) — or to an address. Queued (202); the
 /// sender retries it while the SMTP server cannot take it.
-#[utoipa::path(post, path = "/api/notifications/email", tag = "notifications", request_body = EmailRequest,
+#[utoipa::path(post, path = "/api/notifications/email", tag = "notifications", request_body = EmailRequestShape,
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued", body = Queued),

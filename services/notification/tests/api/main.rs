@@ -6,5 +6,6 @@
 
 mod delivery;
 mod journey;
+mod process;
 mod sending;
 mod shop;

@@ -154,7 +154,8 @@ impl Shop {
         .await;
         dbs.push(db);
 
-        let mut notification_args = vec![
+        // The test's own arguments win over these (fast retries, unless it asks otherwise).
+        let defaults = [
             format!("--smtp-url={}", smtp.url()),
             "--mail-from=Microshop <shop@example.com>".to_owned(),
             "--shop-url=http://shop.test".to_owned(),
@@ -162,6 +163,16 @@ impl Shop {
             "--notification-retry-max=1s".to_owned(),
             "--notification-send-timeout=5s".to_owned(),
         ];
+        let flag = |arg: &str| arg.split('=').next().unwrap_or_default().to_owned();
+        let mut notification_args: Vec<String> = defaults
+            .into_iter()
+            .filter(|arg| {
+                !options
+                    .notification_args
+                    .iter()
+                    .any(|own| flag(own) == flag(arg))
+            })
+            .collect();
         notification_args.extend(auth::verifier_args());
         notification_args.extend(broker.service_args(&amqp_url()));
         notification_args.extend(options.notification_args.iter().map(|a| (*a).to_owned()));
