@@ -55,6 +55,10 @@ pub struct Queue {
     pub delivery_limit: Option<i64>,
     /// `x-expires`: only for temporary (test) topologies, which vanish when left unused.
     pub expires_ms: Option<i64>,
+    /// A quorum queue (replicated, with a delivery limit). A temporary topology's DLQs are
+    /// classic queues: they only hold what arrives, and every quorum queue a test creates and
+    /// deletes is a Raft group the broker starts and stops.
+    pub quorum: bool,
 }
 
 /// How long an unused temporary queue lives before the broker deletes it.
@@ -244,6 +248,7 @@ impl Topology {
                     dead_letter_exchange: None,
                     delivery_limit: None,
                     expires_ms,
+                    quorum: !self.temporary,
                 };
                 let work = Queue {
                     name: queue,
@@ -252,6 +257,7 @@ impl Topology {
                     dead_letter_exchange: Some(self.dead_letters()),
                     delivery_limit: Some(DELIVERY_LIMIT),
                     expires_ms,
+                    quorum: true,
                 };
                 [work, dlq]
             })

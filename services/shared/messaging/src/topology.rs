@@ -50,10 +50,8 @@ pub async fn declare_exchanges(
 async fn declare_queues(channel: &Channel, topology: &Topology) -> Result<(), MessagingError> {
     for queue in topology.queues() {
         let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        let kind = if queue.quorum { "quorum" } else { "classic" };
+        arguments.insert("x-queue-type".into(), AMQPValue::LongString(kind.into()));
         if let Some(dlx) = &queue.dead_letter_exchange {
             arguments.insert(
                 "x-dead-letter-exchange".into(),

@@ -32,10 +32,19 @@ impl TestBroker {
         let prefix = format!("test-{}.", uuid::Uuid::now_v7().simple());
         let topology = Topology::temporary(prefix);
         let broker = Broker::new(SecretString::from(url.to_owned()), "microshop-test");
-        let channel = broker
-            .channel()
-            .await
-            .expect("the test broker is reachable");
+        // A broker busy with the other tests' topologies may be slow to take a connection: try
+        // for half a minute before calling it unreachable.
+        let started = std::time::Instant::now();
+        let channel = loop {
+            match broker.channel().await {
+                Ok(channel) => break channel,
+                Err(error) if started.elapsed() < std::time::Duration::from_secs(30) => {
+                    eprintln!("test broker not reachable yet ({error}); trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("the test broker is not reachable: {error}"),
+            }
+        };
         declare(&channel, &topology)
             .await
             .expect("topology declares");
