@@ -60,7 +60,7 @@ curl -fsS -o /dev/null "http://127.0.0.1:$prom_port/-/ready" || { cat "$work/pro
 
 password="correct horse"
 ADMIN_ENV=$RUN_DIR/admin.env USER_SERVICE_URL=$USERS_URL PRODUCT_SERVICE_URL=$PRODUCTS_URL \
-  ORDER_SERVICE_URL=$ORDERS_URL scripts/walkthrough.sh >"$work/walkthrough.log"
+  ORDER_SERVICE_URL=$ORDERS_URL MAIL_DIR=$RUN_DIR/mail scripts/walkthrough.sh >"$work/walkthrough.log"
 email=$(sed -nE 's/.*"email":"([^"]+)".*/\1/p' "$work/walkthrough.log" | head -n 1)
 # A session used every way a token travels: a bearer header, a refresh, a log-out.
 session=$(curl -fsS -X POST "$USERS_URL/api/users/login" -H 'Content-Type: application/json' \

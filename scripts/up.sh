@@ -148,10 +148,10 @@ done
 echo
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port _ <<<"$entry"
-  printf '%-16s http://127.0.0.1:%s  (openapi: /openapi.json, metrics: /metrics)\n' "$name" "$port"
+  printf '%-20s http://127.0.0.1:%s  (openapi: /openapi.json, metrics: /metrics)\n' "$name" "$port"
 done
 echo
-printf '%-16s smtp://127.0.0.1:%s  (mail lands in %s/mail/)\n' "smtp-sink" "$SMTP_PORT" "$RUN_DIR"
+printf '%-20s smtp://127.0.0.1:%s  (mail lands in %s/mail/)\n' "smtp-sink" "$SMTP_PORT" "$RUN_DIR"
 echo
 echo "admin account: $ADMIN_EMAIL, password in $admin_env (ADMIN_EMAIL, ADMIN_PASSWORD)"
 echo "logs: make logs    stop: make down"

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The seed scenario against the running shop (`make up`), signed in: register a customer and log
-# in; log in as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and
-# create a product with stock 50, put it in a new category and find it by a misspelt search; the
-# customer reviews it; order 3 as the customer; then wait until the order is CONFIRMED and the
-# stock is 47, and pay it on the payment sandbox's checkout page with a test card (PAID); then a cart of two products is checked out to an address and cancelled, and the
-# stock comes back. Prints every response (never a token); exits non-zero if a step fails.
+# in (and find their welcome mail in `make up`'s SMTP sink, $MAIL_DIR, when there is one); log in
+# as the admin (credentials from ADMIN_EMAIL/ADMIN_PASSWORD, else .run/admin.env) and create a
+# product with stock 50, put it in a new category and find it by a misspelt search; the customer
+# reviews it; order 3 as the customer; then wait until the order is CONFIRMED and the stock is 47,
+# and pay it on the payment sandbox's checkout page with a test card (PAID); then a cart of two
+# products is checked out to an address and cancelled, and the stock comes back. Prints every
+# response (never a token); exits non-zero if a step fails.
 set -euo pipefail
 users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
 products=${PRODUCT_SERVICE_URL:-http://127.0.0.1:8002}
 orders=${ORDER_SERVICE_URL:-http://127.0.0.1:8003}
+# Where `make up`'s SMTP sink keeps mail; the welcome mail is looked for there when it exists.
+mail_dir=${MAIL_DIR:-.run/mail}
 if [ -z "${ADMIN_EMAIL:-}" ] || [ -z "${ADMIN_PASSWORD:-}" ]; then
   admin_env=${ADMIN_ENV:-.run/admin.env}
   [ -r "$admin_env" ] || { echo "no admin credentials: set ADMIN_EMAIL and ADMIN_PASSWORD, or run make up (writes $admin_env)" >&2; exit 1; }
@@ -32,6 +36,16 @@ echo "   $user"
 user_id=$(field id <<<"$user")
 token=$(login "$email" "correct horse")
 echo "   logged in: $(get "$users/api/users/profile" "$token")"
+if [ -d "$mail_dir" ]; then
+  welcome=""
+  for _ in $(seq 100); do
+    welcome=$(grep -l -F "X-Envelope-To: $email" "$mail_dir"/*.eml 2>/dev/null | head -n 1 || true)
+    [ -n "$welcome" ] && break
+    sleep 0.1
+  done
+  [ -n "$welcome" ] || { echo "walkthrough FAILED: no welcome mail for $email in $mail_dir" >&2; exit 1; }
+  echo "   the welcome mail arrived: $welcome ($(grep -m 1 '^Subject:' "$welcome"))"
+fi
 
 echo "2. log in as the admin ($ADMIN_EMAIL) and create a product with stock 50"
 admin_token=$(login "$ADMIN_EMAIL" "$ADMIN_PASSWORD")
