@@ -6,6 +6,8 @@
 port_base=${SHOP_PORT_BASE:-8000}
 db_suffix=${SHOP_DB_SUFFIX:-}
 SERVICES=(
+  # The front door: /api/... of every service on one port (no database).
+  "gateway:$port_base:"
   "user-service:$((port_base + 1)):users_db$db_suffix"
   "product-service:$((port_base + 2)):products_db$db_suffix"
   "order-service:$((port_base + 3)):orders_db$db_suffix"
@@ -20,6 +22,8 @@ RUN_DIR=${SHOP_RUN_DIR:-.run}
 PROFILE=${SHOP_PROFILE:-release}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 TOPOLOGY_PREFIX=${SHOP_TOPOLOGY_PREFIX:-}
+# shellcheck disable=SC2034
+GATEWAY_URL=http://127.0.0.1:$port_base
 # shellcheck disable=SC2034
 USERS_URL=http://127.0.0.1:$((port_base + 1))
 # shellcheck disable=SC2034

@@ -1,0 +1,130 @@
+//! The gateway in front of a real product service (PostgreSQL, RabbitMQ): requests reach their
+//! owner and come back as the service answered them; paths nobody owns, internal routes and an
+//! unreachable service get clear JSON errors.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use clap::Parser;
+use microshop_auth::Role;
+use microshop_testkit::{TestApp, TestBroker, TestDatabase, amqp_url, auth, json, local_args};
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// A product service and the gateway in front of it; the other services are unreachable.
+async fn start(pool: &PgPool) -> (TestApp, TestApp, TestDatabase, TestBroker) {
+    let broker = TestBroker::new().await;
+    let db = TestDatabase::create(pool, "products", &product_service::startup::MIGRATOR).await;
+    let mut args = local_args("product-service", 0);
+    args.extend(broker.service_args(&amqp_url()));
+    args.extend(auth::verifier_args());
+    args.push(format!("--redis-key-prefix={}", broker.topology.prefix()));
+    let config = product_service::Config::try_parse_from(args).unwrap();
+    let products = TestApp::start(
+        product_service::startup::build_with_db(config, db.db())
+            .await
+            .unwrap(),
+    );
+    let nowhere = format!("http://127.0.0.1:{}", closed_port());
+    let mut args = local_args("gateway", 0);
+    args.extend([
+        format!("--product-service-url={}", products.client.base_url()),
+        format!("--user-service-url={nowhere}"),
+        format!("--order-service-url={nowhere}"),
+        format!("--payment-service-url={nowhere}"),
+        format!("--notification-service-url={nowhere}"),
+        "--upstream-timeout=2s".to_owned(),
+    ]);
+    let config = gateway::Config::try_parse_from(args).unwrap();
+    let gateway = TestApp::start(gateway::startup::build(&config).await.unwrap());
+    (gateway, products, db, broker)
+}
+
+#[sqlx::test]
+async fn requests_reach_their_owner_and_come_back_as_it_answered(pool: PgPool) {
+    let (gateway, products, _db, _broker) = start(&pool).await;
+    let admin = auth::token(1, Role::Admin);
+
+    // A write with a body and a token, through the gateway.
+    let body = json!({"name": "Kettle", "price": 39.5, "stock": 12});
+    let created = gateway
+        .client
+        .post_json_as("/api/products", &body, &admin)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = json(created).await["id"].as_i64().unwrap();
+
+    // A read with a query: the same answer as the service gives directly.
+    let path = format!("/api/products/{id}");
+    let direct = json(products.client.get(&path).await).await;
+    let through = gateway.client.get(&path).await;
+    assert_eq!(through.status(), StatusCode::OK);
+    assert_eq!(json(through).await, direct);
+    let listed = json(gateway.client.get("/api/products?q=kettle&limit=5").await).await;
+    assert_eq!(listed[0]["id"], id, "{listed}");
+
+    // The service's refusals pass through unchanged (401 without a token, 404 for no product).
+    let refused = gateway.client.post_json("/api/products", &body).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let missing = gateway.client.get("/api/products/999999").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(missing).await["error"]["code"], "product_not_found");
+
+    // The caller's request id travels to the service and back.
+    let answer = gateway
+        .client
+        .http()
+        .get(format!("{}{path}", gateway.client.base_url()))
+        .header("x-request-id", "gateway-test-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "gateway-test-42");
+}
+
+#[sqlx::test]
+async fn paths_nobody_owns_internal_routes_and_a_down_service_are_clear_errors(pool: PgPool) {
+    let (gateway, _products, _db, _broker) = start(&pool).await;
+    for path in [
+        "/api/nothing",
+        "/api/productsX",
+        "/internal/products/1",
+        "/nowhere",
+    ] {
+        let answer = gateway.client.get(path).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(json(answer).await["error"]["code"].is_string(), "{path}");
+    }
+    // The order service is not running: 503 with Retry-After, never a bare error.
+    let answer = gateway
+        .client
+        .get_as("/api/orders", &auth::token(7, Role::Customer))
+        .await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers()["retry-after"], "1");
+    let body = json(answer).await;
+    assert_eq!(body["error"]["code"], "upstream_unavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("order-service")
+    );
+    let metrics = gateway.client.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("upstream_requests_total")
+                && l.contains("order-service")
+                && l.contains("unavailable")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+}
