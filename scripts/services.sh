@@ -41,6 +41,14 @@ SANDBOX_URL=http://127.0.0.1:$((port_base + 90))
 # shellcheck disable=SC2034
 SMTP_PORT=$((port_base + 25))
 
+# The database of service $1 (e.g. orders_db for order-service).
+database_of() {
+  local entry
+  for entry in "${SERVICES[@]}"; do
+    if [ "${entry%%:*}" = "$1" ]; then echo "${entry##*:}"; return; fi
+  done
+}
+
 # Stops a private shop (one started with the SHOP_* settings above) and removes its databases
 # and run folder. $1: the PostgreSQL server URL without a database.
 remove_private_shop() {
