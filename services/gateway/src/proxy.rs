@@ -1,4 +1,5 @@
-//! Forwarding one request to the service that owns its path, bodies streamed both ways. What
+//! Forwarding one request to the service that owns its path (a seed `/api/v1` path first
+//! rewritten to the service's own, [`routing::rewrite`]), bodies streamed both ways. What
 //! travels: the method, the path and query, every end-to-end header (so `Authorization`,
 //! `x-request-id` and `traceparent` reach the service), and the time left of the caller's
 //! deadline (`x-request-timeout-ms`). Hop-by-hop headers stay on their hop. An upstream that
@@ -83,7 +84,7 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 
 /// Forwards `request` to the service that owns its path.
 pub async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
-    let path = request.uri().path().to_owned();
+    let path = routing::rewrite(request.uri().path()).into_owned();
     let Some(upstream) = routing::owner(&path) else {
         return ApiError::not_found("route_not_found", format!("no route for {path}"))
             .into_response();

@@ -52,6 +52,28 @@ const TABLE: [(&str, Upstream); 8] = [
     ("/api/notifications", Upstream::Notifications),
 ];
 
+/// The seed's `/api/v1` paths (DESIGN §4) and where they live now: the one rewrite table.
+const V1: [(&str, &str); 6] = [
+    ("/api/v1/register", "/api/users/register"),
+    ("/api/v1/login", "/api/users/login"),
+    ("/api/v1/profile", "/api/users/profile"),
+    ("/api/v1/products", "/api/products"),
+    ("/api/v1/orders", "/api/orders"),
+    ("/api/v1/notifications", "/api/notifications"),
+];
+
+/// `path` as the services know it: a seed `/api/v1` path rewritten, any other unchanged.
+pub fn rewrite(path: &str) -> std::borrow::Cow<'_, str> {
+    for (old, new) in V1 {
+        if let Some(rest) = path.strip_prefix(old) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{new}{rest}").into();
+            }
+        }
+    }
+    path.into()
+}
+
 /// The service that owns `path`, if any.
 pub fn owner(path: &str) -> Option<Upstream> {
     TABLE.iter().find_map(|(prefix, upstream)| {
@@ -83,5 +105,23 @@ mod tests {
         assert_eq!(owner("/api"), None);
         assert_eq!(owner("/internal/products/1"), None);
         assert_eq!(owner("/"), None);
+    }
+
+    #[test]
+    fn the_seed_paths_are_rewritten_to_their_services_paths() {
+        assert_eq!(rewrite("/api/v1/register"), "/api/users/register");
+        assert_eq!(rewrite("/api/v1/login"), "/api/users/login");
+        assert_eq!(rewrite("/api/v1/profile"), "/api/users/profile");
+        assert_eq!(rewrite("/api/v1/products/7"), "/api/products/7");
+        assert_eq!(rewrite("/api/v1/orders/9/pay"), "/api/orders/9/pay");
+        assert_eq!(
+            rewrite("/api/v1/notifications/history"),
+            "/api/notifications/history"
+        );
+        assert_eq!(rewrite("/api/v1/loginX"), "/api/v1/loginX");
+        assert_eq!(rewrite("/api/products"), "/api/products");
+        // A rewritten path has an owner; an unknown v1 path has none.
+        assert_eq!(owner(&rewrite("/api/v1/orders")), Some(Upstream::Orders));
+        assert_eq!(owner(&rewrite("/api/v1/nothing")), None);
     }
 }

@@ -70,6 +70,13 @@ async fn requests_reach_their_owner_and_come_back_as_it_answered(pool: PgPool) {
     let listed = json(gateway.client.get("/api/products?q=kettle&limit=5").await).await;
     assert_eq!(listed[0]["id"], id, "{listed}");
 
+    // The seed's /api/v1 paths reach the same routes.
+    let v1 = gateway.client.get(&format!("/api/v1/products/{id}")).await;
+    assert_eq!(v1.status(), StatusCode::OK);
+    assert_eq!(json(v1).await, direct);
+    let v1_list = json(gateway.client.get("/api/v1/products?limit=5").await).await;
+    assert_eq!(v1_list[0]["id"], id, "{v1_list}");
+
     // The service's refusals pass through unchanged (401 without a token, 404 for no product).
     let refused = gateway.client.post_json("/api/products", &body).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
