@@ -32,13 +32,14 @@ impl TestBroker {
         let prefix = format!("test-{}.", uuid::Uuid::now_v7().simple());
         let topology = Topology::temporary(prefix);
         let broker = Broker::new(SecretString::from(url.to_owned()), "microshop-test");
-        // A broker busy with the other tests' topologies may be slow to take a connection: try
-        // for half a minute before calling it unreachable.
+        // A broker busy with the other tests' topologies may be slow to take a connection (RabbitMQ
+        // 3.10 pauses for tens of seconds now and then while it deletes many expired quorum
+        // queues at once): try for two minutes before calling it unreachable.
         let started = std::time::Instant::now();
         let channel = loop {
             match broker.channel().await {
                 Ok(channel) => break channel,
-                Err(error) if started.elapsed() < std::time::Duration::from_secs(30) => {
+                Err(error) if started.elapsed() < std::time::Duration::from_secs(120) => {
                     eprintln!("test broker not reachable yet ({error}); trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
