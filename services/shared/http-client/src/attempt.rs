@@ -45,7 +45,7 @@ struct ErrorCode {
 
 /// One request to an upstream: what every attempt sends.
 pub(crate) struct Request<'a> {
-    /// `GET`, or `POST` with a JSON body.
+    /// The method; a JSON body goes with `POST` and `PUT`.
     pub method: reqwest::Method,
     /// The whole URL.
     pub url: &'a str,
@@ -107,7 +107,9 @@ async fn exchange<T: DeserializeOwned>(
     match status {
         status if status.is_success() => {
             let body = response.bytes().await.map_err(transient)?;
-            serde_json::from_slice(&body).map_err(|error| {
+            // A 204 (or any empty answer) reads as JSON `null`: `()` or an `Option` take it.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            serde_json::from_slice(body).map_err(|error| {
                 Failure::Final(UpstreamError::Unexpected {
                     upstream,
                     reason: format!("undecodable body: {error}"),
@@ -118,6 +120,16 @@ async fn exchange<T: DeserializeOwned>(
             upstream,
             path: request.path.to_owned(),
         })),
+        StatusCode::UNAUTHORIZED => {
+            let message = match refused(upstream, response).await {
+                UpstreamError::Refused { message, .. } => message,
+                _ => String::new(),
+            };
+            Err(Failure::Final(UpstreamError::Unauthenticated {
+                upstream,
+                message,
+            }))
+        }
         StatusCode::BAD_REQUEST
         | StatusCode::CONFLICT
         | StatusCode::UNPROCESSABLE_ENTITY

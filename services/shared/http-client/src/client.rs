@@ -34,12 +34,12 @@ struct Failed {
 
 /// A service this one calls.
 pub struct Upstream {
-    name: &'static str,
-    base_url: String,
-    client: reqwest::Client,
-    breaker: Breaker,
+    pub(crate) name: &'static str,
+    pub(crate) base_url: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) breaker: Breaker,
     budget: TpsBudget,
-    config: UpstreamConfig,
+    pub(crate) config: UpstreamConfig,
     metrics: UpstreamMetrics,
 }
 
@@ -113,13 +113,40 @@ impl Upstream {
         body: &B,
         headers: &HeaderMap,
     ) -> Result<T, UpstreamError> {
-        let body = serde_json::to_vec(body).map_err(|error| UpstreamError::Unexpected {
-            upstream: self.name,
-            reason: format!("cannot encode the request: {error}"),
-        })?;
+        let body = self.encode(body)?;
         let retry = headers.contains_key(IDEMPOTENCY_KEY);
         self.call(Method::POST, path, headers, Some(&body), retry)
             .await
+    }
+
+    /// `PUT path` with `body` as JSON (idempotent by HTTP's definition, so retried like a read),
+    /// the answer decoded from JSON.
+    pub async fn put_json_with<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &HeaderMap,
+    ) -> Result<T, UpstreamError> {
+        let body = self.encode(body)?;
+        self.call(Method::PUT, path, headers, Some(&body), true)
+            .await
+    }
+
+    /// `DELETE path` (idempotent, so retried), the answer decoded from JSON (an empty answer
+    /// as `null`: ask for `()` or an `Option`).
+    pub async fn delete_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Result<T, UpstreamError> {
+        self.call(Method::DELETE, path, headers, None, true).await
+    }
+
+    fn encode<B: Serialize + ?Sized>(&self, body: &B) -> Result<Vec<u8>, UpstreamError> {
+        serde_json::to_vec(body).map_err(|error| UpstreamError::Unexpected {
+            upstream: self.name,
+            reason: format!("cannot encode the request: {error}"),
+        })
     }
 
     /// One call: deadline, breaker, retry budget, attempts, metrics.
@@ -215,6 +242,7 @@ impl Upstream {
             Err(UpstreamError::NotFound { .. }) => "not_found",
             Err(UpstreamError::Unavailable { .. }) => "unavailable",
             Err(UpstreamError::Refused { .. }) => "refused",
+            Err(UpstreamError::Unauthenticated { .. }) => "unauthenticated",
             Err(UpstreamError::Unexpected { .. }) => "unexpected",
         };
         self.count(outcome);
@@ -307,14 +335,14 @@ impl Upstream {
         }
     }
 
-    fn show(&self, state: BreakerState) {
+    pub(crate) fn show(&self, state: BreakerState) {
         self.metrics
             .breaker
             .with_label_values(&[self.name])
             .set(state.gauge());
     }
 
-    fn count(&self, outcome: &str) {
+    pub(crate) fn count(&self, outcome: &str) {
         self.metrics
             .requests
             .with_label_values(&[self.name, outcome])

@@ -38,6 +38,15 @@ pub enum UpstreamError {
         /// Its error message.
         message: String,
     },
+    /// The upstream did not accept the credentials sent (401): the caller's relayed token expired
+    /// or was revoked, or this service's own key is wrong. Never retried.
+    #[error("{upstream} did not accept the credentials (401): {message}")]
+    Unauthenticated {
+        /// Upstream name.
+        upstream: &'static str,
+        /// Its error message.
+        message: String,
+    },
     /// The upstream answered something it never should (a 4xx other than 404, bad JSON): a bug
     /// on one side, answered 500 and logged.
     #[error("{upstream} answered unexpectedly: {reason}")]

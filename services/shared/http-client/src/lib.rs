@@ -24,10 +24,12 @@ mod breaker;
 mod client;
 mod config;
 mod error;
+mod forward;
 mod metrics;
 
 pub use breaker::BreakerState;
 pub use client::Upstream;
 pub use config::{UpstreamArgs, UpstreamConfig};
 pub use error::UpstreamError;
+pub use forward::ForwardError;
 pub use metrics::UpstreamMetrics;

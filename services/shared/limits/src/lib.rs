@@ -2,7 +2,13 @@
 //! account, a client address) in a fixed window that starts at the first failure; a key at its
 //! limit is refused until its window ends, whatever the request. Redis is a limiter, not a
 //! store of record: while it does not answer, each process counts in memory instead (limits
-//! then hold per process) and says so in `rate_limiter_fallback_total`.
+//! then hold per process) and says so in `rate_limiter_fallback_total`. A [`RateLimiter`]
+//! limits request rates per key (GCRA: a burst, then one request per interval), with the same
+//! fallback.
+
+mod rate;
+
+pub use rate::{Decision, Rate, RateLimiter};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -75,6 +81,20 @@ impl Redis {
             }
         });
         Ok(redis)
+    }
+
+    /// Waits up to `timeout` for the first connection; `false` if it is not made by then (it
+    /// keeps being tried in the background). A service that waits at start counts its first
+    /// requests in Redis rather than in-process.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.is_connected() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
     }
 
     /// Whether the first connection has been made (it is remade by itself when lost).

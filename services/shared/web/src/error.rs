@@ -168,10 +168,14 @@ impl IntoResponse for ApiError {
 }
 
 /// Rewrites any error response that is not already JSON (axum's own 404/405, a time-out, a
-/// panic) into the standard body, so clients can parse every error the same way.
+/// panic) into the standard body, so clients can parse every error the same way. An HTML page
+/// (the storefront's error pages, written for a browser) is left as it is.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(&response)
+        || is_html(&response)
+    {
         return response;
     }
     let (code, message) = match status {
@@ -197,6 +201,14 @@ pub async fn json_errors(response: Response) -> Response {
     );
     let (_, body) = rebuilt.into_parts();
     Response::from_parts(parts, Body::new(body))
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(response: &Response) -> bool {
