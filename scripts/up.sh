@@ -40,7 +40,8 @@ fi
 # sends its own; each called service accepts only its callers' (`<service>.callers`).
 # The card provider's API key and webhook signing secret, shared by the payment service and the
 # payment sandbox, likewise.
-for secret in order-service.key payment-service.key provider-api-key webhook-secret; do
+# The storefront's secret (it signs the forms' CSRF tokens) likewise.
+for secret in order-service.key payment-service.key provider-api-key webhook-secret storefront-secret; do
   if [ ! -s "$keys/$secret" ]; then
     (umask 077 && openssl rand -hex 32 >"$keys/$secret")
     echo "created $RUN_DIR/keys/$secret"
@@ -109,6 +110,7 @@ for entry in "${SERVICES[@]}"; do
     payment-service) secrets+=(SERVICE_KEY="$keys/payment-service.key"
       PROVIDER_API_KEY="$keys/provider-api-key" WEBHOOK_SECRETS="$keys/webhook-secret") ;;
     payment-sandbox) secrets=(API_KEY="$keys/provider-api-key" WEBHOOK_SECRET="$keys/webhook-secret") ;;
+    gateway) secrets+=(STOREFRONT_SECRET="$keys/storefront-secret") ;;
   esac
   # Redis (REDIS_URL, REDIS_KEY_PREFIX): the user service's log-in throttling, the product
   # service's read cache and the order service's carts; a private shop's keys carry its
@@ -122,7 +124,7 @@ for entry in "${SERVICES[@]}"; do
     DATABASE_URL="$admin_url/$db?sslmode=${PG_SSLMODE:-disable}" \
     PRODUCT_SERVICE_URL="$PRODUCTS_URL" USER_SERVICE_URL="$USERS_URL" \
     ORDER_SERVICE_URL="$ORDERS_URL" PAYMENT_SERVICE_URL="$PAYMENTS_URL" PROVIDER_URL="$SANDBOX_URL" \
-    NOTIFICATION_SERVICE_URL="$NOTIFICATIONS_URL" \
+    NOTIFICATION_SERVICE_URL="$NOTIFICATIONS_URL" SHOP_URL="$GATEWAY_URL" \
     PUBLIC_URL="$SANDBOX_URL" WEBHOOK_URL="$PAYMENTS_URL/api/payments/callback" \
     SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" MAIL_FROM="Microshop <shop@localhost>" \
     REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}" REDIS_KEY_PREFIX="${TOPOLOGY_PREFIX:-microshop:}" \
@@ -146,6 +148,8 @@ for entry in "${SERVICES[@]}"; do
   fi
 done
 
+echo
+echo "storefront: $GATEWAY_URL/   (open it in a browser; the API is under $GATEWAY_URL/api/)"
 echo
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port _ <<<"$entry"

@@ -1,25 +1,27 @@
 //! Forwarding one request to the service that owns its path (a seed `/api/v1` path first
-//! rewritten to the service's own, [`routing::rewrite`]), bodies streamed both ways. What
-//! travels: the method, the path and query, every end-to-end header (so `Authorization`,
-//! `x-request-id` and `traceparent` reach the service), and the time left of the caller's
-//! deadline (`x-request-timeout-ms`). Hop-by-hop headers stay on their hop. An upstream that
-//! cannot be reached is 503 `upstream_unavailable` with `Retry-After: 1`; one that does not
-//! start answering in time is 504 `upstream_timeout`.
+//! rewritten to the service's own, [`routing::rewrite`]), bodies streamed both ways, through
+//! the service's `microshop-http-client` upstream (its breaker and metrics). What travels: the
+//! method, the path and query, every end-to-end header (so `Authorization`, `x-request-id` and
+//! `traceparent` reach the service), the time left of the caller's deadline
+//! (`x-request-timeout-ms`) and the client's address appended to `x-forwarded-for`. Hop-by-hop
+//! headers stay on their hop. No answer is a JSON error with `Retry-After`: 503
+//! `upstream_unavailable` (unreachable, or its breaker open), 504 `upstream_timeout`, 502
+//! `bad_upstream_answer` (not HTTP).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
+use microshop_http_client::ForwardError;
 use microshop_telemetry::deadline;
-use microshop_web::ApiError;
+use microshop_web::{ApiError, ClientAddress};
 
-use crate::metrics::GatewayMetrics;
-use crate::routing::{self, Upstream};
+use crate::routing;
+use crate::upstreams::Upstreams;
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and `host`, which
 /// names the gateway.
@@ -34,42 +36,19 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
-/// Where each upstream is, and how to reach it.
-#[derive(Clone)]
-pub struct Proxy(Arc<Parts>);
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-struct Parts {
-    client: reqwest::Client,
-    bases: HashMap<Upstream, String>,
+/// The services, and how long each may take to start answering.
+#[derive(Clone)]
+pub struct Proxy {
+    upstreams: Arc<Upstreams>,
     timeout: Duration,
-    metrics: GatewayMetrics,
 }
 
 impl Proxy {
-    /// A proxy to the services at `bases`, waiting at most `timeout` for each to answer.
-    pub fn new(
-        bases: HashMap<Upstream, String>,
-        timeout: Duration,
-        metrics: GatewayMetrics,
-    ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(500))
-            // Below the services' keep-alive limit, so a pooled connection is never one the
-            // service is closing.
-            .pool_idle_timeout(Duration::from_secs(5))
-            // The caller follows redirects if it wants to; the gateway passes them on.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let bases = bases
-            .into_iter()
-            .map(|(upstream, base)| (upstream, base.trim_end_matches('/').to_owned()))
-            .collect();
-        Ok(Self(Arc::new(Parts {
-            client,
-            bases,
-            timeout,
-            metrics,
-        })))
+    /// A proxy to `upstreams`, waiting at most `timeout` for each to answer.
+    pub fn new(upstreams: Arc<Upstreams>, timeout: Duration) -> Self {
+        Self { upstreams, timeout }
     }
 }
 
@@ -83,70 +62,90 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// Forwards `request` to the service that owns its path.
-pub async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+pub async fn forward(
+    State(proxy): State<Proxy>,
+    ClientAddress(client): ClientAddress,
+    request: Request,
+) -> Response {
     let path = routing::rewrite(request.uri().path()).into_owned();
     let Some(upstream) = routing::owner(&path) else {
         return ApiError::not_found("route_not_found", format!("no route for {path}"))
             .into_response();
     };
-    let Some(base) = proxy.0.bases.get(&upstream) else {
-        return ApiError::not_found("route_not_found", format!("no route for {path}"))
-            .into_response();
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
     };
-    let query = request
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let url = format!("{base}{path}{query}");
-    let time = deadline::remaining().map_or(proxy.0.timeout, |left| left.min(proxy.0.timeout));
+    let time = deadline::remaining().map_or(proxy.timeout, |left| left.min(proxy.timeout));
     let (parts, body) = request.into_parts();
     let mut headers = end_to_end(&parts.headers);
-    if let Ok(value) = deadline::header_value(time).parse() {
-        headers.insert(deadline::HEADER, value);
+    // The client's address for the services that limit by it (the user service's sign-in
+    // throttle): appended, so a proxy in front of us keeps its entries.
+    let forwarded = match headers.get(&FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(earlier) => format!("{earlier}, {client}"),
+        None => client.to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded) {
+        headers.insert(FORWARDED_FOR, value);
     }
-    let outgoing = proxy
-        .0
-        .client
-        .request(parts.method, &url)
-        .headers(headers)
-        .timeout(time)
-        .body(reqwest::Body::wrap_stream(body.into_data_stream()))
-        .send()
+    let body = reqwest::Body::wrap_stream(body.into_data_stream());
+    let answer = proxy
+        .upstreams
+        .get(upstream)
+        .forward(parts.method, &path_and_query, headers, body, time)
         .await;
-    let answer = match outgoing {
-        Ok(answer) => answer,
-        Err(error) if error.is_timeout() => {
-            proxy.0.metrics.count(upstream, "timeout");
-            tracing::warn!(%url, %error, "upstream did not answer in time");
-            return ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_timeout",
-                format!(
-                    "{} did not answer within {} ms",
-                    upstream.name(),
-                    time.as_millis()
-                ),
-            )
-            .into_response();
+    match answer {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = end_to_end(answer.headers());
+            let body = Body::from_stream(answer.bytes_stream().map_err(std::io::Error::other));
+            let mut response = Response::new(body);
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
         }
-        Err(error) => {
-            proxy.0.metrics.count(upstream, "unavailable");
-            tracing::warn!(%url, %error, "upstream unavailable");
-            return ApiError::unavailable(
+        Err(error) => no_answer(&error),
+    }
+}
+
+/// The JSON error for a request its service did not answer. The message names the service but
+/// never its address or the transport's error (those are in the log).
+fn no_answer(error: &ForwardError) -> Response {
+    let (status, code, retry_after, message) = match error {
+        ForwardError::BreakerOpen {
+            upstream,
+            retry_after,
+        } => {
+            let wait = retry_after.as_millis().div_ceil(1000).max(1);
+            let message = format!("{upstream} is failing; try again in {wait} s");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
                 "upstream_unavailable",
-                format!("{} is unavailable; try again in 1 s", upstream.name()),
-                1,
+                wait,
+                message,
             )
-            .into_response();
+        }
+        ForwardError::Unreachable { upstream, .. } => {
+            let message = format!("{upstream} is unavailable; try again in 1 s");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_unavailable",
+                1,
+                message,
+            )
+        }
+        ForwardError::Timeout { upstream, waited } => {
+            let message = format!("{upstream} did not answer within {} ms", waited.as_millis());
+            (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", 1, message)
+        }
+        ForwardError::Malformed { upstream, .. } => {
+            let message = format!("{upstream} answered with something that is not HTTP");
+            (StatusCode::BAD_GATEWAY, "bad_upstream_answer", 1, message)
         }
     };
-    proxy.0.metrics.count(upstream, "answered");
-    let status = answer.status();
-    let headers = end_to_end(answer.headers());
-    let body = Body::from_stream(answer.bytes_stream().map_err(std::io::Error::other));
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
+    let mut response = ApiError::new(status, code, message).into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     response
 }

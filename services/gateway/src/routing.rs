@@ -41,10 +41,11 @@ impl Upstream {
 /// Path prefixes and their owners (DESIGN §4).
 /// The services' `/internal/...` routes are not here: they are for the shop's services only, so
 /// the gateway never exposes them.
-const TABLE: [(&str, Upstream); 8] = [
+const TABLE: [(&str, Upstream); 9] = [
     ("/api/users", Upstream::Users),
     ("/.well-known", Upstream::Users),
     ("/api/products", Upstream::Products),
+    ("/api/reviews", Upstream::Products),
     ("/api/inventory", Upstream::Products),
     ("/api/cart", Upstream::Orders),
     ("/api/orders", Upstream::Orders),
@@ -93,6 +94,7 @@ mod tests {
         assert_eq!(owner("/api/products"), Some(Upstream::Products));
         assert_eq!(owner("/api/products/7/reviews"), Some(Upstream::Products));
         assert_eq!(owner("/api/inventory/7"), Some(Upstream::Products));
+        assert_eq!(owner("/api/reviews/12"), Some(Upstream::Products));
         assert_eq!(owner("/api/cart/items/3"), Some(Upstream::Orders));
         assert_eq!(owner("/api/orders/9/pay"), Some(Upstream::Orders));
         assert_eq!(owner("/api/payments/callback"), Some(Upstream::Payments));

@@ -1,50 +1,94 @@
-//! Wiring: the routing table's upstreams, the proxy route, health, metrics and the server.
+//! Wiring: the services as upstreams, the storefront, the proxy and the aggregation, the edge's
+//! authentication, rate limits and hardening, health, metrics and the server.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Extension;
 use axum::routing::any;
-use microshop_web::{Health, HttpServer, Metrics};
+use microshop_auth::Auth;
+use microshop_http_client::UpstreamMetrics;
+use microshop_limits::{RateLimiter, Redis};
+use microshop_web::{ClientAddressHeader, Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::metrics::GatewayMetrics;
+use crate::details::{self, Details};
+use crate::limiter::{self, Limits};
 use crate::proxy::{self, Proxy};
-use crate::routing::Upstream;
-use crate::{Config, SERVICE};
+use crate::storefront::{self, Storefront};
+use crate::upstreams::Upstreams;
+use crate::{Config, SERVICE, edge, hardening};
 
 #[derive(OpenApi)]
 #[openapi(info(
     title = "Microshop gateway",
-    description = "The shop's front door: /api/... is forwarded to the service that owns the path; each service's own /openapi.json describes its routes."
+    description = "The shop's front door: the storefront's pages at /, /api/... forwarded to the service that owns the path (each service's own /openapi.json describes its routes), the seed's /api/v1 paths rewritten to them, and the aggregated order details below. Every /api route that is not public needs a bearer token; every caller is rate limited (429 with Retry-After, RateLimit and RateLimit-Policy headers)."
 ))]
 struct ApiDoc;
 
 /// Binds the gateway's port.
 pub async fn build(config: &Config) -> anyhow::Result<HttpServer> {
     let metrics = Metrics::new(SERVICE);
-    let gateway_metrics = GatewayMetrics::register(metrics.registry())?;
-    let bases = HashMap::from([
-        (Upstream::Users, config.user_service_url.clone()),
-        (Upstream::Products, config.product_service_url.clone()),
-        (Upstream::Orders, config.order_service_url.clone()),
-        (Upstream::Payments, config.payment_service_url.clone()),
-        (
-            Upstream::Notifications,
-            config.notification_service_url.clone(),
-        ),
-    ]);
-    let proxy = Proxy::new(bases, config.upstream_timeout, gateway_metrics)?;
-    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .route("/api/{*rest}", any(proxy::forward))
-        .route("/.well-known/{*rest}", any(proxy::forward))
-        .with_state(proxy);
+    let registry = metrics.registry();
+    let upstreams = Arc::new(Upstreams::new(
+        config,
+        &UpstreamMetrics::register(registry)?,
+    ));
+    let auth = Auth::from_config(&config.auth, registry).await?;
+    let redis = Redis::connect(&config.redis)?;
+    // A moment for Redis, so the first requests count where every replica sees them; without
+    // it the gateway starts anyway and limits in-process until it connects.
+    if !redis.wait_connected(Duration::from_secs(2)).await {
+        tracing::warn!("Redis is not reachable yet; rate limits hold per process until it is");
+    }
+    let limiter = RateLimiter::new(redis, registry)?;
+    let limits = Limits::new(&config.rate_limit, limiter, registry)?;
+    let storefront = Storefront::new(&config.storefront, Arc::clone(&upstreams))?;
+    let proxy = Proxy::new(Arc::clone(&upstreams), config.upstream_timeout);
+    let details = Details::new(Arc::clone(&upstreams), config.details_part_timeout);
+
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(details::details))
+        .with_state(details)
+        .merge(
+            OpenApiRouter::new()
+                .route("/api/{*rest}", any(proxy::forward))
+                .route("/.well-known/{*rest}", any(proxy::forward))
+                .with_state(proxy),
+        )
+        .merge(OpenApiRouter::from(storefront::router(storefront)));
+    // Innermost first: the body cap, then the limits (which key by the caller the edge
+    // authentication names), the header cap, CORS (a preflight needs no token), the security
+    // headers.
+    let mut api = api
+        .layer(RequestBodyLimitLayer::new(
+            microshop_web::server::BODY_LIMIT_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(limits, limiter::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            edge::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(hardening::limit_headers));
+    if let Some(cors) = hardening::cors(&config.cors_allowed_origins)? {
+        api = api.layer(cors);
+    }
+    for layer in hardening::security_headers() {
+        api = api.layer(layer);
+    }
+    let api = api.layer(Extension(ClientAddressHeader(
+        config.client_address_header.clone(),
+    )));
     let health = Health::new(CancellationToken::new());
     Ok(HttpServer::bind(
         SERVICE,
         &config.server,
         config.http_port,
-        router,
+        api,
         health,
         metrics,
     )

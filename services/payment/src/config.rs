@@ -37,6 +37,10 @@ pub struct Config {
     /// The provider's API key (or the path of a file holding it).
     #[arg(long, env = "PROVIDER_API_KEY", hide_env_values = true)]
     pub provider_api_key: SecretString,
+    /// The shop's address as customers reach it: the provider's payment page links back to the
+    /// order's page there once the buyer has paid.
+    #[arg(long, env = "SHOP_URL", default_value = "http://127.0.0.1:8000")]
+    pub shop_url: String,
     /// The secrets the provider signs webhooks with, separated by commas or new lines (several
     /// while one is rotated), or the path of a file holding them.
     #[arg(long, env = "WEBHOOK_SECRETS", hide_env_values = true)]

@@ -37,6 +37,8 @@ struct NewSession<'a> {
     currency: &'a str,
     reference: String,
     description: String,
+    /// Where the provider's page sends the buyer back to: the order's page in the shop.
+    return_url: String,
 }
 
 #[derive(Serialize)]
@@ -49,6 +51,8 @@ struct NewRefund<'a> {
 /// The provider.
 pub struct Provider {
     upstream: Upstream,
+    /// `SHOP_URL` without a trailing `/`.
+    shop_url: String,
 }
 
 impl Provider {
@@ -70,6 +74,7 @@ impl Provider {
                 settings,
                 metrics.clone(),
             ),
+            shop_url: config.shop_url.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -87,6 +92,7 @@ impl Provider {
             currency,
             reference: payment_id.to_string(),
             description: format!("Microshop order {order_id}"),
+            return_url: format!("{}/orders/{order_id}", self.shop_url),
         };
         let headers = idempotent(&format!("payment-{payment_id}"));
         self.upstream

@@ -10,16 +10,52 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
+mod details;
+mod edge;
+mod faults;
+mod limits;
+
 /// A port nothing listens on.
-fn closed_port() -> u16 {
+pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
         .port()
 }
 
-/// A product service and the gateway in front of it; the other services are unreachable.
-async fn start(pool: &PgPool) -> (TestApp, TestApp, TestDatabase, TestBroker) {
+/// `http://127.0.0.1:<a closed port>`.
+pub fn nowhere() -> String {
+    format!("http://127.0.0.1:{}", closed_port())
+}
+
+/// A gateway whose upstreams are at `urls` (user, product, order, payment, notification; a
+/// closed port where `None`), with `extra` arguments, its Redis keys under a prefix of its own.
+pub async fn gateway(urls: [Option<String>; 5], extra: &[String]) -> TestApp {
+    let [users, products, orders, payments, notifications] =
+        urls.map(|u| u.unwrap_or_else(nowhere));
+    let mut args = local_args("gateway", 0);
+    args.extend([
+        format!("--user-service-url={users}"),
+        format!("--product-service-url={products}"),
+        format!("--order-service-url={orders}"),
+        format!("--payment-service-url={payments}"),
+        format!("--notification-service-url={notifications}"),
+        format!("--redis-key-prefix=gateway-test-{}:", uuid::Uuid::new_v4()),
+    ]);
+    if !extra
+        .iter()
+        .any(|arg| arg.starts_with("--upstream-timeout"))
+    {
+        args.push("--upstream-timeout=2s".to_owned());
+    }
+    args.extend(auth::verifier_args());
+    args.extend(extra.iter().cloned());
+    let config = gateway::Config::try_parse_from(args).unwrap();
+    TestApp::start(gateway::startup::build(&config).await.unwrap())
+}
+
+/// A product service on the database and broker of this test.
+pub async fn product_service(pool: &PgPool) -> (TestApp, TestDatabase, TestBroker) {
     let broker = TestBroker::new().await;
     let db = TestDatabase::create(pool, "products", &product_service::startup::MIGRATOR).await;
     let mut args = local_args("product-service", 0);
@@ -32,19 +68,30 @@ async fn start(pool: &PgPool) -> (TestApp, TestApp, TestDatabase, TestBroker) {
             .await
             .unwrap(),
     );
-    let nowhere = format!("http://127.0.0.1:{}", closed_port());
-    let mut args = local_args("gateway", 0);
-    args.extend([
-        format!("--product-service-url={}", products.client.base_url()),
-        format!("--user-service-url={nowhere}"),
-        format!("--order-service-url={nowhere}"),
-        format!("--payment-service-url={nowhere}"),
-        format!("--notification-service-url={nowhere}"),
-        "--upstream-timeout=2s".to_owned(),
-    ]);
-    let config = gateway::Config::try_parse_from(args).unwrap();
-    let gateway = TestApp::start(gateway::startup::build(&config).await.unwrap());
+    (products, db, broker)
+}
+
+/// A product service and the gateway in front of it; the other services are unreachable.
+async fn start(pool: &PgPool) -> (TestApp, TestApp, TestDatabase, TestBroker) {
+    let (products, db, broker) = product_service(pool).await;
+    let urls = [
+        None,
+        Some(products.client.base_url().to_owned()),
+        None,
+        None,
+        None,
+    ];
+    let gateway = gateway(urls, &[]).await;
     (gateway, products, db, broker)
+}
+
+/// The value of the sample of `metrics` whose line starts with `name` and contains every one of
+/// `labels`.
+pub fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<i64> {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(name) && labels.iter().all(|l| line.contains(l)))
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
 #[sqlx::test]
@@ -99,15 +146,17 @@ async fn requests_reach_their_owner_and_come_back_as_it_answered(pool: PgPool) {
 #[sqlx::test]
 async fn paths_nobody_owns_internal_routes_and_a_down_service_are_clear_errors(pool: PgPool) {
     let (gateway, _products, _db, _broker) = start(&pool).await;
-    for path in [
-        "/api/nothing",
-        "/api/productsX",
-        "/internal/products/1",
-        "/nowhere",
-    ] {
-        let answer = gateway.client.get(path).await;
+    let admin = auth::token(1, Role::Admin);
+    for path in ["/api/nothing", "/api/productsX", "/api/v1/nothing"] {
+        let answer = gateway.client.get_as(path, &admin).await;
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
         assert!(json(answer).await["error"]["code"].is_string(), "{path}");
+    }
+    // The services' internal routes are not the gateway's: a browser gets the storefront's
+    // "not found" page.
+    for path in ["/internal/products/1", "/nowhere"] {
+        let answer = gateway.client.get_as(path, &admin).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
     }
     // The order service is not running: 503 with Retry-After, never a bare error.
     let answer = gateway

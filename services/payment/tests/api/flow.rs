@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::shop::{CARD_DECLINED, CARD_NO_FUNDS, CARD_OK, Shop, admin, customer};
+use crate::shop::{CARD_DECLINED, CARD_NO_FUNDS, CARD_OK, SHOP_URL, Shop, admin, customer};
 
 #[sqlx::test]
 async fn an_order_is_paid_through_the_checkout_page(pool: PgPool) {
@@ -33,6 +33,12 @@ async fn an_order_is_paid_through_the_checkout_page(pool: PgPool) {
     let answer = shop.enter_card(&payment, CARD_OK).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(json(answer).await["status"], "succeeded");
+
+    // The provider's page, now showing the result, links back to the order in the shop.
+    let page = shop.sandbox.client.http().get(&url).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let back = format!(r#"href="{SHOP_URL}/orders/{order}""#);
+    assert!(html.contains(&back), "{html}");
 
     let id = payment["id"].as_i64().unwrap();
     let paid = shop.payment_reaches(id, "SUCCEEDED").await;

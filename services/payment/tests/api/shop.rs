@@ -21,6 +21,10 @@ pub const CARD_OK: &str = "4242 4242 4242 4242";
 pub const CARD_DECLINED: &str = "4000 0000 0000 0002";
 pub const CARD_NO_FUNDS: &str = "4000 0000 0000 9995";
 
+/// The shop's address the payment service is given (`SHOP_URL`): the provider's page links
+/// back to the order there.
+pub const SHOP_URL: &str = "https://shop.example";
+
 /// Four services and the broker topology they share.
 pub struct Shop {
     pub products: TestApp,
@@ -151,6 +155,7 @@ impl Shop {
             format!("--provider-api-key={API_KEY}"),
             format!("--webhook-secrets={WEBHOOK_SECRET}"),
             "--refund-retry-interval=200ms".to_owned(),
+            format!("--shop-url={SHOP_URL}"),
         ]);
         args.extend(auth::verifier_args());
         args.extend(auth::caller_args("payment-service"));
