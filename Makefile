@@ -12,13 +12,22 @@ TOOLS := $(CURDIR)/tools
 SQLX := $(shell command -v sqlx 2>/dev/null || echo $(TOOLS)/bin/sqlx)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help deps up down logs walkthrough test lint fmt build bench charts observability fuzz crd rbac-calls e2e-kind operator sqlx-prepare sqlx-check
+.PHONY: help deps browser-deps up down logs walkthrough test browser lint fmt build bench charts observability fuzz crd rbac-calls e2e-kind operator sqlx-prepare sqlx-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 deps: ## start PostgreSQL, RabbitMQ and Redis if they are not answering, install the SMTP sink's aiosmtpd (installs them on Debian)
 	@scripts/deps.sh
+
+browser-deps: ## install what the browser test needs: Debian's chromium, Node.js, and playwright-core (npm ci in tests/browser/)
+	@scripts/deps.sh --browser
+	@$(MAKE) --no-print-directory -s tests/browser/node_modules/.npm-ci
+
+# npm ci again only when the lockfile changed (it empties node_modules first).
+tests/browser/node_modules/.npm-ci: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+	touch $@
 
 up: deps ## build and run the services, the payment sandbox and the SMTP sink in the background (idempotent)
 	@scripts/up.sh
@@ -32,7 +41,7 @@ logs: ## follow the services' logs
 walkthrough: ## the seed scenario with curl against the running shop: user, product, order, CONFIRMED
 	@scripts/walkthrough.sh
 
-test: deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the API fuzzer, the chart checks and a real Prometheus scrape (what CI runs)
+test: deps browser-deps sqlx-check ## the whole test suite against the real services, the bench smoke test, the browser test, the API fuzzer, the chart checks and a real Prometheus scrape (what CI runs)
 	rm -rf target/api-calls
 ifeq ($(NEXTEST),yes)
 	DATABASE_URL=$(DATABASE_URL) MICROSHOP_API_CALLS_DIR=$(CURDIR)/target/api-calls cargo nextest run --workspace --no-fail-fast
@@ -40,9 +49,13 @@ else
 	DATABASE_URL=$(DATABASE_URL) MICROSHOP_API_CALLS_DIR=$(CURDIR)/target/api-calls cargo test --workspace --no-fail-fast
 endif
 	scripts/bench-smoke.sh
+	scripts/browser-test.sh
 	scripts/fuzz.sh
 	$(MAKE) --no-print-directory charts
 	scripts/observability-check.sh
+
+browser: browser-deps ## the storefront end to end in headless Chromium on a private shop: sign-up, cart, checkout, payment, delivery, review, mails, CSRF (screenshots in target/browser/screenshots/)
+	scripts/browser-test.sh
 
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all --check

@@ -4,7 +4,8 @@
 # python3-aiosmtpd is, for the local SMTP sink (scripts/smtp-sink.py) of `make up` and the tests.
 # Idempotent: a server that already answers is never touched. A missing one is installed from
 # Debian's packages (as root or through sudo) and started; then we wait for its port.
-# `--bench-tools` also installs what `make bench` runs (wrk, pgbench).
+# `--bench-tools` also installs what `make bench` runs (wrk, pgbench); `--browser` what the browser
+# test runs (Debian's chromium, Node.js and npm; `make browser-deps` then runs `npm ci`).
 set -euo pipefail
 
 answers() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -101,9 +102,29 @@ bench_tools() {
   echo "bench tools: wrk, pgbench, python3 present"
 }
 
+# The browser test (scripts/browser-test.sh) drives Debian's Chromium with playwright-core, which
+# never downloads a browser of its own: it starts /usr/bin/chromium (CHROMIUM overrides the path).
+browser() {
+  local missing=()
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "deps: the browser test's playwright-core needs Node.js 20 or newer; this is $(node --version)" >&2
+    exit 1
+  fi
+  echo "browser: $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -n 1), node $(node --version) present"
+}
+
 postgres
 rabbitmq
 redis
 lint_tools
 smtp_sink
-if [ "${1:-}" = --bench-tools ]; then bench_tools; fi
+case "${1:-}" in
+  --bench-tools) bench_tools ;;
+  --browser) browser ;;
+esac
