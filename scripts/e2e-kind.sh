@@ -3,7 +3,9 @@
 # installs the dev PostgreSQL, RabbitMQ, Redis and mail sink (Mailpit), the operator chart and the
 # sample Microshop (with the payment sandbox as its card provider and Mailpit as its mail server),
 # runs the seed walkthrough (which pays its order on the sandbox's card page) against the shop the
-# operator deployed, checks that the new user's welcome mail reached Mailpit, then deletes the
+# operator deployed, checks that the new user's welcome mail reached Mailpit, opens the storefront
+# through the gateway (its catalogue page is HTML listing the walkthrough's product, /api/products
+# answers through it), has the operator make and remove an Ingress to the gateway, then deletes the
 # shop twice:
 # with deletionPolicy Retain (workloads go, databases, roles and their Secrets stay) and with
 # Delete (they go too). Exits 0 only when every step held; on failure it prints the cluster's
@@ -18,9 +20,9 @@
 #   KEEP_CLUSTER=1         keep the cluster this script created (it is deleted otherwise); a
 #                          cluster that existed before the run is always kept
 #   TAG=e2e-<sha>-<time>   the tag of both images
-#   E2E_PORT_BASE=8000     local ports of the port-forwards: base+1..base+5 (user, product, order,
-#                          payment, notification), base+90 (the payment sandbox) and base+25
-#                          (Mailpit's API, 8025)
+#   E2E_PORT_BASE=8000     local ports of the port-forwards: base (the gateway: the storefront),
+#                          base+1..base+5 (user, product, order, payment, notification), base+90
+#                          (the payment sandbox) and base+25 (Mailpit's API, 8025)
 #   E2E_TIMEOUT=600        seconds each wait may take at most
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,9 +36,10 @@ limit=${E2E_TIMEOUT:-600}
 namespace=default
 operator_namespace=microshop-system
 shop=shop
-# The services (each with its database), and every workload of the sample (the sandbox too).
+# The services (each with its database), and every workload of the sample (the gateway, the
+# shop's front door, and the sandbox too: neither has a database).
 services=(user product order payment notification)
-workloads=("${services[@]}" payment-sandbox)
+workloads=("${services[@]}" gateway payment-sandbox)
 started=$SECONDS
 
 # --- tools -----------------------------------------------------------------------------------
@@ -89,7 +92,7 @@ diagnostics() {
   "${kd[@]}" get microshop -A -o wide || true
   "${kd[@]}" describe microshop -n "$namespace" "$shop" || true
   "${kd[@]}" get pods -A -o wide || true
-  "${kd[@]}" get deployments,services,secrets -n "$namespace" || true
+  "${kd[@]}" get deployments,services,secrets,ingresses -n "$namespace" || true
   "${kd[@]}" get events -A --sort-by=.lastTimestamp | tail -n 80 || true
   echo "---- operator logs ----"
   "${kd[@]}" logs -n "$operator_namespace" deploy/microshop-operator --all-containers --tail=300 || true
@@ -235,11 +238,18 @@ mail=$(k get deployment -n "$namespace" "$shop-notification" -o jsonpath='{range
 grep -qx "MAIL_TRANSPORT=smtp/" <<<"$mail" || fail "deployment $shop-notification does not send mail over SMTP: $mail"
 grep -qx "SMTP_URL=shop-smtp/SMTP_URL" <<<"$mail" ||
   fail "deployment $shop-notification does not read SMTP_URL from Secret shop-smtp: $mail"
-ok "microshop/$shop is Ready; its Deployments (the payment and notification services and the sandbox too) run microshop:$tag"
+# The gateway's pods share the storefront's key, which the operator generated once.
+gateway=$(k get deployment -n "$namespace" "$shop-gateway" -o jsonpath='{range .spec.template.spec.containers[0].env[*]}{.name}={.value}{.valueFrom.secretKeyRef.name}/{.valueFrom.secretKeyRef.key}{"\n"}{end}')
+grep -qx "STOREFRONT_SECRET=$shop-storefront/STOREFRONT_SECRET" <<<"$gateway" ||
+  fail "deployment $shop-gateway does not read STOREFRONT_SECRET from Secret $shop-storefront: $gateway"
+storefront_key=$(k get secret -n "$namespace" "$shop-storefront" -o jsonpath='{.data.STOREFRONT_SECRET}' | base64 -d)
+[ "${#storefront_key}" -eq 64 ] || fail "Secret $shop-storefront does not hold a 32-byte hex STOREFRONT_SECRET"
+ok "microshop/$shop is Ready; its Deployments (the payment and notification services, the gateway and the sandbox too) run microshop:$tag"
 
 # --- f. the walkthrough ----------------------------------------------------------------------
-step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 5)) and :$((port_base + 90))"
-# Each workload on base + (its port - 8000): 8001 -> base+1, ..., the sandbox's 8090 -> base+90.
+step "f. seed walkthrough through port-forwards to localhost:$((port_base + 1))-$((port_base + 5)) and :$((port_base + 90)), the storefront on :$port_base"
+# Each workload on base + (its port - 8000): the gateway's 8000 -> base, 8001 -> base+1, ..., the
+# sandbox's 8090 -> base+90.
 local_ports=()
 for workload in "${workloads[@]}"; do
   remote=$(k get service -n "$namespace" "$shop-$workload" -o jsonpath='{.spec.ports[0].port}')
@@ -287,8 +297,62 @@ mail_arrived() {
   [ "${total:-0}" -ge 1 ]
 }
 wait_until "a mail reaches Mailpit (the welcome of the walkthrough's user)" mail_arrived
-stop_forwards
 ok "mail: the notification service delivered the welcome mail to Mailpit over SMTP"
+# The storefront, as a browser opens it: the gateway serves the catalogue page as HTML, and it
+# lists the product the walkthrough created; the API answers through the gateway too.
+gateway_url=http://127.0.0.1:$port_base
+page=$logs/catalogue.html
+answer=$(curl -sS -o "$page" -w '%{http_code} %{content_type}' "$gateway_url/") ||
+  fail "GET $gateway_url/ (the storefront through the gateway) did not answer"
+case $answer in
+  "200 text/html"*) ;;
+  *) fail "GET $gateway_url/ (the storefront's catalogue) answered \"$answer\", not 200 with HTML" ;;
+esac
+grep -qi '<html' "$page" || fail "GET $gateway_url/ did not return an HTML page: $(head -c 300 "$page")"
+grep -q 'Laptop' "$page" || fail "the catalogue page does not list the walkthrough's product Laptop"
+products=$(curl -fsS "$gateway_url/api/products") || fail "GET $gateway_url/api/products through the gateway failed"
+grep -q '"Laptop"' <<<"$products" || fail "GET $gateway_url/api/products through the gateway does not list Laptop: $products"
+stop_forwards
+ok "storefront: $gateway_url/ is the catalogue (HTML, with the walkthrough's product); /api/products answers through the gateway"
+
+# --- f2. the Ingress ------------------------------------------------------------------------------
+# kind runs no ingress controller here, so nothing serves the Ingress; the API server stores it,
+# and that is the operator's part: it makes it from spec.ingress and removes it when switched off,
+# and the shop's address (SHOP_URL, the cookie's Secure flag) follows.
+step "f2. spec.ingress: the operator applies an Ingress to the gateway, then removes it"
+e2e_host=shop.e2e.test
+env_of() { # deployment, variable: its plain value
+  k get deployment -n "$namespace" "$1" -o jsonpath="{.spec.template.spec.containers[0].env[?(@.name==\"$2\")].value}"
+}
+k patch -n "$namespace" "microshop/$shop" --type merge \
+  -p "{\"spec\":{\"ingress\":{\"enabled\":true,\"host\":\"$e2e_host\",\"tlsSecretName\":\"$shop-tls\"}}}"
+ingress_routes_the_host() {
+  local rule
+  rule=$(k get ingress -n "$namespace" "$shop-gateway" \
+    -o jsonpath='{.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name} {.spec.tls[0].secretName}' 2>/dev/null) ||
+    return 1
+  [ "$rule" = "$e2e_host $shop-gateway $shop-tls" ]
+}
+shop_ready() { # Ready, and the status describes the spec as it is now
+  local generation observed ready
+  read -r generation observed ready < <(k get -n "$namespace" "microshop/$shop" \
+    -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].status}{"\n"}') ||
+    return 1
+  [ "$generation" = "$observed" ] && [ "$ready" = True ]
+}
+wait_until "ingress/$shop-gateway routes $e2e_host to service $shop-gateway" ingress_routes_the_host
+shop_url_is() { # url, secure cookies
+  [ "$(env_of "$shop-notification" SHOP_URL)" = "$1" ] && [ "$(env_of "$shop-payment" SHOP_URL)" = "$1" ] &&
+    [ "$(env_of "$shop-gateway" STOREFRONT_SECURE_COOKIES)" = "$2" ]
+}
+wait_until "the shop's address is https://$e2e_host" shop_url_is "https://$e2e_host" true
+wait_until "microshop/$shop is Ready on its new spec" shop_ready
+k patch -n "$namespace" "microshop/$shop" --type merge -p '{"spec":{"ingress":{"enabled":false}}}'
+ingress_gone() { [ -z "$(k get ingress -n "$namespace" "$shop-gateway" -o name --ignore-not-found)" ]; }
+wait_until "ingress/$shop-gateway is removed" ingress_gone
+wait_until "the shop's address is the port-forward's again" shop_url_is "http://localhost:8000" false
+wait_until "microshop/$shop is Ready on its new spec" shop_ready
+ok "ingress: made for https://$e2e_host (SHOP_URL and Secure cookies followed), removed when switched off"
 
 # --- g. deletion with Retain -----------------------------------------------------------------
 step "g. delete microshop/$shop with deletionPolicy Retain"

@@ -16,6 +16,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service as KubeService};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -31,12 +32,13 @@ use crate::names;
 use crate::reconcile::{Context, error_policy, reconcile};
 
 /// The resources the operator watches, as metrics and logs name them.
-pub const WATCHED: [&str; 6] = [
+pub const WATCHED: [&str; 7] = [
     "microshops",
     "deployments",
     "services",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
+    "ingresses",
     "secrets",
 ];
 
@@ -126,6 +128,10 @@ async fn controller(
                 "poddisruptionbudgets",
                 health,
             ),
+            |object| shop_of(&object),
+        )
+        .watches_stream(
+            managed::<Ingress>(&client, scope.as_deref(), "ingresses", health),
             |object| shop_of(&object),
         )
         .watches_stream(
@@ -295,6 +301,7 @@ mod tests {
                 },
             }),
             shop_url: None,
+            ingress: crate::crd::IngressSpec::default(),
             admin: crate::crd::AdminSpec::default(),
             deletion_policy: crate::crd::DeletionPolicy::Retain,
             paused: false,

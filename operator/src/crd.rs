@@ -10,16 +10,19 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod ingress;
 mod notifications;
 mod payments;
 mod service;
 
+pub use ingress::IngressSpec;
 pub use notifications::SmtpSpec;
 pub use payments::{PaymentProviderSpec, PaymentSandboxSpec, SecretRef};
 pub use service::Service;
 
-/// One shop: its services, their databases and the RabbitMQ topology between them, and the
-/// payment sandbox when asked for.
+/// One shop: its services, their databases and the RabbitMQ topology between them, the gateway
+/// in front of them (and an Ingress to it when asked for), and the payment sandbox when asked
+/// for.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "microshop.dev",
@@ -29,7 +32,7 @@ pub use service::Service;
     shortname = "shop",
     status = "MicroshopStatus",
     derive = "PartialEq",
-    doc = "A Microshop: user, product, order, payment and notification services with their databases and RabbitMQ topology, and optionally a payment sandbox",
+    doc = "A Microshop: user, product, order, payment and notification services with their databases and RabbitMQ topology, the gateway in front of them (optionally behind an Ingress), and optionally a payment sandbox",
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -41,6 +44,12 @@ pub use service::Service;
         type_ = "string",
         description = "Ready / desired pods over all services",
         json_path = ".status.replicas"
+    ),
+    printcolumn(
+        name = "URL",
+        type_ = "string",
+        description = "Where buyers open the storefront",
+        json_path = ".status.url"
     ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 40").message(
@@ -93,14 +102,20 @@ pub struct MicroshopSpec {
     /// without a mail server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSpec>,
-    /// The shop's public base URL as buyers' browsers reach it, which the notification service's
-    /// mails link to (`SHOP_URL`). Unset: `http://localhost:8000`.
+    /// The shop's public base URL as buyers' browsers reach it (`SHOP_URL`): the notification
+    /// service's mails link there, the payment service sends buyers back there after paying, and
+    /// an `https://` URL makes the storefront's session cookie `Secure`. Unset: `https://<host>`
+    /// of `spec.ingress` (`http://<host>` without `tlsSecretName`) while it is enabled, else
+    /// `http://localhost:8000` (`kubectl port-forward service/<name>-gateway 8000:8000`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 2048),
         regex(pattern = r"^https?://[^\s/?#]+(/[^\s]*)?$")
     )]
     pub shop_url: Option<String>,
+    /// An Ingress to the gateway, so buyers reach the storefront from outside the cluster.
+    #[serde(default)]
+    pub ingress: IngressSpec,
     /// The shop's first admin account, which the user service creates at start-up; its password
     /// is generated into the Secret `<name>-admin` (`status.adminSecret`).
     #[serde(default)]
@@ -316,6 +331,10 @@ pub struct ServicesSpec {
     /// notification-service (e-mail through `spec.smtp`, SMS records).
     #[serde(default)]
     pub notification: ServiceSpec,
+    /// gateway: the storefront and the services' APIs on one port (behind `spec.ingress` when
+    /// enabled).
+    #[serde(default)]
+    pub gateway: ServiceSpec,
 }
 
 /// The payment sandbox's fixed settings: its state lives in memory, so exactly one pod, never
@@ -335,6 +354,7 @@ impl ServicesSpec {
             Service::Order => &self.order,
             Service::Payment => &self.payment,
             Service::Notification => &self.notification,
+            Service::Gateway => &self.gateway,
             Service::PaymentSandbox => &SANDBOX,
         }
     }
@@ -446,6 +466,9 @@ pub struct MicroshopStatus {
     /// `ready/desired` pods over all services (the REPLICAS column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<String>,
+    /// Where buyers open the storefront: the shop's `SHOP_URL` (the URL column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// Pods of one service.

@@ -5,9 +5,10 @@
 //! Microshop ──reconcile──▶ databases (PostgreSQL role + database + Secret per service)
 //!                       ──▶ messaging (topology of microshop-events + AMQP Secret)
 //!                       ──▶ generated Secrets (token keys, service keys, first admin, the sandbox's
-//!                           provider keys: made once, kept)
-//!                       ──▶ workloads (Deployment, Service, HPA or replicas, PDB per service; the
-//!                           payment sandbox when enabled)
+//!                           provider keys, the storefront's key: made once, kept)
+//!                       ──▶ workloads (Deployment, Service, HPA or replicas, PDB per service, the
+//!                           gateway included; the payment sandbox when enabled; the Ingress to
+//!                           the gateway when enabled)
 //!                       ──▶ status (conditions, pods) and Kubernetes Events
 //! ```
 

@@ -33,7 +33,7 @@ pub fn admin_secret_finalizer(shop: &str) -> String {
 /// Label naming the Microshop an object belongs to.
 pub const SHOP_LABEL: &str = "microshop.dev/shop";
 
-/// The Deployment, Service, HPA and PDB of `service`.
+/// The Deployment, Service, HPA and PDB of `service` (and, for the gateway, its Ingress).
 pub fn workload(shop: &str, service: Service) -> String {
     format!("{shop}-{service}")
 }
@@ -65,6 +65,12 @@ pub fn service_keys_secret(shop: &str) -> String {
 /// `webhook-secret`) when the sandbox is the provider and the spec names no Secret of its own.
 pub fn payment_provider_secret(shop: &str) -> String {
     format!("{shop}-payment-provider")
+}
+
+/// The Secret holding the gateway's `STOREFRONT_SECRET`, the key that signs the storefront's
+/// CSRF tokens: one for every gateway pod, so a form served by one is accepted by another.
+pub fn storefront_secret(shop: &str) -> String {
+    format!("{shop}-storefront")
 }
 
 /// The Secret holding the services' `AMQP_URL` (the user's URI with the shop's vhost).
@@ -137,7 +143,10 @@ mod tests {
                     .iter()
                     .map(|service| database_secret(&shop, *service).len()),
             )
-            .chain([payment_provider_secret(&shop).len()])
+            .chain([
+                payment_provider_secret(&shop).len(),
+                storefront_secret(&shop).len(),
+            ])
             .max();
         assert!(longest <= Some(63), "{longest:?}");
     }

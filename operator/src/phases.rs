@@ -1,6 +1,6 @@
 //! The steps of a pass: databases, messaging, the generated Secrets (token keys, first admin,
-//! service keys, the sandbox's provider keys), the Redis URL and the SMTP settings, workloads;
-//! and the cleanup on deletion.
+//! service keys, the sandbox's provider keys, the storefront's key), the Redis URL and the SMTP
+//! settings, workloads and the Ingress; and the cleanup on deletion.
 
 pub mod admin_account;
 pub mod admin_secrets;
@@ -13,4 +13,5 @@ pub mod payment_provider;
 pub mod redis;
 pub mod service_keys;
 pub mod smtp;
+pub mod storefront;
 pub mod workloads;

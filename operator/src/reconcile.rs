@@ -19,11 +19,11 @@ use crate::names;
 use crate::phases::workloads::Credentials;
 use crate::phases::{
     admin_account, admin_secrets, cleanup, databases, keys, messaging, payment_provider, redis,
-    service_keys, smtp, workloads,
+    service_keys, smtp, storefront, workloads,
 };
 use crate::resources::Shop;
 use crate::status::{self, DATABASES_READY, MESSAGING_READY, READY, State, WORKLOADS_READY};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 /// When a ready shop is looked at again (drift: a database dropped by hand, a deleted Secret).
 const RECHECK: Duration = Duration::from_secs(300);
@@ -251,6 +251,7 @@ async fn apply(resource: &Microshop, ctx: &Context) -> Result<Action, Error> {
     }
     if let Ok(services) = &workloads {
         report.set_services(services);
+        report.status.url = Some(shop.shop_url());
     }
     let ready = report.summarise();
     report.publish(&shop, ctx).await?;
@@ -268,6 +269,7 @@ struct Generated {
     admin: admin_account::AdminAccount,
     service_keys: service_keys::ServiceKeys,
     provider: Option<payment_provider::ProviderKeys>,
+    storefront: SecretString,
 }
 
 impl Generated {
@@ -289,6 +291,7 @@ impl Generated {
             provider: self.provider.as_ref(),
             redis_url: referenced.redis_url.as_deref(),
             smtp: referenced.smtp.as_ref(),
+            storefront_secret: self.storefront.expose_secret(),
         }
     }
 }
@@ -309,13 +312,14 @@ async fn referenced_settings(shop: &Shop<'_>, client: &Client) -> Result<Referen
 }
 
 /// The Secrets the operator generates values into: the token keys, the first admin account,
-/// the service keys and the card provider's keys.
+/// the service keys, the card provider's keys and the storefront's key.
 async fn generated_secrets(shop: &Shop<'_>, client: &Client) -> Result<Generated, Error> {
     Ok(Generated {
         keys: keys::ensure(shop, client).await?,
         admin: admin_account::ensure(shop, client).await?,
         service_keys: service_keys::ensure(shop, client).await?,
         provider: payment_provider::ensure(shop, client).await?,
+        storefront: storefront::ensure(shop, client).await?,
     })
 }
 
@@ -374,7 +378,11 @@ fn pods_state(
     if waiting.is_empty() {
         State::ok(
             "ReplicasReady",
-            format!("pods ready: {}{payments}", summary.join(", ")),
+            format!(
+                "pods ready: {}; the storefront is at {}{payments}",
+                summary.join(", "),
+                shop.shop_url()
+            ),
         )
     } else {
         State::failed(

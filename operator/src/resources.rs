@@ -23,15 +23,16 @@ use crate::crd::{Microshop, PullPolicy, Service};
 use crate::names;
 
 mod env;
+mod gateway;
 mod provider;
 mod secrets;
 
-pub use env::SHOP_URL;
+pub use gateway::SHOP_URL;
 pub use provider::{PaymentProvider, SANDBOX_PUBLIC_URL, WEBHOOK_PATH};
 pub use secrets::{
     ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, API_KEY_KEY, DATABASE_URL_KEY,
     JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, MAIL_FROM_KEY, PASSWORD_KEY, SMTP_URL_KEY,
-    WEBHOOK_SECRET_KEY, service_key_name,
+    STOREFRONT_SECRET_KEY, WEBHOOK_SECRET_KEY, service_key_name,
 };
 
 /// UID and GID the services run as (distroless's `nonroot`).

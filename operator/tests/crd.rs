@@ -51,7 +51,7 @@ fn names_scope_columns_and_status_subresource() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(columns, ["Ready", "Replicas", "Age"]);
+    assert_eq!(columns, ["Ready", "Replicas", "URL", "Age"]);
 }
 
 #[test]
@@ -217,4 +217,37 @@ fn the_smtp_server_is_optional_and_named_by_a_secret_and_notification_is_a_servi
     let notification = &spec["properties"]["services"]["properties"]["notification"]["properties"];
     assert_eq!(notification["replicas"]["minimum"].as_f64(), Some(0.0));
     assert!(notification["autoscaling"].is_object());
+}
+
+#[test]
+fn the_ingress_is_off_by_default_needs_a_host_when_on_and_gateway_is_a_service() {
+    let spec = spec_schema();
+    let ingress = &spec["properties"]["ingress"];
+    assert_eq!(ingress["default"], serde_json::json!({"enabled": false}));
+    let host = &ingress["properties"]["host"];
+    assert!(
+        host["pattern"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("^[a-z0-9]")),
+        "a DNS name, no scheme or port (tests/k8s tries bad ones)"
+    );
+    assert_eq!(host["maxLength"].as_f64(), Some(253.0));
+    for field in ["className", "tlsSecretName"] {
+        assert!(
+            ingress["properties"][field]["pattern"].is_string(),
+            "{field}"
+        );
+    }
+    assert!(ingress["properties"]["annotations"].is_object());
+    let rule = ingress["x-kubernetes-validations"][0]["rule"]
+        .as_str()
+        .expect("a CEL rule");
+    assert!(
+        rule.contains("self.enabled") && rule.contains("has(self.host)"),
+        "{rule}"
+    );
+    let gateway = &spec["properties"]["services"]["properties"]["gateway"]["properties"];
+    assert_eq!(gateway["replicas"]["minimum"].as_f64(), Some(0.0));
+    assert!(gateway["autoscaling"].is_object());
+    assert!(gateway["resources"].is_object());
 }

@@ -1,5 +1,6 @@
 //! The Secrets the operator generates values into (token keys, the first admin's password, the
-//! service keys, the sandbox's provider keys), the Secrets the spec references (Redis, SMTP), and
+//! service keys, the sandbox's provider keys, the storefront's key), the Secrets the spec
+//! references (Redis, SMTP), and
 //! the credentials checksum that rolls exactly the pods that read a changed one; against the fake
 //! API server with the real PostgreSQL and RabbitMQ.
 
@@ -21,7 +22,7 @@ use support::cluster::{Cluster, plain_value, secret_ref, secret_value};
 use support::shop::{self, SHOP, spec};
 
 /// The credentials checksum of every program, in `Service::ALL` order: user, product, order,
-/// payment, notification, payment sandbox.
+/// payment, notification, payment sandbox, gateway.
 fn checksums(cluster: &Cluster) -> Vec<String> {
     Service::ALL.iter().map(|s| cluster.checksum(*s)).collect()
 }
@@ -99,6 +100,7 @@ async fn a_changed_credential_rolls_exactly_the_pods_that_read_it() {
     assert_ne!(after_keys[3], after_amqp[3], "payment rolls");
     assert_ne!(after_keys[4], after_amqp[4], "notification rolls");
     assert_eq!(after_keys[5], after_amqp[5], "the sandbox takes no tokens");
+    assert_ne!(after_keys[6], after_amqp[6], "the gateway rolls");
 
     cluster.drop_everything().await;
 }
@@ -475,13 +477,104 @@ async fn the_sandboxs_provider_keys_are_generated_once_and_each_replaced_alone_w
     cluster.drop_everything().await;
 }
 
+/// The storefront's key as stored.
+fn storefront_key(cluster: &Cluster) -> String {
+    stored(
+        cluster,
+        &names::storefront_secret(SHOP),
+        "STOREFRONT_SECRET",
+    )
+}
+
+#[tokio::test]
+async fn the_storefront_key_is_generated_once_kept_and_rolls_only_the_gateway_when_it_changes() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let secret = names::storefront_secret(SHOP);
+    let key = storefront_key(&cluster);
+    assert!(is_hex_key(&key), "32 random bytes as hex: {key}");
+    assert_eq!(
+        cluster.get("secrets", &secret).expect("the Secret")["metadata"]["ownerReferences"][0]["kind"],
+        "Microshop",
+        "it goes with the shop"
+    );
+    assert_eq!(
+        secret_ref(&cluster.env(Service::Gateway), "STOREFRONT_SECRET"),
+        Some((secret.clone(), "STOREFRONT_SECRET".to_owned())),
+        "every gateway pod reads the one Secret"
+    );
+    for service in Service::ALL {
+        if service != Service::Gateway {
+            assert!(
+                !has_env(&cluster, service, "STOREFRONT_SECRET"),
+                "{service}"
+            );
+        }
+    }
+    let before = checksums(&cluster);
+
+    // Later passes keep it, and soon do not even rewrite it.
+    cluster.reconcile().await.expect("pass");
+    let since = cluster.fake.version();
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(storefront_key(&cluster), key);
+    let rewrites: Vec<String> = cluster
+        .fake
+        .changes_since(since)
+        .into_iter()
+        .filter(|c| c.ends_with(&format!("secrets/{secret}")))
+        .collect();
+    assert_eq!(rewrites, Vec::<String>::new());
+    assert_eq!(checksums(&cluster), before);
+
+    // A key rotated by hand (`openssl rand -hex 32`) is kept, and only the gateway pods roll.
+    let rotated = "0123456789abcdef".repeat(4);
+    edit_secret(
+        &cluster,
+        &secret,
+        json!({"STOREFRONT_SECRET": encoded(&rotated)}),
+    )
+    .await;
+    cluster.reconcile().await.expect("pass");
+    assert_eq!(storefront_key(&cluster), rotated, "kept");
+    let after = checksums(&cluster);
+    assert_eq!(
+        after[..6],
+        before[..6],
+        "no service reads the storefront key"
+    );
+    assert_ne!(after[6], before[6], "the gateway rolls");
+
+    // One the gateway would refuse (too short) is replaced.
+    edit_secret(
+        &cluster,
+        &secret,
+        json!({"STOREFRONT_SECRET": encoded("short")}),
+    )
+    .await;
+    cluster.reconcile().await.expect("pass");
+    let replaced = storefront_key(&cluster);
+    assert!(is_hex_key(&replaced) && replaced != rotated, "{replaced}");
+
+    // Someone deletes the Secret: it comes back with a new key.
+    Api::<Secret>::namespaced(cluster.fake.admin_client(), &cluster.namespace)
+        .delete(&secret, &DeleteParams::default())
+        .await
+        .expect("deletes");
+    cluster.reconcile().await.expect("pass");
+    let recreated = storefront_key(&cluster);
+    assert!(is_hex_key(&recreated) && recreated != replaced);
+
+    cluster.drop_everything().await;
+}
+
 /// Whether `service`'s container has the env var `name`.
 fn has_env(cluster: &Cluster, service: Service, name: &str) -> bool {
     cluster.env(service).iter().any(|var| var["name"] == name)
 }
 
 #[tokio::test]
-async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_set() {
+async fn redis_reaches_the_user_product_order_and_gateway_pods_only_when_spec_redis_is_set() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
     cluster.create().await;
     for service in Service::ALL {
@@ -503,7 +596,12 @@ async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_s
         .await;
     cluster.reconcile().await.expect("pass");
     let prefix = format!("{}.{SHOP}.", cluster.namespace);
-    for service in [Service::User, Service::Product, Service::Order] {
+    for service in [
+        Service::User,
+        Service::Product,
+        Service::Order,
+        Service::Gateway,
+    ] {
         let env = cluster.env(service);
         assert_eq!(
             secret_ref(&env, "REDIS_URL"),
@@ -515,22 +613,28 @@ async fn redis_reaches_the_user_product_and_order_pods_only_when_spec_redis_is_s
             Some(prefix.as_str()),
             "the topology prefix: shops sharing a Redis never share keys"
         );
-        assert_eq!(
-            plain_value(&env, "AMQP_TOPOLOGY_PREFIX"),
-            plain_value(&env, "REDIS_KEY_PREFIX")
-        );
+        if service.uses_amqp() {
+            assert_eq!(
+                plain_value(&env, "AMQP_TOPOLOGY_PREFIX"),
+                plain_value(&env, "REDIS_KEY_PREFIX")
+            );
+        }
     }
     let with_redis = checksums(&cluster);
     assert_ne!(with_redis[0], before[0], "user rolls");
     assert_ne!(with_redis[1], before[1], "product rolls");
     assert_ne!(with_redis[2], before[2], "order rolls (its carts)");
     assert_eq!(
-        with_redis[3..],
-        before[3..],
+        with_redis[3..6],
+        before[3..6],
         "payment, notification and sandbox use no Redis"
     );
+    assert_ne!(
+        with_redis[6], before[6],
+        "the gateway rolls (its rate limits)"
+    );
 
-    // A new URL rolls the pods of all three.
+    // A new URL rolls the pods of all four.
     cluster.fake.insert(shop::secret(
         &cluster.namespace,
         "redis",

@@ -99,6 +99,7 @@ async fn assert_provisioned(cluster: &Cluster) {
     assert_env(cluster, cluster.namespace.as_str());
     assert_payments(cluster);
     assert_notifications(cluster);
+    assert_gateway(cluster);
     assert_notification_queues(cluster).await;
 }
 
@@ -266,6 +267,7 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
         Service::Order,
         Service::Payment,
         Service::Notification,
+        Service::Gateway,
     ] {
         let env = cluster.env(service);
         assert_eq!(
@@ -288,6 +290,11 @@ fn assert_env(cluster: &Cluster, namespace: &str) {
     assert_eq!(
         plain_value(&cluster.env(Service::Order), "PRODUCT_SERVICE_URL").as_deref(),
         Some("http://shop-product:8002")
+    );
+    // Sign-ins come through the gateway: the user service throttles by the address it appends.
+    assert_eq!(
+        plain_value(&cluster.env(Service::User), "CLIENT_ADDRESS_HEADER").as_deref(),
+        Some("x-forwarded-for")
     );
 
     assert_service_keys_and_no_redis(cluster);
@@ -348,6 +355,10 @@ fn assert_service_keys_and_no_redis(cluster: &Cluster) {
             Service::PaymentSandbox,
             ["SERVICE_KEY", "SERVICE_KEYS", "AMQP_URL"],
         ),
+        (
+            Service::Gateway,
+            ["SERVICE_KEY", "SERVICE_KEYS", "REDIS_URL"],
+        ),
     ] {
         let env = cluster.env(service);
         for name in absent {
@@ -379,6 +390,8 @@ fn assert_payments(cluster: &Cluster) {
         ("HTTP_PORT", "8004"),
         ("ORDER_SERVICE_URL", "http://shop-order:8003"),
         ("PROVIDER_URL", "http://shop-payment-sandbox:8090"),
+        // Where buyers come back after paying: the port-forward of the gateway (no Ingress).
+        ("SHOP_URL", "http://localhost:8000"),
     ] {
         assert_eq!(
             plain_value(&payment, name).as_deref(),
@@ -488,6 +501,78 @@ fn assert_notifications(cluster: &Cluster) {
     );
 }
 
+/// The gateway: the shop's front door on port 8000, no database, no broker; every service as
+/// its upstream, the token keys, the storefront's key from the Secret the operator generated;
+/// without an Ingress its session cookie is not `Secure` (the shop is reached over a plain-HTTP
+/// port-forward), and no Ingress exists.
+fn assert_gateway(cluster: &Cluster) {
+    let env = cluster.env(Service::Gateway);
+    for (name, value) in [
+        ("HTTP_PORT", "8000"),
+        ("USER_SERVICE_URL", "http://shop-user:8001"),
+        ("PRODUCT_SERVICE_URL", "http://shop-product:8002"),
+        ("ORDER_SERVICE_URL", "http://shop-order:8003"),
+        ("PAYMENT_SERVICE_URL", "http://shop-payment:8004"),
+        ("NOTIFICATION_SERVICE_URL", "http://shop-notification:8005"),
+        ("STOREFRONT_SECURE_COOKIES", "false"),
+    ] {
+        assert_eq!(plain_value(&env, name).as_deref(), Some(value), "{name}");
+    }
+    assert_eq!(
+        secret_ref(&env, "STOREFRONT_SECRET"),
+        Some((
+            names::storefront_secret(SHOP),
+            "STOREFRONT_SECRET".to_owned()
+        ))
+    );
+    assert_eq!(
+        secret_ref(&env, "JWT_PUBLIC_KEYS"),
+        Some((names::jwt_secret(SHOP), "JWT_PUBLIC_KEYS".to_owned()))
+    );
+    for absent in [
+        "DATABASE_URL",
+        "AMQP_URL",
+        "AMQP_TOPOLOGY_PREFIX",
+        "JWT_SIGNING_KEY",
+        "SHOP_URL",
+        "CORS_ALLOWED_ORIGINS",
+        "RATE_LIMIT_PER_SECOND",
+        "CLIENT_ADDRESS_HEADER",
+    ] {
+        assert!(
+            env.iter().all(|var| var["name"] != absent),
+            "the gateway gets no {absent}"
+        );
+    }
+    let name = names::workload(SHOP, Service::Gateway);
+    let deployment = cluster.get("deployments", &name).expect("it always runs");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], json!(["gateway"]));
+    assert_eq!(
+        container["ports"][0],
+        json!({"name": "http", "containerPort": 8000, "protocol": "TCP"})
+    );
+    assert_eq!(
+        container["readinessProbe"]["httpGet"]["path"],
+        "/health/ready"
+    );
+    assert_eq!(
+        container["livenessProbe"]["httpGet"]["path"],
+        "/health/live"
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"],
+        "8000"
+    );
+    let service = cluster.get("services", &name).expect("its Service");
+    assert_eq!(service["spec"]["ports"][0]["port"], 8000);
+    assert_eq!(service["spec"]["ports"][0]["name"], "http");
+    assert!(
+        cluster.get("ingresses", &name).is_none(),
+        "no Ingress unless spec.ingress.enabled"
+    );
+}
+
 #[tokio::test]
 async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
@@ -528,7 +613,8 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
         shop["status"]["observedGeneration"],
         shop["metadata"]["generation"]
     );
-    assert_eq!(shop["status"]["replicas"], "0/6");
+    assert_eq!(shop["status"]["replicas"], "0/7");
+    assert_eq!(shop["status"]["url"], "http://localhost:8000");
     let reported: Vec<&String> = shop["status"]["services"]
         .as_object()
         .expect("pods per program")
@@ -537,6 +623,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     assert_eq!(
         reported,
         [
+            "gateway",
             "notification",
             "order",
             "payment",
@@ -563,7 +650,7 @@ async fn a_new_shop_gets_a_finalizer_first_then_everything_else_and_a_status() {
     );
     assert_eq!(
         cluster.get("microshops", SHOP).expect("exists")["status"]["replicas"],
-        "6/6"
+        "7/7"
     );
     assert!(cluster.events().contains(&"Normal Ready".to_owned()));
 
@@ -780,7 +867,7 @@ async fn without_a_card_provider_no_payment_service_runs_and_a_real_provider_rep
         assert!(cluster.get("services", name).is_none(), "{name} removed");
     }
     let shop = cluster.get("microshops", SHOP).expect("exists");
-    assert_eq!(shop["status"]["replicas"], "4/4");
+    assert_eq!(shop["status"]["replicas"], "5/5");
     assert!(
         shop["status"]["services"].get("payment").is_none(),
         "{shop:#}"
@@ -846,6 +933,153 @@ async fn without_a_card_provider_no_payment_service_runs_and_a_real_provider_rep
     cluster.reconcile().await.expect("pass");
     assert_ne!(cluster.checksum(Service::Payment), payment_before);
     assert_eq!(cluster.checksum(Service::Order), before);
+
+    cluster.drop_everything().await;
+}
+
+/// The `SHOP_URL` of the payment and notification pods and the gateway's
+/// `STOREFRONT_SECURE_COOKIES`, as applied now.
+fn public_address(cluster: &Cluster) -> (String, String, String) {
+    let of = |service, name| plain_value(&cluster.env(service), name).unwrap_or_default();
+    (
+        of(Service::Payment, "SHOP_URL"),
+        of(Service::Notification, "SHOP_URL"),
+        of(Service::Gateway, "STOREFRONT_SECURE_COOKIES"),
+    )
+}
+
+/// The gateway's `CLIENT_ADDRESS_HEADER`, if it has one.
+fn client_address_header(cluster: &Cluster) -> Option<String> {
+    plain_value(&cluster.env(Service::Gateway), "CLIENT_ADDRESS_HEADER")
+}
+
+/// The Ingress of `spec.ingress` with host `shop.example.com`, class `nginx`, TLS Secret
+/// `shop-example-tls` and a cert-manager annotation: every path of the host to the gateway.
+fn assert_tls_ingress(ingress: &Value, name: &str) {
+    assert_eq!(ingress["apiVersion"], "networking.k8s.io/v1");
+    assert_eq!(
+        ingress["metadata"]["ownerReferences"][0]["kind"],
+        "Microshop"
+    );
+    assert_eq!(ingress["metadata"]["labels"][names::SHOP_LABEL], SHOP);
+    assert_eq!(
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt"
+    );
+    assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
+    assert_eq!(
+        ingress["spec"]["rules"],
+        json!([{"host": "shop.example.com", "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": name, "port": {"name": "http"}}},
+        }]}}])
+    );
+    assert_eq!(
+        ingress["spec"]["tls"],
+        json!([{"hosts": ["shop.example.com"], "secretName": "shop-example-tls"}])
+    );
+}
+
+#[tokio::test]
+async fn an_ingress_to_the_gateway_is_applied_while_enabled_and_removed_when_disabled() {
+    let cluster = Cluster::start(&spec(DeletionPolicy::Delete));
+    cluster.create().await;
+    let name = names::workload(SHOP, Service::Gateway);
+    assert!(cluster.get("ingresses", &name).is_none());
+    let local = "http://localhost:8000".to_owned();
+    assert_eq!(
+        public_address(&cluster),
+        (local.clone(), local.clone(), "false".into())
+    );
+
+    // Enabled with a host, a class, a TLS Secret and an annotation for cert-manager.
+    cluster
+        .edit(json!({"ingress": {
+            "enabled": true, "host": "shop.example.com", "className": "nginx",
+            "tlsSecretName": "shop-example-tls",
+            "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+        }}))
+        .await;
+    cluster.fake.clear_requests();
+    cluster.reconcile().await.expect("pass");
+    assert!(
+        cluster
+            .fake
+            .writes()
+            .contains(&format!("PATCH ingresses/{name}")),
+        "server-side apply: {:?}",
+        cluster.fake.writes()
+    );
+    assert_tls_ingress(
+        &cluster.get("ingresses", &name).expect("the Ingress"),
+        &name,
+    );
+    // Buyers reach the shop at https://<host>: links in mails and back from paying point there,
+    // and the session cookie is Secure.
+    let https = "https://shop.example.com".to_owned();
+    assert_eq!(
+        public_address(&cluster),
+        (https.clone(), https.clone(), "true".into())
+    );
+    assert_eq!(
+        cluster.get("microshops", SHOP).expect("exists")["status"]["url"],
+        https
+    );
+    // Every buyer reaches the gateway through the controller: each is told apart (and rate
+    // limited) by the address the controller writes into X-Forwarded-For.
+    assert_eq!(
+        client_address_header(&cluster).as_deref(),
+        Some("x-forwarded-for")
+    );
+
+    // Without the TLS Secret: plain HTTP, and the tls block goes from the Ingress.
+    cluster
+        .edit(json!({"ingress": {"tlsSecretName": null, "className": null}}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    let ingress = cluster.get("ingresses", &name).expect("the Ingress");
+    assert!(ingress["spec"].get("tls").is_none(), "{ingress:#}");
+    assert!(
+        ingress["spec"].get("ingressClassName").is_none(),
+        "{ingress:#}"
+    );
+    let http = "http://shop.example.com".to_owned();
+    assert_eq!(
+        public_address(&cluster),
+        (http.clone(), http.clone(), "false".into())
+    );
+
+    // spec.shopUrl wins (TLS ended in front of the ingress controller, say).
+    cluster
+        .edit(json!({"shopUrl": "https://www.example.org"}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    let given = "https://www.example.org".to_owned();
+    assert_eq!(
+        public_address(&cluster),
+        (given.clone(), given.clone(), "true".into())
+    );
+
+    // Disabled: the Ingress goes, and the shop is reached through a port-forward again.
+    cluster
+        .edit(json!({"ingress": {"enabled": false}, "shopUrl": null}))
+        .await;
+    cluster.reconcile().await.expect("pass");
+    assert!(cluster.get("ingresses", &name).is_none(), "removed");
+    assert_eq!(client_address_header(&cluster), None, "the TCP peer again");
+    assert_eq!(
+        public_address(&cluster),
+        (local.clone(), local, "false".into())
+    );
+
+    // An Ingress of that name someone else made is none of the operator's business.
+    cluster.fake.insert(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": name, "namespace": cluster.namespace},
+        "spec": {"defaultBackend": {"service": {"name": "elsewhere", "port": {"number": 80}}}},
+    }));
+    cluster.reconcile().await.expect("pass");
+    assert!(cluster.get("ingresses", &name).is_some(), "left alone");
 
     cluster.drop_everything().await;
 }

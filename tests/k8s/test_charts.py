@@ -1,6 +1,8 @@
 """The Helm charts: lint, render, validate every manifest against the Kubernetes 1.33 schemas,
 hold the security invariants, and refuse bad values through values.schema.json."""
 
+import pathlib
+
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -40,8 +42,8 @@ def microshop_schema() -> dict:
 
 def validate(doc: dict) -> None:
     """A built-in kind against the Kubernetes schema (strict: unknown fields fail); a Microshop
-    against the generated CRD; a ServiceMonitor or PrometheusRule (Prometheus operator's CRDs) by
-    its shape."""
+    against the generated CRD; a ServiceMonitor or PrometheusRule (Prometheus operator's CRDs) or an
+    HTTPRoute (Gateway API, not built in) by its shape."""
     kind = doc["kind"]
     if kind == "Microshop":
         jsonschema.validate(doc, microshop_schema())
@@ -51,6 +53,11 @@ def validate(doc: dict) -> None:
     elif kind == "PrometheusRule":
         assert doc["apiVersion"] == "monitoring.coreos.com/v1"
         assert doc["spec"]["groups"]
+    elif kind == "HTTPRoute":
+        assert doc["apiVersion"] == "gateway.networking.k8s.io/v1"
+        assert doc["spec"]["parentRefs"] and all(ref.get("name") for ref in doc["spec"]["parentRefs"])
+        for rule in doc["spec"]["rules"]:
+            assert rule["backendRefs"] and all(isinstance(ref["port"], int) for ref in rule["backendRefs"])
     else:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
@@ -128,7 +135,7 @@ def deployment_env(docs: list[dict]) -> dict[str, dict[str, dict]]:
 def test_without_a_card_provider_no_payment_service_is_rendered():
     docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
     env = deployment_env(docs)
-    assert set(env) == {"user", "product", "order", "notification"}
+    assert set(env) == {"user", "product", "order", "notification", "gateway"}
     # The order service accepts no payment-service key it could not find in the Secret.
     assert "SERVICE_KEYS" not in env["order"] and "PAYMENT_SERVICE_KEY" not in env["order"]
 
@@ -137,14 +144,16 @@ def test_each_service_gets_only_the_secrets_it_needs():
     docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
                   "--set", "paymentSandbox.enabled=true")
     env = deployment_env(docs)
-    assert set(env) == {"user", "product", "order", "payment", "notification", "payment-sandbox"}
+    assert set(env) == {"user", "product", "order", "payment", "notification", "gateway", "payment-sandbox"}
     fullname = "t-microshop"
     secret = lambda e: (e["valueFrom"]["secretKeyRef"]["name"].removeprefix(fullname + "-"),
                         e["valueFrom"]["secretKeyRef"]["key"])
     # Only the user service signs tokens and knows the first admin's password.
     assert secret(env["user"]["JWT_SIGNING_KEY"]) == ("jwt", "JWT_SIGNING_KEY")
     assert env["user"]["BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["optional"] is True
-    for name in ("product", "order", "payment", "notification"):
+    # Sign-ins come through the gateway: the user service throttles by the address it appends.
+    assert env["user"]["CLIENT_ADDRESS_HEADER"]["value"] == "x-forwarded-for"
+    for name in ("product", "order", "payment", "notification", "gateway"):
         assert "JWT_SIGNING_KEY" not in env[name] and "BOOTSTRAP_ADMIN_PASSWORD" not in env[name]
         assert secret(env[name]["JWT_PUBLIC_KEYS"]) == ("jwt", "JWT_PUBLIC_KEYS")
     # Each caller sends its own key; the service it calls accepts it (and no other): the product
@@ -157,11 +166,13 @@ def test_each_service_gets_only_the_secrets_it_needs():
         names = list(env[called])
         assert names.index(variable) < names.index("SERVICE_KEYS"), "defined before use"
     # The order service calls the user service (a buyer's address, with the buyer's token), and
-    # only it does; every service publishes events, the sandbox does not.
+    # only it does (besides the gateway, which forwards to every service); every service
+    # publishes events, the sandbox and the gateway do not.
     assert env["order"]["USER_SERVICE_URL"]["value"] == "http://t-microshop-user:8001"
     assert env["order"]["PAYMENT_SERVICE_URL"]["value"] == "http://t-microshop-payment:8004"
-    assert all("USER_SERVICE_URL" not in env[name] for name in env if name != "order")
-    assert all("AMQP_URL" in env[name] for name in env if name != "payment-sandbox")
+    assert all("USER_SERVICE_URL" not in env[name] for name in env if name not in ("order", "gateway"))
+    assert all(("AMQP_URL" in env[name]) == (name not in ("payment-sandbox", "gateway")) for name in env)
+    assert all(("DATABASE_URL" in env[name]) == (name not in ("payment-sandbox", "gateway")) for name in env)
     # The payment service and the sandbox share the provider's keys; the sandbox reads nothing
     # else.
     payment, sandbox = env["payment"], env["payment-sandbox"]
@@ -171,6 +182,8 @@ def test_each_service_gets_only_the_secrets_it_needs():
     assert secret(payment["WEBHOOK_SECRETS"]) == secret(sandbox["WEBHOOK_SECRET"]) == ("payment-provider", "webhook-secret")
     assert sandbox["WEBHOOK_URL"]["value"] == "http://t-microshop-payment:8004/api/payments/callback"
     assert sandbox["PUBLIC_URL"]["value"] == "http://localhost:8090"
+    # Buyers come back from paying to the storefront, where the mails link too.
+    assert payment["SHOP_URL"]["value"] == env["notification"]["SHOP_URL"]["value"] == "http://localhost:8000"
     read = {name for name, e in sandbox.items() if "valueFrom" in e}
     assert read == {"API_KEY", "WEBHOOK_SECRET"}, read
     # The notification service calls no other service (no service key); without a mail server or
@@ -186,7 +199,7 @@ def test_each_service_gets_only_the_secrets_it_needs():
     assert "NOTIFICATION_MAX_ATTEMPTS" not in notification, "the service's default"
 
 
-def test_redis_is_the_user_product_and_order_services_when_configured_and_the_policy_lets_them_reach_it():
+def test_redis_is_the_user_product_order_and_gateway_services_when_configured_and_the_policy_lets_them_reach_it():
     default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
     ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
     def env(docs, service):
@@ -196,12 +209,12 @@ def test_redis_is_the_user_product_and_order_services_when_configured_and_the_po
     user = env(ha, "user")
     assert user["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}
     assert user["REDIS_KEY_PREFIX"]["value"] == "prod.shop:"
-    for service in ("product", "order"):
+    for service in ("product", "order", "gateway"):
         redis = env(ha, service)
         assert redis["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis-shop", "key": "REDIS_URL"}, service
         assert redis["REDIS_KEY_PREFIX"]["value"] == "prod.shop:", service
     assert "REDIS_URL" not in env(default, "order"), "no Redis unless one is named"
-    for name in ("shop-user", "shop-product", "shop-order"):
+    for name in ("shop-user", "shop-product", "shop-order", "shop-gateway"):
         policy = next(d for d in ha if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == name)
         assert any(p["port"] == 6380 for rule in policy["spec"]["egress"] for p in rule.get("ports", [])), policy
     # The order service reaches the product, user and payment services, nothing else.
@@ -242,8 +255,8 @@ def test_the_payment_sandbox_runs_one_replaced_pod_and_talks_only_to_the_payment
     assert policy_peers(policy("shop-payment-sandbox"), "ingress") == ["payment"]
     assert policy_peers(policy("shop-payment-sandbox"), "egress") == ["payment"]
     assert policy_peers(policy("shop-payment"), "egress") == ["order", "payment-sandbox"]
-    assert sorted(policy_peers(policy("shop-payment"), "ingress")) == ["order", "payment-sandbox"]
-    assert policy_peers(policy("shop-order"), "ingress") == ["payment"]
+    assert sorted(policy_peers(policy("shop-payment"), "ingress")) == ["gateway", "order", "payment-sandbox"]
+    assert policy_peers(policy("shop-order"), "ingress") == ["payment", "gateway"]
     egress_ports = {p["port"] for rule in policy("shop-payment-sandbox")["spec"]["egress"] for p in rule.get("ports", [])}
     assert 5432 not in egress_ports and 5672 not in egress_ports, "no database, no broker"
 
@@ -267,9 +280,10 @@ def test_the_notification_service_mails_through_the_smtp_secret_and_reaches_only
     assert named("Service", "shop-notification")[0]["spec"]["ports"][0]["port"] == 8005
     monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
     assert "notification" in monitor["spec"]["selector"]["matchExpressions"][0]["values"]
-    # It calls no other workload and none calls it; it reaches the mail server and the webhook.
+    # It calls no other workload and only the gateway calls it (its /api/notifications); it
+    # reaches the mail server and the webhook.
     policy = named("NetworkPolicy", "shop-notification")[0]
-    assert policy_peers(policy, "egress") == [] and policy_peers(policy, "ingress") == []
+    assert policy_peers(policy, "egress") == [] and policy_peers(policy, "ingress") == ["gateway"]
     to = {p["port"]: rule.get("to") for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
     assert to[465] == [{"ipBlock": {"cidr": "198.51.100.25/32"}}], policy
     assert to[443] == [{"ipBlock": {"cidr": "198.51.100.80/32"}}], policy
@@ -279,6 +293,146 @@ def test_the_notification_service_mails_through_the_smtp_secret_and_reaches_only
     policy = next(d for d in default if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-notification"))
     ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
     assert ports == {53, 5432, 5672}, ports
+
+
+def named(docs: list[dict], kind: str, name: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+
+
+def public_address(docs: list[dict]) -> tuple[str, str, str]:
+    """SHOP_URL of the payment (when it runs) and notification services, and the gateway's
+    STOREFRONT_SECURE_COOKIES."""
+    env = deployment_env(docs)
+    payment = env.get("payment", {}).get("SHOP_URL", {}).get("value")
+    return payment, env["notification"]["SHOP_URL"]["value"], env["gateway"]["STOREFRONT_SECURE_COOKIES"]["value"]
+
+
+def test_the_gateway_is_the_shops_front_door_two_pods_probed_with_no_database():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml")
+    deployment = named(docs, "Deployment", "t-microshop-gateway")[0]
+    assert deployment["spec"]["replicas"] == 2, "two pods by default"
+    pod = deployment["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert container["command"] == ["gateway"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == "8000"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "gateway"
+    service = named(docs, "Service", "t-microshop-gateway")[0]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
+    env = deployment_env(docs)["gateway"]
+    fullname = "t-microshop"
+    for upstream, port in (("user", 8001), ("product", 8002), ("order", 8003), ("payment", 8004), ("notification", 8005)):
+        assert env[f"{upstream.upper()}_SERVICE_URL"]["value"] == f"http://{fullname}-{upstream}:{port}"
+    read = {name: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+            for name, e in env.items() if "valueFrom" in e}
+    assert read == {"JWT_PUBLIC_KEYS": (f"{fullname}-jwt", "JWT_PUBLIC_KEYS"),
+                    "STOREFRONT_SECRET": (f"{fullname}-storefront", "STOREFRONT_SECRET")}, read
+    assert env["STOREFRONT_SECURE_COOKIES"]["value"] == "false", "no Ingress: a plain-HTTP port-forward"
+    for absent in ("DATABASE_URL", "AMQP_URL", "REDIS_URL", "CORS_ALLOWED_ORIGINS", "RATE_LIMIT_PER_SECOND",
+                   "RATE_LIMIT_BURST", "RATE_LIMIT_SENSITIVE_PER_MINUTE", "RATE_LIMIT_SENSITIVE_BURST",
+                   "CLIENT_ADDRESS_HEADER"):
+        assert absent not in env, f"the gateway gets no {absent} by default"
+    assert not {d["kind"] for d in docs} & {"Ingress", "HTTPRoute", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+
+    # Every option on: an HPA instead of a replica count, a budget, scraped, its settings.
+    ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    assert "replicas" not in named(ha, "Deployment", "shop-gateway")[0]["spec"]
+    assert named(ha, "HorizontalPodAutoscaler", "shop-gateway")[0]["spec"]["minReplicas"] == 3
+    assert named(ha, "PodDisruptionBudget", "shop-gateway")
+    monitor = next(d for d in ha if d["kind"] == "ServiceMonitor")
+    assert "gateway" in monitor["spec"]["selector"]["matchExpressions"][0]["values"]
+    env = deployment_env(ha)["gateway"]
+    assert env["STOREFRONT_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "shop-storefront-key", "key": "csrf-key"}
+    assert env["CORS_ALLOWED_ORIGINS"]["value"] == "https://admin.shop.example,https://partners.shop.example"
+    assert (env["RATE_LIMIT_PER_SECOND"]["value"], env["RATE_LIMIT_BURST"]["value"],
+            env["RATE_LIMIT_SENSITIVE_PER_MINUTE"]["value"], env["RATE_LIMIT_SENSITIVE_BURST"]["value"]) == \
+        ("20", "40", "10", "5")
+    # Behind the ingress controller, clients are told apart by the address it forwards.
+    assert env["CLIENT_ADDRESS_HEADER"]["value"] == "x-forwarded-for"
+    assert env["REDIS_KEY_PREFIX"]["value"] == "prod.shop:", "its rate limits are counted in Redis"
+
+
+def test_the_ingress_routes_its_host_to_the_gateway_and_makes_the_shops_address():
+    default = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                     "--set", "paymentSandbox.enabled=true")
+    assert public_address(default) == ("http://localhost:8000", "http://localhost:8000", "false")
+
+    # With TLS: https://<host> everywhere, and a Secure session cookie.
+    ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    ingress = named(ha, "Ingress", "shop-gateway")[0]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example"], "secretName": "shop-example-tls"}]
+    assert ingress["spec"]["rules"] == [{"host": "shop.example", "http": {"paths": [{
+        "path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": "shop-gateway", "port": {"name": "http"}}}}]}}]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
+    assert public_address(ha) == ("https://shop.example", "https://shop.example", "true")
+
+    # Without TLS, on the default class: plain HTTP.
+    plain = render("microshop", chart_dir("microshop") / "ci" / "ingress-values.yaml")
+    ingress = named(plain, "Ingress", "t-microshop-gateway")[0]
+    assert "tls" not in ingress["spec"] and "ingressClassName" not in ingress["spec"]
+    assert ingress["spec"]["rules"][0]["host"] == "shop.test"
+    assert public_address(plain) == (None, "http://shop.test", "false")
+    assert deployment_env(plain)["gateway"]["CLIENT_ADDRESS_HEADER"]["value"] == "x-forwarded-for"
+
+    # shopUrl wins over the host (TLS ended in front of the controller), and the deprecated
+    # notifications.shopUrl is still honoured.
+    given = render("microshop", chart_dir("microshop") / "ci" / "ingress-values.yaml",
+                   "--set", "shopUrl=https://www.shop.test", "--set", "paymentSandbox.enabled=true")
+    assert public_address(given) == ("https://www.shop.test", "https://www.shop.test", "true")
+    old = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml",
+                 "--set", "notifications.shopUrl=https://old.shop.test")
+    assert public_address(old) == (None, "https://old.shop.test", "true")
+
+
+def test_the_gateway_takes_anyones_traffic_or_gateway_froms_and_reaches_only_the_services():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "ingress-values.yaml")
+    policy = named(docs, "NetworkPolicy", "t-microshop-gateway")[0]
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8000}]}], "from anywhere"
+    assert policy_peers(policy, "egress") == ["user", "product", "order", "notification"]
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert ports == {53, 8001, 8002, 8003, 8005}, "no database, no broker, no Redis without one"
+    for service in ("user", "product", "order", "notification"):
+        callee = named(docs, "NetworkPolicy", f"t-microshop-{service}")[0]
+        assert "gateway" in policy_peers(callee, "ingress"), service
+
+    # Named sources only: the ingress controller (gatewayFrom), then ingressFrom.
+    ha = render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml")
+    policy = named(ha, "NetworkPolicy", "shop-gateway")[0]
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+    assert rule["from"][0] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    assert len(rule["from"]) == 3, rule
+    assert "payment" in policy_peers(policy, "egress")
+
+
+def test_an_httproute_can_stand_in_for_the_ingress():
+    docs = render("microshop", chart_dir("microshop") / "ci" / "httproute-values.yaml")
+    assert not named(docs, "Ingress", "shop-gateway")
+    route = named(docs, "HTTPRoute", "shop-gateway")[0]
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "gateway-system", "sectionName": "https"}]
+    assert route["spec"]["hostnames"] == ["shop.example.org"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "shop-gateway", "port": 8000}]
+    assert public_address(docs) == (None, "https://shop.example.org", "true")
+
+
+def notes(values: pathlib.Path, *extra: str) -> str:
+    """What `helm install` prints after installing (NOTES.txt), rendered without a cluster."""
+    result = helm("install", "t", str(chart_dir("microshop")), "--dry-run=client", "-f", str(values), *extra)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_the_notes_say_how_to_open_the_storefront():
+    text = notes(chart_dir("microshop") / "ci" / "default-values.yaml")
+    assert "kubectl -n default port-forward svc/t-microshop-gateway 8000:8000" in text
+    assert "then http://localhost:8000/" in text
+    assert "t-microshop-storefront (key STOREFRONT_SECRET)" in text
+    text = notes(chart_dir("microshop") / "ci" / "ha-values.yaml")
+    assert "https://shop.example/" in text and "Ingress shop-gateway" in text
 
 
 def test_the_longest_full_name_keeps_every_object_name_a_dns_label():
@@ -408,6 +562,11 @@ def test_sample_and_dev_manifests_are_valid():
     (("services", "notification", "replicas"), -1),
     (("smtp", "secretRef"), {}),
     (("shopUrl",), "shop.example"),
+    (("services", "gateway", "replicas"), -1),
+    (("ingress", "host"), "https://shop.example.com"),
+    (("ingress", "host"), "shop.example.com:443"),
+    (("ingress", "className"), "Nginx Ingress"),
+    (("ingress", "enabled"), "yes"),
 ])
 def test_the_crd_schema_refuses_bad_microshops(path, value):
     sample = next(doc for doc in load_yaml(ROOT / "k8s" / "samples" / "microshop.yaml") if doc["kind"] == "Microshop")

@@ -130,7 +130,8 @@ def test_the_dockerfile_builds_every_binary_the_charts_and_the_operator_run():
     binary_fn = crd.split("pub fn binary(self)", 1)[1].split("\n    }\n", 1)[0]
     operator_binaries = set(re.findall(r'=> "([\w-]+)"', binary_fn))
     assert commands == operator_binaries == {"user-service", "product-service", "order-service",
-                                             "payment-service", "notification-service", "payment-sandbox"}
+                                             "payment-service", "notification-service", "payment-sandbox",
+                                             "gateway"}
     assert commands <= built and commands <= copied, (commands, built, copied)
     assert "microshop-operator" in built
     assert 'ENTRYPOINT ["microshop-operator"]' in DOCKERFILE
@@ -158,3 +159,23 @@ def test_the_operator_profile_runs_the_shop_on_the_image_skaffold_built():
     assert env["MICROSHOP_IMAGE"] == "localhost:5000/microshop:abc123"
     # The operator reads that variable (its Config).
     assert 'env = "MICROSHOP_IMAGE"' in (ROOT / "operator/src/config.rs").read_text()
+
+
+def test_the_storefront_is_forwarded_to_localhost_8000_where_the_shop_says_it_is():
+    """Both loops forward the gateway to localhost:8000, the address the chart's and the
+    operator's SHOP_URL default to (mails and the way back from paying point there)."""
+    from conftest import render
+    for profiles, service in [((), "microshop-gateway"), (("operator",), "shop-gateway")]:
+        forwards = {f["resourceName"]: f for f in with_profiles(*profiles)["portForward"]}
+        assert forwards[service]["port"] == 8000 and forwards[service]["localPort"] == 8000, profiles
+        assert len({f["localPort"] for f in forwards.values()}) == len(forwards), f"{profiles}: a local port twice"
+    docs = render("microshop", chart_dir("microshop") / "ci" / "default-values.yaml", *release_values(),
+                  release=releases(SKAFFOLD)[0]["name"])
+    notification = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "microshop-notification")
+    env = {e["name"]: e.get("value") for e in notification["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SHOP_URL"] == "http://localhost:8000"
+    sample = next(doc for doc in yaml.safe_load_all((ROOT / "k8s/samples/microshop.yaml").read_text())
+                  if doc["kind"] == "Microshop")
+    assert "shopUrl" not in sample["spec"] and not sample["spec"].get("ingress", {}).get("enabled"), \
+        "the sample's SHOP_URL is the port-forward's http://localhost:8000"
+    assert 'pub const SHOP_URL: &str = "http://localhost:8000";' in (ROOT / "operator/src/resources/gateway.rs").read_text()

@@ -20,7 +20,8 @@ contains the chart name, else <release>-<chart>. Cut to 50 characters so that
 The services the release runs, in the order they are rendered: a YAML list, read with
 `include "microshop.services" . | fromYamlArray`. Their values live under .Values.services.<name>.
 The payment service runs while the shop has a card provider (microshop.payments); the
-notification service always (without a mail server it logs what it would send).
+notification service always (without a mail server it logs what it would send); the gateway, the
+shop's front door, always (no database, no broker).
 */}}
 {{- define "microshop.services" -}}
 - user
@@ -30,6 +31,7 @@ notification service always (without a mail server it logs what it would send).
 - payment
 {{- end }}
 - notification
+- gateway
 {{- end -}}
 
 {{/*
@@ -81,16 +83,28 @@ true
 {{- .Values.paymentProvider.existingSecret | default (printf "%s-payment-provider" (include "microshop.fullname" .)) -}}
 {{- end -}}
 
-{{/* Whether workload .name has a database of its own (every service; not the sandbox). */}}
+{{/* Whether workload .name has a database of its own (every service; not the sandbox, not the gateway). */}}
 {{- define "microshop.hasDatabase" -}}
-{{- if ne .name "payment-sandbox" -}}
+{{- if not (has .name (list "payment-sandbox" "gateway")) -}}
 true
 {{- end -}}
 {{- end -}}
 
-{{/* Whether workload .name talks to RabbitMQ (every service, through its outbox; not the sandbox). */}}
+{{/*
+Whether workload .name talks to RabbitMQ (every service, through its outbox; not the sandbox, not
+the gateway).
+*/}}
 {{- define "microshop.usesAmqp" -}}
-{{- if ne .name "payment-sandbox" -}}
+{{- include "microshop.hasDatabase" . -}}
+{{- end -}}
+
+{{/*
+Whether workload .name uses Redis (redis.existingSecret set): the user service counts failed
+log-ins there, the product service keeps its read cache, the order service the carts, the gateway
+its rate limits.
+*/}}
+{{- define "microshop.usesRedis" -}}
+{{- if and (has .name (list "user" "product" "order" "gateway")) .root.Values.redis.existingSecret -}}
 true
 {{- end -}}
 {{- end -}}
@@ -122,10 +136,10 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
-{{/* The binary of workload .name in the image: <name>-service, or payment-sandbox. */}}
+{{/* The binary of workload .name in the image: <name>-service, or payment-sandbox, or gateway. */}}
 {{- define "microshop.binary" -}}
-{{- if eq .name "payment-sandbox" -}}
-payment-sandbox
+{{- if has .name (list "payment-sandbox" "gateway") -}}
+{{- .name -}}
 {{- else -}}
 {{- printf "%s-service" .name -}}
 {{- end -}}
@@ -168,6 +182,35 @@ app.kubernetes.io/part-of: microshop
 {{/* The Secret with one key per calling service (keys "order-service", "payment-service"). */}}
 {{- define "microshop.serviceKeysSecret" -}}
 {{- .Values.auth.serviceKeysSecret | default (printf "%s-service-keys" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The Secret with the gateway's STOREFRONT_SECRET (the key signing the storefront's CSRF tokens). */}}
+{{- define "microshop.storefrontSecret" -}}
+{{- .Values.gateway.storefrontSecret.existingSecret | default (printf "%s-storefront" (include "microshop.fullname" .)) -}}
+{{- end -}}
+
+{{/* The base URL of workload .name's Service inside the namespace: http://<fullname>-<name>:<port>. */}}
+{{- define "microshop.url" -}}
+{{- printf "http://%s:%d" (include "microshop.componentName" .) (int (include "microshop.workloadValues" . | fromYaml).port) -}}
+{{- end -}}
+
+{{/*
+SHOP_URL, the shop's public base URL as buyers' browsers reach it (the notification service's
+mails link there, the payment service sends buyers back there): shopUrl; else the deprecated
+notifications.shopUrl; else https://<ingress.host> (http:// without ingress.tls.secretName) while
+the Ingress is on; else http://localhost:<gateway port>, what
+`kubectl port-forward svc/<fullname>-gateway 8000:8000` serves.
+*/}}
+{{- define "microshop.shopUrl" -}}
+{{- if .Values.shopUrl -}}
+{{- .Values.shopUrl -}}
+{{- else if .Values.notifications.shopUrl -}}
+{{- .Values.notifications.shopUrl -}}
+{{- else if .Values.ingress.enabled -}}
+{{- printf "%s://%s" (.Values.ingress.tls.secretName | empty | ternary "http" "https") (required "ingress.host is required while ingress.enabled" .Values.ingress.host) -}}
+{{- else -}}
+{{- printf "http://localhost:%d" (int .Values.services.gateway.port) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

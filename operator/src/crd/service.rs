@@ -1,8 +1,10 @@
-//! The shop's programs, and what each needs: database, broker, token keys, Redis, service keys.
+//! The shop's programs, and what each needs: database, broker, token keys, Redis, service keys,
+//! upstreams.
 
 use std::fmt;
 
-/// The shop's programs: its services, and the payment sandbox (a stand-in card provider).
+/// The shop's programs: its services, the gateway in front of them, and the payment sandbox (a
+/// stand-in card provider).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     /// Users and log-in.
@@ -17,20 +19,24 @@ pub enum Service {
     Notification,
     /// The stand-in card provider (no database, no broker, state in memory).
     PaymentSandbox,
+    /// The shop's front door: the storefront pages and `/api/...` of every service (no
+    /// database, no broker).
+    Gateway,
 }
 
 impl Service {
-    /// Every program, in start order.
-    pub const ALL: [Self; 6] = [
+    /// Every program, in start order (the gateway last: it forwards to the others).
+    pub const ALL: [Self; 7] = [
         Self::User,
         Self::Product,
         Self::Order,
         Self::Payment,
         Self::Notification,
         Self::PaymentSandbox,
+        Self::Gateway,
     ];
 
-    /// The services with a database of their own (all but the sandbox).
+    /// The services with a database of their own (all but the sandbox and the gateway).
     pub const WITH_DATABASE: [Self; 5] = [
         Self::User,
         Self::Product,
@@ -48,6 +54,7 @@ impl Service {
             Self::Payment => "payment",
             Self::Notification => "notification",
             Self::PaymentSandbox => "payment-sandbox",
+            Self::Gateway => "gateway",
         }
     }
 
@@ -60,6 +67,7 @@ impl Service {
             Self::Payment => "payment-service",
             Self::Notification => "notification-service",
             Self::PaymentSandbox => "payment-sandbox",
+            Self::Gateway => "gateway",
         }
     }
 
@@ -72,33 +80,38 @@ impl Service {
             Self::Payment => 8004,
             Self::Notification => 8005,
             Self::PaymentSandbox => 8090,
+            Self::Gateway => 8000,
         }
     }
 
     /// Whether it has a database (and a role, and a Secret with its URL).
     pub fn has_database(self) -> bool {
-        self != Self::PaymentSandbox
+        !matches!(self, Self::PaymentSandbox | Self::Gateway)
     }
 
-    /// Whether it talks to RabbitMQ (every service does, through its outbox; the sandbox does
-    /// not).
+    /// Whether it talks to RabbitMQ (every service does, through its outbox; the sandbox and
+    /// the gateway do not).
     pub fn uses_amqp(self) -> bool {
         self.has_database()
     }
 
     /// Whether it verifies access tokens with the shop's public keys (the user service verifies
-    /// its own with its signing key; the sandbox takes none).
+    /// its own with its signing key; the sandbox takes none; the gateway checks them at the
+    /// edge).
     pub fn verifies_tokens(self) -> bool {
         matches!(
             self,
-            Self::Product | Self::Order | Self::Payment | Self::Notification
+            Self::Product | Self::Order | Self::Payment | Self::Notification | Self::Gateway
         )
     }
 
     /// Whether it uses the shop's Redis when there is one (log-in throttling, the read cache,
-    /// the carts).
+    /// the carts, the gateway's rate limits).
     pub fn uses_redis(self) -> bool {
-        matches!(self, Self::User | Self::Product | Self::Order)
+        matches!(
+            self,
+            Self::User | Self::Product | Self::Order | Self::Gateway
+        )
     }
 
     /// The services whose calls its internal routes accept, each with its own service key
@@ -108,7 +121,11 @@ impl Service {
         match self {
             Self::Product => &[Self::Order],
             Self::Order => &[Self::Payment],
-            Self::User | Self::Payment | Self::Notification | Self::PaymentSandbox => &[],
+            Self::User
+            | Self::Payment
+            | Self::Notification
+            | Self::PaymentSandbox
+            | Self::Gateway => &[],
         }
     }
 

@@ -1,12 +1,14 @@
 //! Phase 3: per program the shop runs a Deployment and a Service, an HPA when autoscaling is on,
-//! a PDB when more than one pod runs; and how many pods are ready. The objects of a program it
-//! no longer runs (the sandbox switched off, the payment service without a provider) go.
+//! a PDB when more than one pod runs; the Ingress to the gateway while `spec.ingress` is enabled;
+//! and how many pods are ready. The objects of a program it no longer runs (the sandbox switched
+//! off, the payment service without a provider) go, and so does a switched-off Ingress.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service as KubeService;
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::{Api, Client};
 
@@ -42,6 +44,8 @@ pub struct Credentials<'a> {
     pub redis_url: Option<&'a str>,
     /// The SMTP server's settings, when the shop has one (the notification service's).
     pub smtp: Option<&'a Smtp>,
+    /// The key signing the storefront's CSRF tokens (the gateway's).
+    pub storefront_secret: &'a str,
 }
 
 impl Credentials<'_> {
@@ -79,12 +83,15 @@ impl Credentials<'_> {
             values.push(&smtp.url);
             values.extend(smtp.from.as_deref());
         }
+        if service == Service::Gateway {
+            values.push(self.storefront_secret);
+        }
         credentials_checksum(&values)
     }
 }
 
-/// Applies every object of the programs the shop runs, removes those of the others, and reports
-/// desired and ready pods per program it runs.
+/// Applies every object of the programs the shop runs, removes those of the others, applies or
+/// removes the Ingress, and reports desired and ready pods per program it runs.
 pub async fn ensure_all(
     shop: &Shop<'_>,
     client: &Client,
@@ -122,6 +129,11 @@ pub async fn ensure_all(
             None => remove(&budgets, &name).await?,
         }
         statuses.insert(service.name().to_owned(), pods(shop, service, &live));
+    }
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), namespace);
+    match shop.ingress() {
+        Some(ingress) => drop(apply(&ingresses, &ingress).await?),
+        None => remove(&ingresses, &names::workload(&shop.name, Service::Gateway)).await?,
     }
     Ok(statuses)
 }

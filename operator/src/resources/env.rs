@@ -5,21 +5,21 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
 use super::secrets::{
     ADMIN_EMAIL_KEY, ADMIN_PASSWORD_KEY, AMQP_URL_KEY, API_KEY_KEY, DATABASE_URL_KEY,
-    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, MAIL_FROM_KEY, SMTP_URL_KEY, WEBHOOK_SECRET_KEY,
-    service_key_name,
+    JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, MAIL_FROM_KEY, SMTP_URL_KEY, STOREFRONT_SECRET_KEY,
+    WEBHOOK_SECRET_KEY, service_key_name,
 };
 use super::{SANDBOX_PUBLIC_URL, Shop, WEBHOOK_PATH};
 use crate::crd::Service;
 use crate::names;
 
-/// The shop's public base URL when `spec.shopUrl` is unset (the notification service's mails
-/// link there): the storefront's port on the machine running `kubectl port-forward`.
-pub const SHOP_URL: &str = "http://localhost:8000";
+/// The header ingress controllers (ingress-nginx, Traefik, `HAProxy`) append each client's address
+/// to; the gateway takes its last entry, the address the controller saw.
+const CLIENT_ADDRESS_HEADER: &str = "x-forwarded-for";
 
 impl Shop<'_> {
     /// What `service`'s container gets: the settings every program shares, then its database,
-    /// token keys, broker, Redis, service keys, the services it calls, the card provider and
-    /// the mail server.
+    /// token keys, broker, Redis, service keys, the services it calls, the shop's public
+    /// address, the card provider, the mail server and the storefront's settings.
     pub(super) fn env(&self, service: Service) -> Vec<EnvVar> {
         let mut env = vec![
             value("HTTP_PORT", service.port().to_string()),
@@ -45,6 +45,10 @@ impl Shop<'_> {
                 ),
                 from_secret("BOOTSTRAP_ADMIN_EMAIL", admin.clone(), ADMIN_EMAIL_KEY),
                 from_secret("BOOTSTRAP_ADMIN_PASSWORD", admin, ADMIN_PASSWORD_KEY),
+                // Sign-ins arrive through the gateway, which appends each client's address:
+                // the log-in throttle per address counts the buyer's, not the gateway pod's
+                // (which would lock every buyer out together).
+                value("CLIENT_ADDRESS_HEADER", CLIENT_ADDRESS_HEADER),
             ]);
         }
         if service.verifies_tokens() {
@@ -63,9 +67,10 @@ impl Shop<'_> {
             env.push(value("AMQP_TOPOLOGY_PREFIX", self.topology_prefix.clone()));
         }
         if let (true, Some(redis)) = (service.uses_redis(), &self.resource.spec.redis) {
-            // Log-in throttling (user), the read cache (product) and the carts (order); without
-            // it each pod counts on its own, reads go to PostgreSQL and the cart routes answer
-            // 503. The topology prefix keeps the keys of shops sharing one Redis apart.
+            // Log-in throttling (user), the read cache (product), the carts (order) and the rate
+            // limits (gateway); without it each pod counts on its own, reads go to PostgreSQL
+            // and the cart routes answer 503. The topology prefix keeps the keys of shops
+            // sharing one Redis apart.
             env.extend([
                 from_secret(
                     "REDIS_URL",
@@ -77,8 +82,13 @@ impl Shop<'_> {
         }
         env.extend(self.service_keys_env(service));
         env.extend(self.upstreams_env(service));
+        if matches!(service, Service::Payment | Service::Notification) {
+            // Where buyers come back after paying (payment), what mails link to (notification).
+            env.push(value("SHOP_URL", self.shop_url()));
+        }
         env.extend(self.provider_env(service));
         env.extend(self.mail_env(service));
+        env.extend(self.gateway_env(service));
         env
     }
 
@@ -133,6 +143,15 @@ impl Shop<'_> {
             ],
             // The order to pay (its amount is read from the order, never from the client).
             Service::Payment => &[("ORDER_SERVICE_URL", Service::Order)],
+            // Every service's /api/... (the payment service's answers 503 while the shop has no
+            // card provider).
+            Service::Gateway => &[
+                ("USER_SERVICE_URL", Service::User),
+                ("PRODUCT_SERVICE_URL", Service::Product),
+                ("ORDER_SERVICE_URL", Service::Order),
+                ("PAYMENT_SERVICE_URL", Service::Payment),
+                ("NOTIFICATION_SERVICE_URL", Service::Notification),
+            ],
             Service::User | Service::Product | Service::Notification | Service::PaymentSandbox => {
                 &[]
             }
@@ -172,29 +191,53 @@ impl Shop<'_> {
                     from_secret("API_KEY", provider.secret, API_KEY_KEY),
                 ]
             }
-            Service::User | Service::Product | Service::Order | Service::Notification => Vec::new(),
+            Service::User
+            | Service::Product
+            | Service::Order
+            | Service::Notification
+            | Service::Gateway => Vec::new(),
         }
     }
 
     /// The notification service's mail: through the SMTP server of `spec.smtp` (`SMTP_URL` and
     /// the optional `MAIL_FROM` straight from that Secret), else none is sent
-    /// (`MAIL_TRANSPORT=log`: stored and logged only); and the shop's address its mails link to.
+    /// (`MAIL_TRANSPORT=log`: stored and logged only).
     fn mail_env(&self, service: Service) -> Vec<EnvVar> {
         if service != Service::Notification {
             return Vec::new();
         }
-        let spec = &self.resource.spec;
-        let mut env = vec![value(
-            "SHOP_URL",
-            spec.shop_url.as_deref().unwrap_or(SHOP_URL),
-        )];
-        match &spec.smtp {
-            Some(smtp) => env.extend([
+        match &self.resource.spec.smtp {
+            Some(smtp) => vec![
                 value("MAIL_TRANSPORT", "smtp"),
                 from_secret("SMTP_URL", smtp.secret_ref.name.clone(), SMTP_URL_KEY),
                 from_optional_secret("MAIL_FROM", smtp.secret_ref.name.clone(), MAIL_FROM_KEY),
-            ]),
-            None => env.push(value("MAIL_TRANSPORT", "log")),
+            ],
+            None => vec![value("MAIL_TRANSPORT", "log")],
+        }
+    }
+
+    /// The gateway's storefront: the key that signs its CSRF tokens (the same for every gateway
+    /// pod, from the Secret the operator generates) and whether its session cookie is `Secure`
+    /// (the shop is reached over HTTPS); behind the Ingress, the header the ingress controller
+    /// writes each client's address to (else every buyer would share the controller's rate
+    /// limit). CORS and the rate limits keep the gateway's defaults.
+    fn gateway_env(&self, service: Service) -> Vec<EnvVar> {
+        if service != Service::Gateway {
+            return Vec::new();
+        }
+        let mut env = vec![
+            from_secret(
+                "STOREFRONT_SECRET",
+                names::storefront_secret(&self.name),
+                STOREFRONT_SECRET_KEY,
+            ),
+            value(
+                "STOREFRONT_SECURE_COOKIES",
+                self.secure_cookies().to_string(),
+            ),
+        ];
+        if self.resource.spec.ingress.host().is_some() {
+            env.push(value("CLIENT_ADDRESS_HEADER", CLIENT_ADDRESS_HEADER));
         }
         env
     }

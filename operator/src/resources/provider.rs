@@ -47,12 +47,16 @@ impl Shop<'_> {
     }
 
     /// Whether the shop runs `service`: the sandbox when enabled, the payment service when
-    /// there is a provider, the others always.
+    /// there is a provider, the others (the gateway included) always.
     pub fn runs(&self, service: Service) -> bool {
         match service {
             Service::PaymentSandbox => self.resource.spec.payment_sandbox.enabled,
             Service::Payment => self.payment_provider().is_some(),
-            Service::User | Service::Product | Service::Order | Service::Notification => true,
+            Service::User
+            | Service::Product
+            | Service::Order
+            | Service::Notification
+            | Service::Gateway => true,
         }
     }
 }

@@ -34,6 +34,10 @@ pub const SMTP_URL_KEY: &str = "SMTP_URL";
 /// The key of the sender address in that Secret (optional).
 pub const MAIL_FROM_KEY: &str = "MAIL_FROM";
 
+/// The key of the gateway's CSRF signing key in the shop's storefront Secret (its
+/// `STOREFRONT_SECRET`).
+pub const STOREFRONT_SECRET_KEY: &str = "STOREFRONT_SECRET";
+
 /// The key of a calling service's key in the shop's service keys Secret: its binary name
 /// (`order-service`), as the called service's `SERVICE_KEYS` names it.
 pub fn service_key_name(caller: Service) -> &'static str {
@@ -96,6 +100,14 @@ impl Shop<'_> {
     pub fn payment_provider_secret(&self, keys: &[(&str, &str)]) -> Secret {
         let name = names::payment_provider_secret(&self.name);
         opaque(self.metadata(name, None), keys)
+    }
+
+    /// The Secret with the gateway's `STOREFRONT_SECRET`, which signs the storefront's CSRF
+    /// tokens (one key for every gateway pod). It goes with the shop: the tokens it signed are
+    /// only good for the forms of the sessions that die with it.
+    pub fn storefront_secret(&self, key: &str) -> Secret {
+        let name = names::storefront_secret(&self.name);
+        opaque(self.metadata(name, None), &[(STOREFRONT_SECRET_KEY, key)])
     }
 }
 

@@ -8,8 +8,8 @@
 
 use microshop_events::Topology;
 use microshop_operator::crd::{
-    AdminSpec, DeletionPolicy, Microshop, MicroshopSpec, PaymentSandboxSpec, PostgresSpec,
-    RabbitMqSpec, SecretKeyRef, Service, ServicesSpec,
+    AdminSpec, DeletionPolicy, IngressSpec, Microshop, MicroshopSpec, PaymentSandboxSpec,
+    PostgresSpec, RabbitMqSpec, SecretKeyRef, Service, ServicesSpec,
 };
 use microshop_operator::names;
 use microshop_operator::provision::postgres::PostgresAdmin;
@@ -64,6 +64,7 @@ pub fn spec(policy: DeletionPolicy) -> MicroshopSpec {
         payment_provider: None,
         smtp: None,
         shop_url: None,
+        ingress: IngressSpec::default(),
         admin: AdminSpec::default(),
         deletion_policy: policy,
         paused: false,
