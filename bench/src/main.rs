@@ -14,6 +14,7 @@
 mod catalog;
 mod drain;
 mod load;
+mod seed;
 mod target;
 
 use std::time::Duration;
@@ -123,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
             buyers,
             buyers_file,
         } => print(
-            &target::seed(&target::Seed {
+            &seed::seed(&seed::Seed {
                 users: &users,
                 products: &products,
                 admin: (&admin_email, &admin_password),

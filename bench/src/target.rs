@@ -1,6 +1,6 @@
-//! What the load generator requests, the reference hello-world server, and seeding.
+//! What the load generator requests, and the reference hello-world server.
 
-use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::routing::get;
@@ -31,7 +31,16 @@ pub enum Scenario {
     Search,
     /// `GET <url>/api/products?category=<slug>&sort=price`, a category of the shop at random.
     Listing,
+    /// A customer browsing through the gateway, the four requests in turn: a catalogue page
+    /// (`GET <url>/api/products?limit=20&offset=<random page>` of the seeded range), a search
+    /// for the number of a seeded product's name (`?q=517` finds "Bench product 517" and the
+    /// names trigram-similar to it; [`crate::seed::PRODUCT_NAME`] says why), a random product,
+    /// and a random buyer's cart (`GET <url>/api/cart` with their token).
+    Browse,
 }
+
+/// Products on one catalogue page of [`Scenario::Browse`].
+const PAGE: i64 = 20;
 
 /// The target of a run.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,7 +48,7 @@ pub struct Target {
     /// What to send.
     #[arg(long, value_enum)]
     pub scenario: Scenario,
-    /// Base URL of the service.
+    /// Base URL of the service (or of the gateway, which fronts them all).
     #[arg(long)]
     pub url: String,
     /// First product id of the seeded range.
@@ -49,9 +58,9 @@ pub struct Target {
     #[arg(long, default_value_t = 1000)]
     pub products: i64,
     /// The buyers, one `<user id> <access token> <address id>` per line (`seed --buyers-file`
-    /// writes it); each order is placed by one of them at random. Many buyers, as in a shop:
-    /// one buyer's orders are placed one at a time (the per-buyer limit of open orders counts
-    /// them).
+    /// writes it); each order is placed, each cart read, by one of them at random. Many buyers,
+    /// as in a shop: one buyer's orders are placed one at a time (the per-buyer limit of open
+    /// orders counts them).
     #[arg(long, default_value = "")]
     pub buyers: String,
 }
@@ -79,15 +88,17 @@ pub struct Inputs {
     free: tokio::sync::Semaphore,
     /// Category slugs, for [`Scenario::Listing`].
     pub categories: Vec<String>,
+    /// Requests of [`Scenario::Browse`] sent so far: which of its four comes next.
+    turns: AtomicUsize,
 }
 
 impl Inputs {
     /// What `target`'s scenario needs: its buyers file read, or the shop's categories fetched.
     pub async fn load(target: &Target, client: &reqwest::Client) -> anyhow::Result<Self> {
         Ok(match target.scenario {
-            Scenario::Order | Scenario::Lines | Scenario::Checkout => {
+            Scenario::Order | Scenario::Lines | Scenario::Checkout | Scenario::Browse => {
                 let buyers = read_buyers(&target.buyers)?;
-                if target.scenario != Scenario::Order {
+                if matches!(target.scenario, Scenario::Lines | Scenario::Checkout) {
                     anyhow::ensure!(
                         buyers.iter().all(|b| b.address.is_some()),
                         "the buyers file {:?} has buyers without an address id (seed it again)",
@@ -110,6 +121,7 @@ impl Inputs {
             free: tokio::sync::Semaphore::new(buyers.len()),
             buyers,
             categories,
+            turns: AtomicUsize::new(0),
         }
     }
 }
@@ -174,6 +186,7 @@ impl Target {
         let buyer = || &inputs.buyers[rand::rng().random_range(0..inputs.buyers.len())];
         match self.scenario {
             Scenario::Product => client.get(format!("{}/api/products/{product}", self.url)),
+            Scenario::Browse => self.browse(client, inputs, &mut rng),
             Scenario::Search => client
                 .get(format!("{}/api/products/search", self.url))
                 .query(&[("q", catalog::search_words(&mut rng))]),
@@ -201,6 +214,35 @@ impl Target {
                     .post(format!("{}/api/orders", self.url))
                     .bearer_auth(&buyer.token)
                     .json(&json!({"items": items, "address_id": buyer.address}))
+            }
+        }
+    }
+
+    /// The next request of [`Scenario::Browse`]: page, search, product, cart, in turn.
+    fn browse(
+        &self,
+        client: &reqwest::Client,
+        inputs: &Inputs,
+        rng: &mut impl Rng,
+    ) -> reqwest::RequestBuilder {
+        match inputs.turns.fetch_add(1, Ordering::Relaxed) % 4 {
+            0 => {
+                // The listing takes offsets up to 10,000.
+                let pages = (self.products / PAGE).clamp(1, 10_000 / PAGE + 1);
+                let offset = PAGE * rng.random_range(0..pages);
+                client
+                    .get(format!("{}/api/products", self.url))
+                    .query(&[("limit", PAGE), ("offset", offset)])
+            }
+            1 => client
+                .get(format!("{}/api/products/search", self.url))
+                .query(&[("q", rng.random_range(0..self.products.max(1)))]),
+            2 => client.get(format!("{}/api/products/{}", self.url, self.product(rng))),
+            _ => {
+                let buyer = &inputs.buyers[rng.random_range(0..inputs.buyers.len())];
+                client
+                    .get(format!("{}/api/cart", self.url))
+                    .bearer_auth(&buyer.token)
             }
         }
     }
@@ -295,101 +337,56 @@ pub async fn serve_hello(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where seeding signs in and what it creates.
-pub struct Seed<'a> {
-    /// User service base URL.
-    pub users: &'a str,
-    /// Product service base URL.
-    pub products: &'a str,
-    /// The admin who creates the products.
-    pub admin: (&'a str, &'a str),
-    /// How many products.
-    pub count: u32,
-    /// Stock of each.
-    pub stock: u64,
-    /// How many buyers to register and sign in.
-    pub buyers: u32,
-    /// Where to write them (`<user id> <access token> <address id>` lines).
-    pub buyers_file: &'a str,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Registers and signs in `buyers` customers, each with an address (written to `buyers_file`)
-/// and, as the admin,
-/// creates `count` products; returns `{"buyers": n, "first_product": id, "products": n}`.
-pub async fn seed(seed: &Seed<'_>) -> anyhow::Result<Value> {
-    let Seed {
-        users,
-        products,
-        admin: (admin_email, admin_password),
-        count,
-        stock,
-        buyers,
-        buyers_file,
-    } = *seed;
-    let client = reqwest::Client::new();
-    let nonce: u64 = rand::rng().random();
-    let password = "benchmark password";
-    let mut lines = String::new();
-    for i in 0..buyers.max(1) {
-        let email = format!("bench-{nonce}-{i}@example.com");
-        let user: Value = client
-            .post(format!("{users}/api/users"))
-            .json(&json!({"email": email, "name": "Bench", "password": password}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = log_in(&client, users, &email, password).await?;
-        let address: Value = client
-            .post(format!("{users}/api/users/addresses"))
-            .bearer_auth(&token)
-            .json(
-                &json!({"name": "Bench Buyer", "line1": format!("Benchmark Street {i}"),
-                "city": "Berlin", "postal_code": "10115", "country": "DE"}),
-            )
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        writeln!(lines, "{} {token} {}", user["id"], address["id"])?;
+    #[test]
+    fn browsing_asks_for_a_page_a_search_a_product_and_a_cart_in_turn() {
+        let target = Target {
+            scenario: Scenario::Browse,
+            url: "http://shop".to_owned(),
+            first_product: 101,
+            products: 1000,
+            buyers: String::new(),
+        };
+        let buyer = Buyer {
+            id: 7,
+            token: "token-7".to_owned(),
+            address: None,
+        };
+        let inputs = Inputs::new(vec![buyer], Vec::new());
+        let client = reqwest::Client::new();
+        for _ in 0..3 {
+            let [page, search, product, cart] = [(); 4].map(|()| {
+                target
+                    .request(&client, &inputs)
+                    .build()
+                    .expect("a valid request")
+            });
+            let query = |request: &reqwest::Request, name: &str| -> i64 {
+                let (_, value) = request
+                    .url()
+                    .query_pairs()
+                    .find(|(key, _)| key == name)
+                    .expect("the parameter is there");
+                value.parse().expect("a number")
+            };
+            assert_eq!(page.url().path(), "/api/products");
+            assert_eq!(query(&page, "limit"), 20);
+            let offset = query(&page, "offset");
+            assert!(offset % 20 == 0 && (0..1000).contains(&offset), "{offset}");
+            assert_eq!(search.url().path(), "/api/products/search");
+            assert!((0..1000).contains(&query(&search, "q")));
+            let id: i64 = product
+                .url()
+                .path()
+                .strip_prefix("/api/products/")
+                .and_then(|id| id.parse().ok())
+                .expect("a product's path");
+            assert!((101..1101).contains(&id), "{id}");
+            assert_eq!(cart.url().path(), "/api/cart");
+            assert_eq!(cart.headers()["authorization"], "Bearer token-7");
+        }
     }
-    std::fs::write(buyers_file, lines)?;
-    let admin_token = log_in(&client, users, admin_email, admin_password).await?;
-    let mut first = None;
-    for i in 0..count {
-        let product: Value = client
-            .post(format!("{products}/api/products"))
-            .bearer_auth(&admin_token)
-            .json(&json!({"name": format!("Bench product {i}"), "price": 19.99, "stock": stock}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        first.get_or_insert(product["id"].clone());
-    }
-    Ok(json!({"buyers": buyers.max(1), "first_product": first, "products": count}))
-}
-
-/// An access token for `email`.
-async fn log_in(
-    client: &reqwest::Client,
-    users: &str,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let session: Value = client
-        .post(format!("{users}/api/users/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    session["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("the log-in of {email} answered no access_token"))
 }
