@@ -4,7 +4,7 @@
 #     databases, RabbitMQ topology and run folder; never the one `make up` started);
 #  2. starts Debian's `prometheus` on 127.0.0.1:19090 with k8s/prometheus/prometheus.yml pointed
 #     at that shop, and the rules of k8s/prometheus/rules/;
-#  3. runs the seed walkthrough plus a log-in and a failed log-in;
+#  3. runs the seed walkthrough (through the gateway) plus a log-in and a failed log-in;
 #  4. asserts through Prometheus's HTTP API that every target is up, that
 #     orders_total{status="CONFIRMED"} counted the order, and that the rules loaded; that every
 #     metric the dashboard and the rules name is one the services export; and that no log line
@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Our crates at DEBUG: what they log there must be as free of secrets as INFO.
-RUST_LOG=info,user_service=debug,product_service=debug,order_service=debug,payment_service=debug,notification_service=debug,payment_sandbox=debug,microshop_auth=debug,microshop_web=debug,access=debug \
+RUST_LOG=info,gateway=debug,user_service=debug,product_service=debug,order_service=debug,payment_service=debug,notification_service=debug,payment_sandbox=debug,microshop_auth=debug,microshop_web=debug,access=debug \
   scripts/up.sh >/dev/null
 
 # The committed scrape config, with the shop's targets (job microshop: the services and the
@@ -59,8 +59,7 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$prom_port/-/ready" || { cat "$work/prometheus.log" >&2; exit 1; }
 
 password="correct horse"
-ADMIN_ENV=$RUN_DIR/admin.env USER_SERVICE_URL=$USERS_URL PRODUCT_SERVICE_URL=$PRODUCTS_URL \
-  ORDER_SERVICE_URL=$ORDERS_URL MAIL_DIR=$RUN_DIR/mail scripts/walkthrough.sh >"$work/walkthrough.log"
+ADMIN_ENV=$RUN_DIR/admin.env SHOP_URL=$GATEWAY_URL MAIL_DIR=$RUN_DIR/mail scripts/walkthrough.sh >"$work/walkthrough.log"
 email=$(sed -nE 's/.*"email":"([^"]+)".*/\1/p' "$work/walkthrough.log" | head -n 1)
 # A session used every way a token travels: a bearer header, a refresh, a log-out.
 session=$(curl -fsS -X POST "$USERS_URL/api/users/login" -H 'Content-Type: application/json' \

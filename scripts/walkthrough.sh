@@ -8,9 +8,11 @@
 # products is checked out to an address and cancelled, and the stock comes back. Prints every
 # response (never a token); exits non-zero if a step fails.
 set -euo pipefail
-users=${USER_SERVICE_URL:-http://127.0.0.1:8001}
-products=${PRODUCT_SERVICE_URL:-http://127.0.0.1:8002}
-orders=${ORDER_SERVICE_URL:-http://127.0.0.1:8003}
+# Through the shop's front door (the gateway) unless a service's own URL is given.
+shop=${SHOP_URL:-http://127.0.0.1:8000}
+users=${USER_SERVICE_URL:-$shop}
+products=${PRODUCT_SERVICE_URL:-$shop}
+orders=${ORDER_SERVICE_URL:-$shop}
 # Where `make up`'s SMTP sink keeps mail; the welcome mail is looked for there when it exists.
 mail_dir=${MAIL_DIR:-.run/mail}
 if [ -z "${ADMIN_EMAIL:-}" ] || [ -z "${ADMIN_PASSWORD:-}" ]; then

@@ -70,6 +70,10 @@ EXPORTED_METRICS = {
     "notifications_total",
     "notifications_queued",
     "notifications_oldest_queued_seconds",
+    # gateway: its rate limits (rate_limiter_fallback_total: the user service's log-in throttle
+    # too)
+    "rate_limited_total",
+    "rate_limiter_fallback_total",
     # the operator (no service label)
     "microshop_operator_reconciliations_total",
     "microshop_operator_reconcile_failures_total",
@@ -100,6 +104,7 @@ EXPECTED_ALERTS = {
     "PaymentWebhookSignatureFailures",
     "NotificationsFailing",
     "NotificationsBacklog",
+    "RateLimiterOnFallback",
     "MicroshopTargetDown",
     "MicroshopOperatorWatchFailing",
     "MicroshopOperatorNoLeader",
@@ -394,7 +399,7 @@ def test_the_kubernetes_config_finds_the_charts_pods():
     shop = [doc for doc in render("microshop", chart_dir("microshop") / "ci" / "ha-values.yaml") if doc["kind"] == "Deployment"]
     operator = [doc for doc in render("microshop-operator", chart_dir("microshop-operator") / "ci" / "default-values.yaml")
                 if doc["kind"] == "Deployment"]
-    assert len(shop) == 6 and len(operator) == 1, "the services, the payment service and its sandbox"
+    assert len(shop) == 7 and len(operator) == 1, "the services, the gateway, the payment service and its sandbox"
     for expected_job, deployments in (("microshop", shop), ("microshop-operator", operator)):
         for deployment in deployments:
             annotations = deployment["spec"]["template"]["metadata"]["annotations"]
