@@ -4,6 +4,14 @@
 //! shares the limit and a check is one atomic round trip. The key expires when its burst is
 //! whole again. While Redis does not answer, the same algorithm runs in this process
 //! (`rate_limiter_fallback_total` counts those checks): the limits then hold per process.
+//!
+//! # Leases
+//! A busy key does not cost a round trip per request: a check that goes to Redis asks for a
+//! lease of up to a tenth of the burst (at most 100 cells, at least 1) and the process spends the
+//! rest of it on the key's next requests within a second. Leased cells are counted in Redis when
+//! they are granted, so the replicas together never allow more than the limit; a lease left
+//! unspent (the caller went quiet) is a few requests the caller does not get, never more. Keys
+//! with small bursts (sign-in: 10) lease one cell, i.e. every request asks Redis.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,23 +22,30 @@ use prometheus::{IntCounter, Opts, Registry};
 use crate::{REDIS_TIMEOUT, Redis};
 
 /// The script of one check. KEYS[1]: the key; ARGV[1]: the interval in ms; ARGV[2]: the
-/// capacity in ms (interval × burst). Answers `{allowed, retry_after_ms, ahead_ms}` where
-/// `ahead_ms` is how far the key's TAT is ahead of now after the check. Redis' own clock, so
-/// replicas with skewed clocks agree.
+/// capacity in ms (interval × burst); ARGV[3]: the cells wanted (a lease). Grants as many as fit,
+/// at least one, or none. Answers `{granted, retry_after_ms, ahead_ms}` where `ahead_ms` is how
+/// far the key's TAT is ahead of now after the check. Redis' own clock, so replicas with skewed
+/// clocks agree.
 const SCRIPT: &str = r"
 local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local ahead = tat + interval - now
-if ahead > capacity then
-  return {0, ahead - capacity, tat - now}
+local room = math.floor((capacity - (tat - now)) / interval)
+if room < 1 then
+  return {0, tat + interval - now - capacity, tat - now}
 end
-redis.call('SET', KEYS[1], tat + interval, 'PX', ahead)
-return {1, 0, ahead}
+local granted = math.min(wanted, room)
+local ahead = tat + granted * interval - now
+redis.call('SET', KEYS[1], tat + granted * interval, 'PX', ahead)
+return {granted, 0, ahead}
 ";
+
+/// How long a process may spend the rest of a lease.
+const LEASE_LIFETIME: Duration = Duration::from_secs(1);
 
 /// How often a key may be used: `burst` at once, then one per `interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +89,11 @@ impl Rate {
         self.interval_ms().saturating_mul(u64::from(self.burst))
     }
 
+    /// Cells a check asks Redis for: a tenth of the burst, 1 to 100.
+    fn lease(self) -> u32 {
+        (self.burst / 10).clamp(1, 100)
+    }
+
     /// The time in which a spent burst is whole again.
     pub fn window(self) -> Duration {
         Duration::from_millis(self.capacity_ms())
@@ -94,6 +114,10 @@ pub struct Decision {
 }
 
 impl Decision {
+    fn with_remaining(self, remaining: u32) -> Self {
+        Self { remaining, ..self }
+    }
+
     fn new(rate: Rate, allowed: bool, retry_after_ms: u64, ahead_ms: u64) -> Self {
         let left = rate.capacity_ms().saturating_sub(ahead_ms) / rate.interval_ms();
         Self {
@@ -130,14 +154,25 @@ fn step(rate: Rate, tat: Option<u64>, now: u64) -> (Decision, Option<u64>) {
 pub struct RateLimiter {
     redis: Redis,
     script: Arc<redis::Script>,
+    leases: Arc<Mutex<HashMap<String, Lease>>>,
     local: Arc<Mutex<Local>>,
     fallbacks: IntCounter,
 }
 
 struct Local {
     epoch: Instant,
+    /// The in-process limits while Redis does not answer.
     tats: HashMap<String, u64>,
     warned: Option<Instant>,
+}
+
+/// Cells of a key granted by Redis and not spent yet.
+struct Lease {
+    cells: u32,
+    /// What Redis said was left besides the lease, for the `remaining` of the decisions.
+    remaining: u32,
+    reset: Duration,
+    expires: Instant,
 }
 
 impl RateLimiter {
@@ -151,6 +186,7 @@ impl RateLimiter {
         Ok(Self {
             redis,
             script: Arc::new(redis::Script::new(SCRIPT)),
+            leases: Arc::default(),
             local: Arc::new(Mutex::new(Local {
                 epoch: Instant::now(),
                 tats: HashMap::new(),
@@ -163,27 +199,74 @@ impl RateLimiter {
     /// One request of `key` (under the service's Redis prefix) at `rate`.
     pub async fn check(&self, key: &str, rate: Rate) -> Decision {
         let key = self.redis.key(key);
+        if let Some(decision) = self.spend_lease(&key) {
+            return decision;
+        }
         match self.shared(&key, rate).await {
             Ok(decision) => decision,
             Err(reason) => self.in_process(&key, rate, &reason),
         }
     }
 
+    /// A cell of the key's lease, when it has one left.
+    fn spend_lease(&self, key: &str) -> Option<Decision> {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        let lease = leases.get_mut(key)?;
+        if lease.cells == 0 || lease.expires <= Instant::now() {
+            leases.remove(key);
+            return None;
+        }
+        lease.cells -= 1;
+        Some(Decision {
+            allowed: true,
+            remaining: lease.remaining.saturating_add(lease.cells),
+            retry_after: Duration::ZERO,
+            reset: lease.reset,
+        })
+    }
+
+    /// Asks Redis for a lease; the decision of this request, the rest kept for the next ones.
     async fn shared(&self, key: &str, rate: Rate) -> Result<Decision, String> {
         let mut connection = self
             .redis
             .connection()
             .ok_or_else(|| "not connected".to_owned())?;
         let mut invocation = self.script.key(key);
-        invocation.arg(rate.interval_ms()).arg(rate.capacity_ms());
-        let query = invocation.invoke_async::<(u8, u64, u64)>(&mut connection);
-        match tokio::time::timeout(REDIS_TIMEOUT, query).await {
-            Ok(Ok((allowed, retry_after, ahead))) => {
-                Ok(Decision::new(rate, allowed == 1, retry_after, ahead))
-            }
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err("no answer in time".to_owned()),
+        invocation
+            .arg(rate.interval_ms())
+            .arg(rate.capacity_ms())
+            .arg(rate.lease());
+        let query = invocation.invoke_async::<(u32, u64, u64)>(&mut connection);
+        let (granted, retry_after, ahead) = match tokio::time::timeout(REDIS_TIMEOUT, query).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => return Err(error.to_string()),
+            Err(_) => return Err("no answer in time".to_owned()),
+        };
+        let decision = Decision::new(rate, granted > 0, retry_after, ahead);
+        if granted > 1 {
+            self.keep_lease(key, granted - 1, &decision);
         }
+        Ok(decision.with_remaining(decision.remaining.saturating_add(granted.saturating_sub(1))))
+    }
+
+    fn keep_lease(&self, key: &str, cells: u32, decision: &Decision) {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        // Keep the map bounded: leases expire within a second.
+        if leases.len() > 100_000 {
+            leases.retain(|_, lease| lease.expires > now);
+        }
+        let lease = leases.entry(key.to_owned()).or_insert(Lease {
+            cells: 0,
+            remaining: 0,
+            reset: Duration::ZERO,
+            expires: now,
+        });
+        // Two checks that asked at once both keep what they were granted.
+        lease.cells = lease.cells.saturating_add(cells);
+        lease.remaining = decision.remaining;
+        lease.reset = decision.reset;
+        lease.expires = now + LEASE_LIFETIME;
     }
 
     fn in_process(&self, key: &str, rate: Rate, reason: &str) -> Decision {
