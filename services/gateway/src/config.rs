@@ -7,6 +7,7 @@ use microshop_limits::RedisConfig;
 use microshop_telemetry::LogConfig;
 use microshop_web::ServerConfig;
 
+use crate::cache::ResponseCacheConfig;
 use crate::limiter::RateLimitConfig;
 use crate::storefront::StorefrontConfig;
 
@@ -81,6 +82,9 @@ pub struct Config {
     /// Rate limits.
     #[command(flatten)]
     pub rate_limit: RateLimitConfig,
+    /// The cache of public reads.
+    #[command(flatten)]
+    pub response_cache: ResponseCacheConfig,
     /// The storefront's session and forms.
     #[command(flatten)]
     pub storefront: StorefrontConfig,

@@ -15,6 +15,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use microshop_web::ApiError;
+use tower::layer::util::Stack;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -48,22 +49,33 @@ pub async fn limit_headers(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The security headers, each set unless the answer has its own.
-pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 5] {
+/// The security headers, each set unless the answer has its own: one layer.
+pub fn security_headers() -> SecurityHeadersLayer {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    [
+    Stack::new(
         header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
-        header(header::X_FRAME_OPTIONS, "DENY"),
-        header(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
+        Stack::new(
+            header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            Stack::new(
+                header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+                Stack::new(
+                    header(header::X_FRAME_OPTIONS, "DENY"),
+                    header(
+                        HeaderName::from_static("cross-origin-opener-policy"),
+                        "same-origin",
+                    ),
+                ),
+            ),
         ),
-    ]
+    )
 }
+
+type Header = SetResponseHeaderLayer<HeaderValue>;
+
+/// The five header layers as one.
+pub type SecurityHeadersLayer = Stack<Header, Stack<Header, Stack<Header, Stack<Header, Header>>>>;
 
 /// CORS for `origins` (exact origins such as `https://admin.example.com`); `None` when the
 /// list is empty. Origins that are not valid header values are refused at start-up.

@@ -10,9 +10,11 @@
 //!   rate limited in Redis ([`limiter`]); security headers, CORS and body caps
 //!   ([`hardening`]).
 //! - `GET /api/v1/orders/{id}/details` aggregates an order's parts ([`details`]).
+//! - Public reads the services mark `Cache-Control: public` are kept for a second ([`cache`]).
 //!
 //! The gateway keeps no state of its own and has no database.
 
+pub mod cache;
 pub mod config;
 pub mod details;
 pub mod edge;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use microshop_http_client::ForwardError;
 use microshop_telemetry::deadline;
 use microshop_web::{ApiError, ClientAddress};
 
+use crate::cache::ResponseCache;
 use crate::routing;
 use crate::upstreams::Upstreams;
 
@@ -38,27 +39,33 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// The services, and how long each may take to start answering.
+/// The services, how long each may take to start answering, and the cache of public reads.
 #[derive(Clone)]
 pub struct Proxy {
     upstreams: Arc<Upstreams>,
     timeout: Duration,
+    cache: ResponseCache,
 }
 
 impl Proxy {
-    /// A proxy to `upstreams`, waiting at most `timeout` for each to answer.
-    pub fn new(upstreams: Arc<Upstreams>, timeout: Duration) -> Self {
-        Self { upstreams, timeout }
+    /// A proxy to `upstreams`, waiting at most `timeout` for each to answer, keeping public
+    /// reads in `cache`.
+    pub fn new(upstreams: Arc<Upstreams>, timeout: Duration, cache: ResponseCache) -> Self {
+        Self {
+            upstreams,
+            timeout,
+            cache,
+        }
     }
 }
 
-fn end_to_end(headers: &HeaderMap) -> HeaderMap {
-    let mut kept = headers.clone();
+/// `headers` without the hop-by-hop ones and `host`.
+fn end_to_end(mut headers: HeaderMap) -> HeaderMap {
     for name in &HOP_BY_HOP {
-        kept.remove(name);
+        headers.remove(name);
     }
-    kept.remove(header::HOST);
-    kept
+    headers.remove(header::HOST);
+    headers
 }
 
 /// Forwards `request` to the service that owns its path.
@@ -76,9 +83,15 @@ pub async fn forward(
         Some(query) => format!("{path}?{query}"),
         None => path,
     };
+    let cache_key = proxy
+        .cache
+        .key(request.method(), &path_and_query, request.headers());
+    if let Some(kept) = cache_key.as_deref().and_then(|key| proxy.cache.get(key)) {
+        return kept;
+    }
     let time = deadline::remaining().map_or(proxy.timeout, |left| left.min(proxy.timeout));
     let (parts, body) = request.into_parts();
-    let mut headers = end_to_end(&parts.headers);
+    let mut headers = end_to_end(parts.headers);
     // The client's address for the services that limit by it (the user service's sign-in
     // throttle): appended, so a proxy in front of us keeps its entries.
     let forwarded = match headers.get(&FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
@@ -88,23 +101,71 @@ pub async fn forward(
     if let Ok(value) = HeaderValue::from_str(&forwarded) {
         headers.insert(FORWARDED_FOR, value);
     }
-    let body = reqwest::Body::wrap_stream(body.into_data_stream());
+    // A request without a body (most are reads) goes without one, not as an empty chunked
+    // stream.
+    let body = if body.size_hint().exact() == Some(0) {
+        reqwest::Body::from(Vec::new())
+    } else {
+        reqwest::Body::wrap_stream(body.into_data_stream())
+    };
     let answer = proxy
         .upstreams
         .get(upstream)
         .forward(parts.method, &path_and_query, headers, body, time)
         .await;
     match answer {
-        Ok(answer) => {
+        Ok(mut answer) => {
             let status = answer.status();
-            let headers = end_to_end(answer.headers());
+            let headers = end_to_end(std::mem::take(answer.headers_mut()));
+            let keep = cache_key.and_then(|key| {
+                let max_age = proxy.cache.keepable(status, &headers);
+                if max_age.is_none() {
+                    proxy.cache.not_kept();
+                }
+                Some((key, max_age?))
+            });
+            if let Some((key, max_age)) = keep {
+                return kept_answer(&proxy, key, status, headers, answer, max_age).await;
+            }
             let body = Body::from_stream(answer.bytes_stream().map_err(std::io::Error::other));
-            let mut response = Response::new(body);
-            *response.status_mut() = status;
-            *response.headers_mut() = headers;
-            response
+            respond(status, headers, body)
         }
         Err(error) => no_answer(&error),
+    }
+}
+
+fn respond(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// A cacheable answer: read whole (it is small), kept, and answered.
+async fn kept_answer(
+    proxy: &Proxy,
+    key: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    answer: reqwest::Response,
+    max_age: std::time::Duration,
+) -> Response {
+    match answer.bytes().await {
+        Ok(body) => {
+            // Not this request's: the request id and the date are set for each answer.
+            let mut kept = headers.clone();
+            kept.remove("x-request-id");
+            kept.remove(header::DATE);
+            proxy.cache.put(key, status, kept, body.clone(), max_age);
+            respond(status, headers, Body::from(body))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the service's answer broke off");
+            no_answer(&ForwardError::Malformed {
+                upstream: "the service",
+                reason: error.to_string(),
+            })
+        }
     }
 }
 

@@ -11,11 +11,13 @@ use microshop_http_client::UpstreamMetrics;
 use microshop_limits::{RateLimiter, Redis};
 use microshop_web::{ClientAddressHeader, Health, HttpServer, Metrics};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cache::ResponseCache;
 use crate::details::{self, Details};
 use crate::limiter::{self, Limits};
 use crate::proxy::{self, Proxy};
@@ -48,7 +50,8 @@ pub async fn build(config: &Config) -> anyhow::Result<HttpServer> {
     let limiter = RateLimiter::new(redis, registry)?;
     let limits = Limits::new(&config.rate_limit, limiter, registry)?;
     let storefront = Storefront::new(&config.storefront, Arc::clone(&upstreams))?;
-    let proxy = Proxy::new(Arc::clone(&upstreams), config.upstream_timeout);
+    let cache = ResponseCache::new(&config.response_cache, registry)?;
+    let proxy = Proxy::new(Arc::clone(&upstreams), config.upstream_timeout, cache);
     let details = Details::new(Arc::clone(&upstreams), config.details_part_timeout);
 
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -61,28 +64,29 @@ pub async fn build(config: &Config) -> anyhow::Result<HttpServer> {
                 .with_state(proxy),
         )
         .merge(OpenApiRouter::from(storefront::router(storefront)));
-    // Innermost first: the body cap, then the limits (which key by the caller the edge
-    // authentication names), the header cap, CORS (a preflight needs no token), the security
-    // headers.
-    let mut api = api
-        .layer(RequestBodyLimitLayer::new(
-            microshop_web::server::BODY_LIMIT_BYTES,
-        ))
-        .layer(axum::middleware::from_fn_with_state(limits, limiter::limit))
+    // One stack for every route of the front door, outermost first: who the client is (its
+    // address), the security headers (on every answer, refusals included), CORS (a preflight
+    // needs no token), the header cap, the edge's authentication, the limits (keyed by the
+    // caller the authentication names), the body cap. One `layer` call wraps each route once
+    // instead of once per layer (a boxed clone per layer and request).
+    let front_door = ServiceBuilder::new()
+        .layer(Extension(ClientAddressHeader(
+            config.client_address_header.clone(),
+        )))
+        .layer(hardening::security_headers())
+        .option_layer(hardening::cors(&config.cors_allowed_origins)?)
+        .layer(axum::middleware::from_fn(hardening::limit_headers))
         .layer(axum::middleware::from_fn_with_state(
             auth,
             edge::authenticate,
         ))
-        .layer(axum::middleware::from_fn(hardening::limit_headers));
-    if let Some(cors) = hardening::cors(&config.cors_allowed_origins)? {
-        api = api.layer(cors);
-    }
-    for layer in hardening::security_headers() {
-        api = api.layer(layer);
-    }
-    let api = api.layer(Extension(ClientAddressHeader(
-        config.client_address_header.clone(),
-    )));
+        .layer(axum::middleware::from_fn_with_state(limits, limiter::limit));
+    // The body cap changes the body's type: its own layer, innermost.
+    let api = api
+        .layer(RequestBodyLimitLayer::new(
+            microshop_web::server::BODY_LIMIT_BYTES,
+        ))
+        .layer(front_door);
     let health = Health::new(CancellationToken::new());
     Ok(HttpServer::bind(
         SERVICE,

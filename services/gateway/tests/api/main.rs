@@ -184,3 +184,70 @@ async fn paths_nobody_owns_internal_routes_and_a_down_service_are_clear_errors(p
         "{metrics}"
     );
 }
+
+#[sqlx::test]
+async fn public_reads_are_kept_for_a_second_and_nothing_personal_is(pool: PgPool) {
+    let (gateway, _products, _db, _broker) = start(&pool).await;
+    let admin = auth::token(1, Role::Admin);
+    let body = json!({"name": "Vase", "price": 15, "stock": 4});
+    let created = gateway
+        .client
+        .post_json_as("/api/products", &body, &admin)
+        .await;
+    let id = json(created).await["id"].as_i64().unwrap();
+    let path = format!("/api/products/{id}");
+    let get = |request_id: &'static str| {
+        gateway
+            .client
+            .http()
+            .get(format!("{}{path}", gateway.client.base_url()))
+            .header("x-request-id", request_id)
+            .send()
+    };
+    let hits = async || {
+        let metrics = gateway.client.get("/metrics").await.text().await.unwrap();
+        sample(
+            &metrics,
+            "cache_requests_total",
+            &["gateway", "outcome=\"hit\""],
+        )
+        .unwrap()
+    };
+    let first = get("first").await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=1");
+    assert!(!first.headers().contains_key("age"));
+    let stock = json(first).await["stock"].clone();
+    // Within the second: from the gateway's memory, with this request's own id.
+    let second = get("second").await.unwrap();
+    assert!(
+        second.headers().contains_key("age"),
+        "{:?}",
+        second.headers()
+    );
+    assert_eq!(second.headers()["x-request-id"], "second");
+    assert_eq!(json(second).await["stock"], stock);
+    assert_eq!(hits().await, 1);
+
+    // An admin's change is seen at once by the admin (signed in: never from the cache) and by
+    // everyone within the second.
+    let changed = gateway
+        .client
+        .http()
+        .patch(format!("{}{path}", gateway.client.base_url()))
+        .bearer_auth(&admin)
+        .json(&json!({"stock": 9}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let mine = json(gateway.client.get_as(&path, &admin).await).await;
+    assert_eq!(mine["stock"], 9);
+    assert_eq!(
+        hits().await,
+        1,
+        "a signed-in read is never answered from the cache"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let anyone = json(get("third").await.unwrap()).await;
+    assert_eq!(anyone["stock"], 9);
+}

@@ -259,7 +259,10 @@ pub async fn create_product(
     params(("id" = Id, Path, description = "Product id")),
     responses(
         (status = 200, body = ProductResponse,
-            headers(("ETag" = String, description = "The product's version, for If-Match"))),
+            headers(
+                ("ETag" = String, description = "The product's version, for If-Match"),
+                ("Cache-Control" = String, description = "`public, max-age=1`: a copy may be kept for a second"),
+            )),
         (status = 400, description = "Not a valid id", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
     ))]
@@ -272,8 +275,16 @@ pub async fn get_product(
         .product(id.get())
         .await?
         .ok_or(Error::ProductNotFound(id))?;
-    Ok(Tagged(StatusCode::OK, Arc::unwrap_or_clone(row)))
+    // Anyone may keep it for a second (the gateway's response cache, a browser): a product page
+    // at most a second old, while every order checks the stock itself.
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static(PUBLIC_READ))],
+        Tagged(StatusCode::OK, Arc::unwrap_or_clone(row)),
+    ))
 }
+
+/// `Cache-Control` of the catalogue's public reads.
+pub const PUBLIC_READ: &str = "public, max-age=1";
 
 /// Replaces a product's fields (admins only); `If-Match` guards against lost updates.
 #[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductRequest,
