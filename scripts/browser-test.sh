@@ -31,11 +31,6 @@ cleanup() {
     done
   fi
   remove_private_shop "$admin_url"
-  # Its Redis keys (carts, caches, rate limits) carry its prefix.
-  if command -v redis-cli >/dev/null; then
-    redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379/0}" --scan --pattern "$TOPOLOGY_PREFIX*" 2>/dev/null |
-      xargs -r -d '\n' -n 500 redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379/0}" del >/dev/null 2>&1 || true
-  fi
 }
 trap cleanup EXIT
 # A run that was killed before its cleanup leaves its shop behind: start from nothing.

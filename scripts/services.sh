@@ -49,8 +49,10 @@ database_of() {
   done
 }
 
-# Stops a private shop (one started with the SHOP_* settings above) and removes its databases
-# and run folder. $1: the PostgreSQL server URL without a database.
+# Stops a private shop (one started with the SHOP_* settings above) and removes its databases,
+# run folder and Redis keys (carts, caches, rate limits: all under its topology prefix; never
+# touched without one, so the shop of `make up` keeps its own). $1: the PostgreSQL server URL
+# without a database.
 remove_private_shop() {
   scripts/down.sh >/dev/null 2>&1 || true
   local entry
@@ -59,4 +61,9 @@ remove_private_shop() {
     psql "$1/postgres" -qX -c "drop database if exists ${entry##*:} with (force)" >/dev/null 2>&1 || true
   done
   rm -rf "$RUN_DIR"
+  if [ -n "$TOPOLOGY_PREFIX" ] && command -v redis-cli >/dev/null; then
+    local redis=${REDIS_URL:-redis://127.0.0.1:6379/0}
+    redis-cli -u "$redis" --scan --pattern "$TOPOLOGY_PREFIX*" 2>/dev/null |
+      xargs -r -d '\n' -n 500 redis-cli -u "$redis" del >/dev/null 2>&1 || true
+  fi
 }
