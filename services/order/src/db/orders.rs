@@ -272,15 +272,22 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<Order>, sql
 }
 
 /// One page of orders, oldest first, optionally of one user, with their lines.
-pub async fn list(db: &Db, user_id: Option<Id>, page: Page) -> Result<Vec<Order>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    user_id: Option<Id>,
+    status: Option<OrderStatus>,
+    page: Page,
+) -> Result<Vec<Order>, sqlx::Error> {
     let rows = sqlx::query_as!(
         OrderRow,
         "select id, user_id, total_price_cents, status, reason, shipping_address,
                 tracking_number, payment_id, refund, created_at, updated_at, confirmed_at,
                 paid_at, shipped_at, delivered_at, cancelled_at
          from orders where ($1::bigint is null or user_id = $1)
-         order by id limit $2 offset $3",
+                       and ($2::text is null or status = $2)
+         order by id limit $3 offset $4",
         user_id.map(Id::get),
+        status.map(OrderStatus::as_str),
         page.limit,
         page.offset,
     )

@@ -17,7 +17,7 @@ use crate::Error;
 use crate::app::App;
 use crate::checkout;
 use crate::db::orders::{self, Order};
-use crate::domain::{IdempotencyKey, NewLine, NewOrder};
+use crate::domain::{IdempotencyKey, NewLine, NewOrder, OrderStatus};
 use crate::place::{self, BuyerToken, Placed};
 use microshop_web::idempotency::IdempotencyKeyHeader;
 
@@ -409,6 +409,9 @@ pub struct ListOrdersQuery {
     )]
     #[param(minimum = 1)]
     user_id: Option<i64>,
+    /// Only orders in this status.
+    #[serde(default)]
+    status: Option<StatusFilter>,
     /// Items to return, 1 to 100 (default 20).
     #[serde(
         default,
@@ -425,7 +428,42 @@ pub struct ListOrdersQuery {
     offset: Option<i64>,
 }
 
-/// Lists the caller's orders, oldest first; an admin lists everyone's, or one user's.
+/// An order status, as `GET /api/orders?status=` takes it.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StatusFilter {
+    /// Waiting for its stock.
+    Pending,
+    /// Stock reserved, not paid.
+    Confirmed,
+    /// Stock could not be reserved.
+    Rejected,
+    /// Paid, not shipped.
+    Paid,
+    /// On its way.
+    Shipped,
+    /// Received.
+    Delivered,
+    /// Called off.
+    Cancelled,
+}
+
+impl From<StatusFilter> for OrderStatus {
+    fn from(filter: StatusFilter) -> Self {
+        match filter {
+            StatusFilter::Pending => Self::Pending,
+            StatusFilter::Confirmed => Self::Confirmed,
+            StatusFilter::Rejected => Self::Rejected,
+            StatusFilter::Paid => Self::Paid,
+            StatusFilter::Shipped => Self::Shipped,
+            StatusFilter::Delivered => Self::Delivered,
+            StatusFilter::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// Lists the caller's orders, oldest first; an admin lists everyone's, or one user's; `status`
+/// keeps those in one status.
 #[utoipa::path(get, path = "/api/orders", tag = "orders", params(ListOrdersQuery),
     security(("bearer" = [])),
     responses(
@@ -459,6 +497,7 @@ pub async fn list_orders(
             _ => Some(own),
         }
     };
-    let orders = orders::list(&app.db, user_id, page).await?;
+    let status = query.status.map(OrderStatus::from);
+    let orders = orders::list(&app.db, user_id, status, page).await?;
     Ok(Json(orders.into_iter().map(OrderResponse::from).collect()))
 }

@@ -110,6 +110,42 @@ async fn a_buyer_sees_only_their_own_orders_and_an_admin_sees_all(pool: PgPool) 
     let bobs_only = json(as_admin.get(&format!("/api/orders?user_id={bob}")).await).await;
     assert_eq!(bobs_only.as_array().unwrap().len(), 1);
     assert_eq!(bobs_only[0]["id"], bobs);
+
+    // By status: Ann calls hers off; the admin finds each order under its status.
+    assert_eq!(shop.settled(anns).await["status"], "CONFIRMED");
+    assert_eq!(shop.settled(bobs).await["status"], "CONFIRMED");
+    let cancel = as_ann
+        .http()
+        .post(format!("{}/api/orders/{anns}/cancel", as_ann.base_url()))
+        .bearer_auth(customer(ann))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let ids_of = |listed: serde_json::Value| -> Vec<i64> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_i64().unwrap())
+            .collect()
+    };
+    let cancelled = json(as_admin.get("/api/orders?status=CANCELLED").await).await;
+    assert_eq!(ids_of(cancelled), [anns]);
+    let confirmed = json(as_admin.get("/api/orders?status=CONFIRMED&limit=10").await).await;
+    assert_eq!(ids_of(confirmed), [bobs]);
+    // A customer's filter applies to their own orders only.
+    let anns_confirmed = json(as_ann.get("/api/orders?status=CONFIRMED").await).await;
+    assert!(ids_of(anns_confirmed).is_empty());
+    for bad in ["cancelled", "SOLD", ""] {
+        let response = as_admin.get(&format!("/api/orders?status={bad}")).await;
+        assert!(
+            response.status().is_client_error(),
+            "{bad}: {}",
+            response.status()
+        );
+    }
 }
 
 #[sqlx::test]

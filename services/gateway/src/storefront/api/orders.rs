@@ -95,10 +95,12 @@ struct Status<'a> {
 }
 
 impl Api {
-    /// A page of orders: the user's `user_id`, or everyone's (admins) when `None`.
+    /// A page of orders: the user's `user_id`, or everyone's (admins) when `None`; only those in
+    /// `status` when it names one.
     pub async fn orders(
         &self,
         user_id: Option<i64>,
+        status: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Order>, UpstreamError> {
@@ -106,6 +108,7 @@ impl Api {
             "/api/orders{}",
             query(&[
                 ("user_id", user_id.map(|id| id.to_string())),
+                ("status", status.map(str::to_owned)),
                 ("limit", Some(limit.to_string())),
                 ("offset", Some(offset.to_string())),
             ])

@@ -17,9 +17,8 @@ use crate::storefront::form::{Form, Params};
 use crate::storefront::views::{self, Layout};
 use crate::storefront::visit::Visit;
 
-/// Orders fetched per page of the admin list (the order service's largest page): the status
-/// filter is applied to them here, as the order service lists by buyer only.
-const ORDERS_PER_PAGE: i64 = 100;
+/// Orders per page of the admin list.
+const ORDERS_PER_PAGE: i64 = 50;
 
 /// Products per page of the inventory.
 const PRODUCTS_PER_PAGE: i64 = 50;
@@ -66,7 +65,8 @@ struct StockRow {
     stock: i64,
 }
 
-/// Every order, newest first, of one status when `?status=` names one.
+/// Every order, oldest first (the order they wait in), of one status when `?status=` names
+/// one (the order service filters).
 pub async fn orders(visit: Visit, params: Params) -> Result<Response, PageError> {
     visit.admin()?;
     let status = params
@@ -75,15 +75,21 @@ pub async fn orders(visit: Visit, params: Params) -> Result<Response, PageError>
         .map_or("", |(value, _)| *value);
     let page = orders::page_number(&params);
     let offset = (page - 1) * ORDERS_PER_PAGE;
-    let all = visit
+    // One more than a page: whether there is a next one.
+    let mut listed = visit
         .api()
         .await?
-        .orders(None, ORDERS_PER_PAGE, offset)
+        .orders(
+            None,
+            Some(status).filter(|status| !status.is_empty()),
+            ORDERS_PER_PAGE + 1,
+            offset,
+        )
         .await?;
-    let more = all.len() == usize::try_from(ORDERS_PER_PAGE).unwrap_or(usize::MAX);
-    let rows = all
+    let more = listed.len() > usize::try_from(ORDERS_PER_PAGE).unwrap_or(usize::MAX);
+    listed.truncate(usize::try_from(ORDERS_PER_PAGE).unwrap_or(usize::MAX));
+    let rows = listed
         .iter()
-        .filter(|order| status.is_empty() || order.status == status)
         .map(|order| OrderRow::new(order, format!("/admin/orders/{}", order.id)))
         .collect();
     let (previous, next) = orders::pager(page, more, |page| {

@@ -110,7 +110,7 @@ pub async fn list(visit: Visit, params: Params) -> Result<Response, PageError> {
     let mut orders = visit
         .api()
         .await?
-        .orders(Some(user.id), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        .orders(Some(user.id), None, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
         .await?;
     let more = orders.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     orders.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
