@@ -411,6 +411,7 @@ pub struct ListOrdersQuery {
     user_id: Option<i64>,
     /// Only orders in this status.
     #[serde(default)]
+    #[param(inline)]
     status: Option<StatusFilter>,
     /// Items to return, 1 to 100 (default 20).
     #[serde(
