@@ -113,9 +113,9 @@ impl ResponseCache {
         let mut response = Response::new(Body::from(kept.body.clone()));
         *response.status_mut() = kept.status;
         *response.headers_mut() = kept.headers.clone();
-        if let Ok(value) = HeaderValue::from_str(&age.as_secs().to_string()) {
-            response.headers_mut().insert(header::AGE, value);
-        }
+        response
+            .headers_mut()
+            .insert(header::AGE, HeaderValue::from(age.as_secs()));
         Some(response)
     }
 

@@ -204,23 +204,21 @@ fn whole_seconds(duration: std::time::Duration) -> u64 {
 
 /// A 429: the JSON error for the API, a short page for a browser on the storefront.
 fn refusal(api: bool, decision: &Decision) -> Response {
-    let wait = whole_seconds(decision.retry_after).max(1);
+    let wait = u32::try_from(whole_seconds(decision.retry_after))
+        .unwrap_or(u32::MAX)
+        .max(1);
     let message = format!("too many requests; try again in {wait} s");
-    let mut response = if api {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response()
-    } else {
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            Html(format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many requests · Microshop</title></head><body><main><h1>Too many requests</h1><p>{message}.</p><p><a href=\"/\">Back to the shop</a></p></main></body></html>"
-            )),
-        )
-            .into_response()
-    };
-    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
+    if api {
+        return ApiError::too_many_requests("rate_limited", message, wait).into_response();
     }
-    response
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, HeaderValue::from(wait))],
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many requests · Microshop</title></head><body><main><h1>Too many requests</h1><p>{message}.</p><p><a href=\"/\">Back to the shop</a></p></main></body></html>"
+        )),
+    )
+        .into_response()
 }
 
 fn add_headers(response: &mut Response, bucket: &str, rate: Rate, decision: &Decision) {

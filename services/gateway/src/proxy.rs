@@ -177,7 +177,9 @@ fn no_answer(error: &ForwardError) -> Response {
             upstream,
             retry_after,
         } => {
-            let wait = retry_after.as_millis().div_ceil(1000).max(1);
+            let wait = u32::try_from(retry_after.as_millis().div_ceil(1000))
+                .unwrap_or(u32::MAX)
+                .max(1);
             let message = format!("{upstream} is failing; try again in {wait} s");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -204,9 +206,7 @@ fn no_answer(error: &ForwardError) -> Response {
             (StatusCode::BAD_GATEWAY, "bad_upstream_answer", 1, message)
         }
     };
-    let mut response = ApiError::new(status, code, message).into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    ApiError::new(status, code, message)
+        .retry_after(retry_after)
+        .into_response()
 }

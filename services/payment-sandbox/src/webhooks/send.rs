@@ -68,19 +68,7 @@ impl Inner {
             .await;
         match sent {
             Ok(response) => Answer::Status(response.status().as_u16()),
-            Err(error) => Answer::None(chain(&error.without_url())),
+            Err(error) => Answer::None(microshop_telemetry::error_chain(&error.without_url())),
         }
     }
-}
-
-/// An error and its causes, `outer: inner: …` ("error sending request: connection refused").
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -125,7 +125,7 @@ impl Upstream {
             }
             Err(error) => {
                 // `{:#}`-style detail: reqwest's own message is only "error sending request".
-                let reason = error_chain(&error);
+                let reason = microshop_telemetry::error_chain(&error);
                 (
                     Err(ForwardError::Malformed { upstream, reason }),
                     false,
@@ -140,16 +140,4 @@ impl Upstream {
         }
         result
     }
-}
-
-/// An error and its sources, one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

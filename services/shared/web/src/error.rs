@@ -99,6 +99,13 @@ impl ApiError {
         error
     }
 
+    /// The same error with `Retry-After: secs` (a 502 or 504 of a gateway, say).
+    #[must_use]
+    pub fn retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     /// 503 `database_unavailable`: the service's own database (`what`: `order`, `product`, ...)
     /// cannot serve the request now (down, failing over, overloaded, a lock or statement that
     /// took too long); nothing was changed.
